@@ -1,0 +1,440 @@
+//! Campaign folder → [`Campaign`]: the campaign file and every dialogue it
+//! names, all errors reported together with file, line and fix.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use toml::Spanned;
+
+use super::file::{CampaignFile, CampaignMessagesFile};
+use super::{
+    Access, Assessment, Band, Campaign, CampaignMessages, Category, Group, Scoring, Unit, UnitKind,
+};
+use crate::diagnostic::{self, Diagnostics, SourceFile, check_id, check_placeholders};
+use crate::dialogue::{self, Dialogue};
+use crate::text;
+
+/// The campaign file inside a campaign folder.
+pub const CAMPAIGN_FILE: &str = "campaign.toml";
+
+/// Loads and compiles the campaign in `dir` and all of its dialogues.
+pub fn load(dir: &Path) -> Result<Campaign, Diagnostics> {
+    let file = SourceFile::read(&dir.join(CAMPAIGN_FILE))?;
+    let raw: CampaignFile = toml::from_str(&file.text)
+        .map_err(|e| Diagnostics::one(diagnostic::from_toml(&file, &e)))?;
+    let mut diags = Diagnostics::default();
+    let campaign = compile(dir, &file, raw, &mut diags);
+    diags.into_result(campaign)
+}
+
+fn compile(dir: &Path, file: &SourceFile, raw: CampaignFile, diags: &mut Diagnostics) -> Campaign {
+    check_id(file, diags, &raw.id, "campaign");
+
+    let timezone: Tz = raw.timezone.get_ref().parse().unwrap_or_else(|_| {
+        diags.push(file.error(
+            Some(raw.timezone.span()),
+            format!("unknown time zone `{}`", raw.timezone.get_ref()),
+            "use an IANA time-zone name, e.g. \"Asia/Ho_Chi_Minh\"",
+        ));
+        chrono_tz::Asia::Ho_Chi_Minh
+    });
+    let mut moment = |s: &Spanned<String>, key: &str| -> DateTime<Utc> {
+        NaiveDateTime::parse_from_str(s.get_ref(), "%Y-%m-%dT%H:%M:%S")
+            .ok()
+            .and_then(|n| timezone.from_local_datetime(&n).single())
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_else(|| {
+                diags.push(file.error(
+                    Some(s.span()),
+                    format!("`{key}` is not a local date and time: `{}`", s.get_ref()),
+                    "write it as \"YYYY-MM-DDTHH:MM:SS\" in the campaign's time zone, e.g. \"2021-02-15T23:59:59\"",
+                ));
+                DateTime::<Utc>::MIN_UTC
+            })
+    };
+    let opens = moment(&raw.opens, "opens");
+    let closes = moment(&raw.closes, "closes");
+    if opens >= closes && opens != DateTime::<Utc>::MIN_UTC && closes != DateTime::<Utc>::MIN_UTC {
+        diags.push(file.error(
+            Some(raw.closes.span()),
+            "the survey closes before it opens".to_string(),
+            "make `closes` later than `opens`",
+        ));
+    }
+
+    let messages = messages(file, diags, &raw.messages);
+
+    // Units, grouped by kind.
+    let mut kinds = Vec::new();
+    let mut units = Vec::new();
+    let mut kind_ids = HashMap::new();
+    let mut unit_ids = HashSet::new();
+    for k in &raw.unit_kinds {
+        check_id(file, diags, &k.id, "unit kind");
+        if kind_ids
+            .insert(k.id.get_ref().clone(), kinds.len())
+            .is_some()
+        {
+            diags.push(file.error(
+                Some(k.id.span()),
+                format!("duplicate unit kind `{}`", k.id.get_ref()),
+                "give every unit kind its own id",
+            ));
+        }
+        if k.units.is_empty() {
+            diags.push(file.error(
+                Some(k.id.span()),
+                format!("unit kind `{}` lists no units", k.id.get_ref()),
+                "add its units: units = [{ id = \"…\", name = \"…\" }]",
+            ));
+        }
+        for u in &k.units {
+            check_id(file, diags, &u.id, "unit");
+            if !unit_ids.insert(u.id.get_ref().clone()) {
+                diags.push(file.error(
+                    Some(u.id.span()),
+                    format!("duplicate unit id `{}`", u.id.get_ref()),
+                    "unit ids must be unique across the campaign",
+                ));
+            }
+            units.push(Unit {
+                id: u.id.get_ref().clone(),
+                name: text::nfc(u.name.get_ref()),
+                kind: kinds.len(),
+            });
+        }
+        kinds.push(UnitKind {
+            id: k.id.get_ref().clone(),
+            name: text::nfc(k.name.get_ref()),
+        });
+    }
+    if units.is_empty() {
+        diags.push(file.error(
+            None,
+            "the campaign has no units".to_string(),
+            "add [[unit_kinds]] with their units",
+        ));
+    }
+
+    // Respondent groups.
+    let mut groups = Vec::new();
+    let mut group_ids = HashMap::new();
+    for g in &raw.groups {
+        check_id(file, diags, &g.id, "group");
+        if group_ids
+            .insert(g.id.get_ref().clone(), groups.len())
+            .is_some()
+        {
+            diags.push(file.error(
+                Some(g.id.span()),
+                format!("duplicate group id `{}`", g.id.get_ref()),
+                "give every group its own id",
+            ));
+        }
+        let category = match g.category.get_ref().as_str() {
+            "officials" => Category::Officials,
+            "citizens" => Category::Citizens,
+            other => {
+                diags.push(file.error(
+                    Some(g.category.span()),
+                    format!("unknown category `{other}`"),
+                    "use \"officials\" or \"citizens\"",
+                ));
+                Category::Citizens
+            }
+        };
+        let access = match g.access.as_ref().map(|a| (a.get_ref().as_str(), a.span())) {
+            None | Some(("token", _)) => Access::Token,
+            Some(("open", _)) => Access::Open,
+            Some((other, span)) => {
+                diags.push(file.error(
+                    Some(span),
+                    format!("unknown access `{other}`"),
+                    "use \"token\" (one-time tokens) or \"open\" (a public link per unit)",
+                ));
+                Access::Token
+            }
+        };
+        groups.push(Group {
+            id: g.id.get_ref().clone(),
+            name: text::nfc(g.name.get_ref()),
+            category,
+            access,
+        });
+    }
+
+    // Assessments and their dialogues.
+    let mut compiled: HashMap<String, Option<Arc<Dialogue>>> = HashMap::new();
+    let mut dialogue_ids: HashMap<String, String> = HashMap::new();
+    let mut assessments = Vec::new();
+    let mut pairs = HashSet::new();
+    for a in &raw.assessments {
+        let kind = kind_ids.get(a.unit_kind.get_ref()).copied();
+        if kind.is_none() {
+            diags.push(file.error(
+                Some(a.unit_kind.span()),
+                format!("unknown unit kind `{}`", a.unit_kind.get_ref()),
+                "use the id of a [[unit_kinds]] entry",
+            ));
+        }
+        let group = group_ids.get(a.group.get_ref()).copied();
+        if group.is_none() {
+            diags.push(file.error(
+                Some(a.group.span()),
+                format!("unknown group `{}`", a.group.get_ref()),
+                "use the id of a [[groups]] entry",
+            ));
+        }
+        if !pairs.insert((a.unit_kind.get_ref().clone(), a.group.get_ref().clone())) {
+            diags.push(file.error(
+                Some(a.group.span()),
+                format!(
+                    "group `{}` assesses `{}` twice",
+                    a.group.get_ref(),
+                    a.unit_kind.get_ref()
+                ),
+                "keep one assessment per unit kind and group",
+            ));
+        }
+        let quota = match *a.quota.get_ref() {
+            q @ 1..=100_000 => q as u32,
+            q => {
+                diags.push(file.error(
+                    Some(a.quota.span()),
+                    format!("quota {q} is out of range"),
+                    "give the number of ballots wanted per unit, from 1 to 100000",
+                ));
+                1
+            }
+        };
+        let rel = a.dialogue.get_ref();
+        let dialogue = compiled
+            .entry(rel.clone())
+            .or_insert_with(|| {
+                let path = dir.join(rel);
+                if !path.is_file() {
+                    diags.push(file.error(
+                        Some(a.dialogue.span()),
+                        format!("dialogue file `{}` does not exist", path.display()),
+                        "name a .toml file in the campaign folder, relative to it",
+                    ));
+                    return None;
+                }
+                match dialogue::compile_file(&path) {
+                    Ok(d) => Some(Arc::new(d)),
+                    Err(e) => {
+                        diags.extend(e);
+                        None
+                    }
+                }
+            })
+            .clone();
+        if let Some(d) = &dialogue {
+            if let Some(other) = dialogue_ids.insert(d.id.clone(), rel.clone()) {
+                if other != *rel {
+                    diags.push(file.error(
+                        Some(a.dialogue.span()),
+                        format!("dialogues `{other}` and `{rel}` share the id `{}`", d.id),
+                        "give every dialogue file its own `id`",
+                    ));
+                }
+            }
+        }
+        if let (Some(kind), Some(group), Some(dialogue)) = (kind, group, dialogue) {
+            assessments.push(Assessment {
+                kind,
+                group,
+                dialogue,
+                quota,
+                weight: a.weight.as_ref().map_or(f64::NAN, |w| *w.get_ref()),
+            });
+        }
+    }
+    if assessments.is_empty() && diags.is_empty() {
+        diags.push(file.error(
+            None,
+            "the campaign has no assessments".to_string(),
+            "add [[assessments]] saying which group assesses which unit kind with which dialogue",
+        ));
+    }
+    weights(file, diags, &raw, &mut assessments, &kinds);
+
+    Campaign {
+        id: raw.id.get_ref().clone(),
+        title: text::nfc(raw.title.get_ref()),
+        organisation: text::nfc(raw.organisation.get_ref()),
+        timezone,
+        opens,
+        closes,
+        enforce_quotas: raw.enforce_quotas,
+        messages,
+        kinds,
+        units,
+        groups,
+        assessments,
+        scoring: scoring(file, diags, &raw),
+    }
+}
+
+/// Unset weights default to quota shares; set ones must cover the kind and sum to 1.
+fn weights(
+    file: &SourceFile,
+    diags: &mut Diagnostics,
+    raw: &CampaignFile,
+    assessments: &mut [Assessment],
+    kinds: &[UnitKind],
+) {
+    for (kind, kind_def) in kinds.iter().enumerate() {
+        let of_kind: Vec<usize> = (0..assessments.len())
+            .filter(|&i| assessments[i].kind == kind)
+            .collect();
+        let given = of_kind
+            .iter()
+            .filter(|&&i| !assessments[i].weight.is_nan())
+            .count();
+        let span = raw
+            .assessments
+            .iter()
+            .find(|a| a.unit_kind.get_ref() == &kind_def.id)
+            .map(|a| a.unit_kind.span());
+        if given == 0 {
+            let total: u32 = of_kind.iter().map(|&i| assessments[i].quota).sum();
+            for &i in &of_kind {
+                assessments[i].weight = f64::from(assessments[i].quota) / f64::from(total.max(1));
+            }
+        } else if given < of_kind.len() {
+            diags.push(file.error(span, format!("only some assessments of `{}` have a `weight`", kind_def.id), "give every assessment of this unit kind a weight, or none (weights then follow the quotas)"));
+        } else {
+            let sum: f64 = of_kind.iter().map(|&i| assessments[i].weight).sum();
+            if (sum - 1.0).abs() > 1e-6 || of_kind.iter().any(|&i| assessments[i].weight < 0.0) {
+                diags.push(file.error(
+                    span,
+                    format!("the weights of `{}` sum to {sum}", kind_def.id),
+                    "make the weights non-negative with a sum of 1",
+                ));
+            }
+        }
+    }
+}
+
+fn scoring(file: &SourceFile, diags: &mut Diagnostics, raw: &CampaignFile) -> Scoring {
+    let s = &raw.scoring;
+    let min_cell = match s.min_cell.as_ref().map(|m| (*m.get_ref(), m.span())) {
+        None => 5,
+        Some((m @ 1..=1000, _)) => m as u32,
+        Some((m, span)) => {
+            diags.push(file.error(
+                Some(span),
+                format!("min_cell {m} is out of range"),
+                "use a number of answers from 1 to 1000 (5 is usual)",
+            ));
+            5
+        }
+    };
+    let max_points = s.max_points.as_ref().map_or(1.0, |p| *p.get_ref());
+    let mut bands: Vec<Band> = s
+        .bands
+        .iter()
+        .map(|b| Band {
+            at_least: *b.at_least.get_ref(),
+            points: *b.points.get_ref(),
+        })
+        .collect();
+    for (b, raw_b) in bands.iter().zip(&s.bands) {
+        if !(0.0..=100.0).contains(&b.at_least) || !(0.0..=1.0).contains(&b.points) {
+            diags.push(file.error(Some(raw_b.at_least.span()), "a scoring band is out of range".to_string(), "`at_least` is an index from 0 to 100 and `points` a share from 0 to 1 of max_points"));
+        }
+    }
+    bands.sort_by(|a, b| b.at_least.total_cmp(&a.at_least));
+    Scoring {
+        min_cell,
+        max_points,
+        bands,
+    }
+}
+
+fn messages(
+    file: &SourceFile,
+    diags: &mut Diagnostics,
+    raw: &CampaignMessagesFile,
+) -> CampaignMessages {
+    let mut take =
+        |key: &str, value: &Option<Spanned<String>>, allowed: &[&str], default: &str| match value {
+            Some(v) => {
+                check_placeholders(file, diags, key, v, allowed);
+                text::nfc(v.get_ref())
+            }
+            None => default.to_string(),
+        };
+    CampaignMessages {
+        welcome: take(
+            "welcome",
+            &raw.welcome,
+            &["title"],
+            "Xin chào! Đây là kênh lấy ý kiến: {title}.\n\nĐể bắt đầu, xin gõ mã phiếu in trên giấy mời (ví dụ ABCD-EFGH-JKM). Bạn không cần cho biết họ tên.",
+        ),
+        token_invalid: take(
+            "token_invalid",
+            &raw.token_invalid,
+            &[],
+            "Mã phiếu chưa đúng. Mã gồm 11 ký tự chữ và số (ví dụ ABCD-EFGH-JKM); xin kiểm tra lại từng ký tự và gõ lại.",
+        ),
+        token_unknown: take(
+            "token_unknown",
+            &raw.token_unknown,
+            &[],
+            "Không tìm thấy mã phiếu này. Xin kiểm tra lại mã trên giấy mời; nếu vẫn không được, xin liên hệ cán bộ phát phiếu.",
+        ),
+        token_used: take(
+            "token_used",
+            &raw.token_used,
+            &[],
+            "Mã phiếu này đã được dùng để gửi phiếu cho tất cả đơn vị. Mỗi mã chỉ dùng được một lần cho mỗi đơn vị. Xin cảm ơn!",
+        ),
+        token_expired: take(
+            "token_expired",
+            &raw.token_expired,
+            &[],
+            "Mã phiếu này đã hết hạn. Xin liên hệ cán bộ phát phiếu để được hỗ trợ.",
+        ),
+        token_wrong_unit: take(
+            "token_wrong_unit",
+            &raw.token_wrong_unit,
+            &[],
+            "Mã phiếu này không dùng cho đơn vị được khảo sát trong đợt này. Xin liên hệ cán bộ phát phiếu.",
+        ),
+        too_many_attempts: take(
+            "too_many_attempts",
+            &raw.too_many_attempts,
+            &[],
+            "Bạn đã nhập sai mã quá nhiều lần. Xin đợi một giờ rồi thử lại, hoặc liên hệ cán bộ phát phiếu.",
+        ),
+        not_open: take(
+            "not_open",
+            &raw.not_open,
+            &["opens"],
+            "Đợt khảo sát chưa bắt đầu. Khảo sát mở từ {opens}.",
+        ),
+        closed: take(
+            "closed",
+            &raw.closed,
+            &["closes"],
+            "Đợt khảo sát đã kết thúc lúc {closes}. Xin cảm ơn bạn đã quan tâm.",
+        ),
+        quota_full: take(
+            "quota_full",
+            &raw.quota_full,
+            &["unit"],
+            "{unit} đã nhận đủ số phiếu cần thiết. Xin cảm ơn bạn!",
+        ),
+        unsupported: take(
+            "unsupported",
+            &raw.unsupported,
+            &[],
+            "Xin lỗi, tôi chỉ đọc được tin nhắn chữ. Xin bấm nút hoặc gõ câu trả lời.",
+        ),
+    }
+}

@@ -1,0 +1,85 @@
+//! `khaosat check`: compile everything and print the quota table.
+
+use anyhow::Result;
+
+use crate::campaign::{Campaign, Category};
+
+pub fn run(c: &Campaign) -> Result<()> {
+    print!("{}", report(c));
+    Ok(())
+}
+
+/// The text `check` prints.
+pub fn report(c: &Campaign) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("{} ({})\n{}\n", c.title, c.id, c.organisation));
+    out.push_str(&format!(
+        "Thời gian khảo sát: {} – {} ({})\n\n",
+        c.local_time(c.opens),
+        c.local_time(c.closes),
+        c.timezone
+    ));
+    out.push_str("Phiếu hỏi:\n");
+    for d in c.dialogues() {
+        out.push_str(&format!(
+            "  {} (phiên bản {}, {} câu hỏi): {}\n",
+            d.id,
+            d.version,
+            d.questions.len(),
+            d.title
+        ));
+    }
+    out.push_str(&format!(
+        "\n{:<46} {:>7} {:>9} {:>8}\n",
+        "Chỉ tiêu số phiếu", "đơn vị", "phiếu/đv", "tổng"
+    ));
+    let (mut officials, mut citizens) = (0u32, 0u32);
+    for (k, kind) in c.kinds.iter().enumerate() {
+        out.push_str(&format!("{}\n", kind.name));
+        let units = c.units.iter().filter(|u| u.kind == k).count() as u32;
+        let mut kind_total = 0;
+        for a in c.assessments.iter().filter(|a| a.kind == k) {
+            let g = &c.groups[a.group];
+            let total = units * a.quota;
+            kind_total += a.quota;
+            match g.category {
+                Category::Officials => officials += total,
+                Category::Citizens => citizens += total,
+            }
+            out.push_str(&format!(
+                "  {:<44} {:>7} {:>9} {:>8}\n",
+                g.name, units, a.quota, total
+            ));
+        }
+        out.push_str(&format!(
+            "  {:<44} {:>7} {:>9} {:>8}\n",
+            "Cộng",
+            units,
+            kind_total,
+            units * kind_total
+        ));
+    }
+    let total = officials + citizens;
+    out.push_str(&format!(
+        "\nTổng: {total} phiếu = {officials} phiếu cán bộ, công chức + {citizens} phiếu tổ chức, cá nhân\n"
+    ));
+    out.push_str(&format!(
+        "Total: {} ballots = {} from officials + {} from citizens\n",
+        thousands(total),
+        thousands(officials),
+        thousands(citizens)
+    ));
+    out
+}
+
+fn thousands(n: u32) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! The command line: `khaosat check | tokens | chat`.
+
+mod chat;
+mod check;
+mod tokens;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use crate::campaign::{self, Campaign};
+use crate::store::{DEFAULT_DATABASE, Store};
+use crate::survey::{Options, Survey};
+
+/// The shipped campaign.
+pub const DEFAULT_CAMPAIGN: &str = "dialogues/thang-binh-2021";
+/// Where trial mode keeps its data, apart from the real ballots.
+pub const TRIAL_DATABASE: &str = "data/trial.db";
+
+/// khaosat — administrative-reform survey bot (Telegram, Zalo, web, terminal).
+#[derive(Debug, Parser)]
+#[command(name = "khaosat", version, about)]
+pub struct Cli {
+    /// Campaign folder (campaign.toml and its dialogue files).
+    #[arg(long, global = true, env = "KHAOSAT_CAMPAIGN", default_value = DEFAULT_CAMPAIGN)]
+    pub campaign: PathBuf,
+    /// Database: a SQLite file path, sqlite://… or postgres://… URL.
+    /// Default: data/khaosat.db (data/trial.db with --trial).
+    #[arg(long, global = true, env = "KHAOSAT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Trial mode: ignore the survey period and keep data in data/trial.db,
+    /// apart from real ballots. For trying the shipped 2021 campaign today.
+    #[arg(long, global = true)]
+    pub trial: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile the campaign and its dialogues; print the quota table.
+    Check,
+    /// Issue one-time tokens.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
+    /// Answer a questionnaire in the terminal (reads answers from standard
+    /// input, so it can be scripted).
+    Chat(chat::ChatArgs),
+}
+
+impl Cli {
+    fn database(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            if self.trial {
+                TRIAL_DATABASE
+            } else {
+                DEFAULT_DATABASE
+            }
+            .to_string()
+        })
+    }
+
+    fn load_campaign(&self) -> Result<Campaign> {
+        campaign::load(&self.campaign).map_err(|d| {
+            anyhow::anyhow!("{d}").context(format!(
+                "the campaign in {} has {} error(s)",
+                self.campaign.display(),
+                d.0.len()
+            ))
+        })
+    }
+
+    async fn open_survey(&self) -> Result<Survey> {
+        let campaign = self.load_campaign()?;
+        let url = self.database();
+        let store = Store::open(&url)
+            .await
+            .with_context(|| format!("opening the database {url}"))?;
+        Survey::new(
+            campaign,
+            store,
+            Options {
+                trial: self.trial,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Check => check::run(&cli.load_campaign()?),
+        Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
+        Command::Chat(args) => chat::run(&cli, args).await,
+    }
+}

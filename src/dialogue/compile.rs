@@ -1,0 +1,621 @@
+//! Dialogue file → [`Dialogue`]: every check an operator needs, each error
+//! located at `file:line:column` with a fix.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use super::file::{ConditionFile, DialogueFile, MessagesFile, QuestionFile, ScaleFile};
+use super::{
+    Condition, Dialogue, DialogueMessages, Question, QuestionKind, Scale, ScaleOption, Section,
+    Test,
+};
+use crate::diagnostic::{self, Diagnostics, SourceFile, check_id, check_placeholders};
+use crate::text;
+
+/// Longest free-text answer a dialogue may allow (fits one Zalo message).
+pub const MAX_TEXT_LENGTH: usize = 2000;
+/// Most options a scale may have (buttons must stay readable on a phone).
+pub const MAX_OPTIONS: usize = 12;
+
+/// Reads and compiles a dialogue file.
+pub fn compile_file(path: &Path) -> Result<Dialogue, Diagnostics> {
+    compile(&SourceFile::read(path)?)
+}
+
+/// Compiles a dialogue from source text.
+pub fn compile(file: &SourceFile) -> Result<Dialogue, Diagnostics> {
+    let raw: DialogueFile = toml::from_str(&file.text)
+        .map_err(|e| Diagnostics::one(diagnostic::from_toml(file, &e)))?;
+    Compiler {
+        file,
+        diags: Diagnostics::default(),
+    }
+    .run(raw)
+}
+
+struct Compiler<'a> {
+    file: &'a SourceFile,
+    diags: Diagnostics,
+}
+
+impl Compiler<'_> {
+    fn error(&mut self, span: std::ops::Range<usize>, message: String, fix: &str) {
+        self.diags.push(self.file.error(Some(span), message, fix));
+    }
+
+    fn run(mut self, raw: DialogueFile) -> Result<Dialogue, Diagnostics> {
+        check_id(self.file, &mut self.diags, &raw.id, "dialogue");
+        if raw.title.get_ref().trim().is_empty() {
+            self.error(
+                raw.title.span(),
+                "the title is empty".into(),
+                "give the questionnaire a title",
+            );
+        }
+        let messages = self.messages(&raw.messages);
+        let scales = self.scales(&raw.scales);
+        let scale_ids: HashMap<&str, usize> = raw
+            .scales
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.get_ref().as_str(), i))
+            .collect();
+
+        if raw.sections.is_empty() {
+            self.diags.push(self.file.error(
+                None,
+                "the dialogue has no sections".to_string(),
+                "add at least one [[sections]] with questions",
+            ));
+        }
+        let mut sections = Vec::new();
+        let mut questions: Vec<Question> = Vec::new();
+        let mut raw_questions: Vec<&QuestionFile> = Vec::new();
+        let mut section_ids = HashSet::new();
+        let mut question_ids: HashMap<String, usize> = HashMap::new();
+        for raw_section in &raw.sections {
+            check_id(self.file, &mut self.diags, &raw_section.id, "section");
+            if !section_ids.insert(raw_section.id.get_ref().clone()) {
+                self.error(
+                    raw_section.id.span(),
+                    format!("duplicate section id `{}`", raw_section.id.get_ref()),
+                    "give every section its own id",
+                );
+            }
+            if raw_section.questions.is_empty() {
+                self.error(
+                    raw_section.id.span(),
+                    format!("section `{}` has no questions", raw_section.id.get_ref()),
+                    "add [[sections.questions]] under it, or remove the section",
+                );
+            }
+            let section = sections.len();
+            sections.push(Section {
+                id: raw_section.id.get_ref().clone(),
+                title: text::nfc(raw_section.title.get_ref()),
+                intro: raw_section.intro.as_deref().map(text::nfc),
+            });
+            for q in &raw_section.questions {
+                check_id(self.file, &mut self.diags, &q.id, "question");
+                if question_ids.contains_key(q.id.get_ref()) {
+                    self.error(
+                        q.id.span(),
+                        format!("duplicate question id `{}`", q.id.get_ref()),
+                        "question ids must be unique in the dialogue; rename one",
+                    );
+                } else {
+                    question_ids.insert(q.id.get_ref().clone(), questions.len());
+                }
+                let kind = self.kind(q, &scale_ids, &scales);
+                let text_ = text::nfc(q.text.get_ref());
+                if text_.is_empty() {
+                    self.error(
+                        q.text.span(),
+                        "the question text is empty".into(),
+                        "write the question",
+                    );
+                }
+                questions.push(Question {
+                    id: q.id.get_ref().clone(),
+                    section,
+                    short: q.short.as_deref().map_or_else(|| text_.clone(), text::nfc),
+                    text: text_,
+                    hint: q.hint.as_deref().map(text::nfc),
+                    kind,
+                    required: q.required.unwrap_or(true),
+                    show_if: None,
+                });
+                raw_questions.push(q);
+            }
+        }
+
+        // Conditions, now that every question is known.
+        for (i, q) in raw_questions.iter().enumerate() {
+            if let Some(cond) = &q.show_if {
+                questions[i].show_if = self.condition(i, cond, &question_ids, &questions, &scales);
+            }
+        }
+        self.reachability(&questions, &raw_questions, &scales);
+
+        let mut used = vec![false; scales.len()];
+        for q in &questions {
+            if let QuestionKind::Choice { scale } | QuestionKind::Multiple { scale, .. } = q.kind {
+                used[scale] = true;
+            }
+        }
+        for (s, used) in raw.scales.iter().zip(used) {
+            if !used && !scales.is_empty() {
+                self.error(
+                    s.id.span(),
+                    format!("scale `{}` is never used", s.id.get_ref()),
+                    "use it in a question (`scale = \"…\"`) or remove it",
+                );
+            }
+        }
+
+        let version = {
+            let digest = Sha256::digest(self.file.text.as_bytes());
+            digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+        };
+        let dialogue = Dialogue {
+            id: raw.id.into_inner(),
+            version,
+            source: self.file.text.clone(),
+            title: text::nfc(raw.title.get_ref()),
+            per_unit: raw.per_unit,
+            messages,
+            scales,
+            sections,
+            questions,
+        };
+        self.diags.into_result(dialogue)
+    }
+
+    fn messages(&mut self, raw: &MessagesFile) -> DialogueMessages {
+        let mut take =
+            |key: &str, value: &Option<Spanned<String>>, allowed: &[&str], default: &str| {
+                match value {
+                    Some(v) => {
+                        check_placeholders(self.file, &mut self.diags, key, v, allowed);
+                        text::nfc(v.get_ref())
+                    }
+                    None => default.to_string(),
+                }
+            };
+        DialogueMessages {
+            intro: take(
+                "intro",
+                &raw.intro,
+                &["title", "units"],
+                "{title}\n\nPhiếu khảo sát không ghi tên người trả lời. Mỗi lần chỉ hỏi một câu; bạn có thể quay lại sửa câu trả lời và xem lại toàn bộ trước khi gửi.",
+            ),
+            unit_intro: take(
+                "unit_intro",
+                &raw.unit_intro,
+                &["unit", "index", "total", "remaining"],
+                "Đơn vị {index}/{total}: {unit}",
+            ),
+            review: take(
+                "review",
+                &raw.review,
+                &["unit"],
+                "Xin xem lại câu trả lời về {unit}:",
+            ),
+            submitted: take(
+                "submitted",
+                &raw.submitted,
+                &["unit", "receipt"],
+                "Đã ghi nhận phiếu về {unit}. Mã biên nhận: {receipt}",
+            ),
+            thanks: take(
+                "thanks",
+                &raw.thanks,
+                &["count"],
+                "Xin cảm ơn bạn đã tham gia khảo sát!",
+            ),
+            cancelled: take(
+                "cancelled",
+                &raw.cancelled,
+                &[],
+                "Đã hủy. Các câu trả lời chưa gửi đã được xóa; phiếu đã gửi trước đó vẫn giữ nguyên.",
+            ),
+        }
+    }
+
+    fn scales(&mut self, raw: &[ScaleFile]) -> Vec<Scale> {
+        let mut seen = HashSet::new();
+        let mut scales = Vec::new();
+        for s in raw {
+            check_id(self.file, &mut self.diags, &s.id, "scale");
+            if !seen.insert(s.id.get_ref().clone()) {
+                self.error(
+                    s.id.span(),
+                    format!("duplicate scale id `{}`", s.id.get_ref()),
+                    "give every scale its own id",
+                );
+            }
+            let opts = s.options.get_ref();
+            if opts.is_empty() {
+                self.error(
+                    s.options.span(),
+                    format!("scale `{}` has no options", s.id.get_ref()),
+                    "list its options, e.g. options = [{ label = \"Hài lòng\", score = 4, positive = true }]",
+                );
+            }
+            if opts.len() > MAX_OPTIONS {
+                self.error(
+                    s.options.span(),
+                    format!("scale `{}` has {} options", s.id.get_ref(), opts.len()),
+                    &format!(
+                        "keep at most {MAX_OPTIONS} options so buttons stay readable on a phone"
+                    ),
+                );
+            }
+            let scored = opts.iter().any(|o| o.score.is_some());
+            let mut matches_seen: HashMap<String, String> = HashMap::new();
+            let mut options = Vec::new();
+            for o in opts {
+                let label = text::nfc(o.label.get_ref());
+                if label.is_empty() {
+                    self.error(
+                        o.label.span(),
+                        "an option label is empty".into(),
+                        "write the label",
+                    );
+                }
+                let mut matches = vec![text::fold(&label)];
+                matches.extend(o.aliases.iter().map(|a| text::fold(a.get_ref())));
+                for (m, span) in matches.iter().zip(
+                    std::iter::once(&o.label)
+                        .chain(&o.aliases)
+                        .map(|s| s.span()),
+                ) {
+                    if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
+                        self.error(
+                            span.clone(),
+                            format!("option label or alias `{m}` is only a number"),
+                            "typed numbers choose options by position; use words",
+                        );
+                    } else if let Some(other) = matches_seen.insert(m.clone(), label.clone()) {
+                        self.error(
+                            span.clone(),
+                            format!("`{m}` matches two options (`{other}` and `{label}`) once diacritics and case are ignored"),
+                            "make the labels and aliases of a scale distinct without diacritics",
+                        );
+                    }
+                }
+                if o.not_applicable && (o.positive || o.score.is_some()) {
+                    self.error(
+                        o.label.span(),
+                        format!("option `{label}` is not_applicable but has a score or is positive"),
+                        "a not-applicable option is excluded from scores: remove its score and `positive`",
+                    );
+                }
+                if scored && !o.not_applicable && o.score.is_none() {
+                    self.error(
+                        o.label.span(),
+                        format!(
+                            "option `{label}` has no score while other options of the scale do"
+                        ),
+                        "give it a score, or mark it `not_applicable = true`",
+                    );
+                }
+                options.push(ScaleOption {
+                    label,
+                    matches,
+                    score: o.score.as_ref().map(|s| *s.get_ref()),
+                    positive: o.positive,
+                    not_applicable: o.not_applicable,
+                });
+            }
+            scales.push(Scale {
+                id: s.id.get_ref().clone(),
+                options,
+            });
+        }
+        scales
+    }
+
+    fn kind(
+        &mut self,
+        q: &QuestionFile,
+        scale_ids: &HashMap<&str, usize>,
+        scales: &[Scale],
+    ) -> QuestionKind {
+        let kind =
+            match &q.kind {
+                Some(k) => k.get_ref().as_str(),
+                None if q.scale.is_some() => "choice",
+                None => {
+                    self.error(
+                    q.id.span(),
+                    format!("question `{}` has neither a type nor a scale", q.id.get_ref()),
+                    "add `scale = \"…\"` for a choice, or `type = \"text\"` / `type = \"number\"`",
+                );
+                    return QuestionKind::Text {
+                        min_length: 0,
+                        max_length: 1,
+                    };
+                }
+            };
+        let scale = |this: &mut Self| -> usize {
+            match &q.scale {
+                None => {
+                    this.error(
+                        q.id.span(),
+                        format!(
+                            "question `{}` is a {kind} question without a scale",
+                            q.id.get_ref()
+                        ),
+                        "add `scale = \"<id of a [[scales]] entry>\"`",
+                    );
+                    0
+                }
+                Some(s) => match scale_ids.get(s.get_ref().as_str()) {
+                    Some(i) => *i,
+                    None => {
+                        let known = scale_ids.keys().copied().collect::<Vec<_>>().join(", ");
+                        this.error(
+                            s.span(),
+                            format!("unknown scale `{}`", s.get_ref()),
+                            &format!("use one of the scales defined in this file: {known}"),
+                        );
+                        0
+                    }
+                },
+            }
+        };
+        let no_scale = |this: &mut Self| {
+            if let Some(s) = &q.scale {
+                this.error(
+                    s.span(),
+                    format!("a {kind} question takes no scale"),
+                    "remove `scale`, or change `type` to \"choice\" or \"multiple\"",
+                );
+            }
+        };
+        let positive =
+            |this: &mut Self, v: &Option<Spanned<i64>>, default: usize, max: usize, key: &str| {
+                match v {
+                    None => default,
+                    Some(v) if *v.get_ref() >= 0 && (*v.get_ref() as u64) <= max as u64 => {
+                        *v.get_ref() as usize
+                    }
+                    Some(v) => {
+                        this.error(
+                            v.span(),
+                            format!("`{key}` is {}", v.get_ref()),
+                            &format!("use a number from 0 to {max}"),
+                        );
+                        default
+                    }
+                }
+            };
+        match kind {
+            "choice" => QuestionKind::Choice { scale: scale(self) },
+            "multiple" => {
+                let scale = scale(self);
+                let n = scales.get(scale).map_or(1, |s| s.options.len());
+                QuestionKind::Multiple {
+                    scale,
+                    max_choices: positive(self, &q.max_choices, n, n, "max_choices").max(1),
+                }
+            }
+            "text" => {
+                no_scale(self);
+                let max_length = positive(self, &q.max_length, 1000, MAX_TEXT_LENGTH, "max_length");
+                let min_length = positive(self, &q.min_length, 1, max_length, "min_length");
+                QuestionKind::Text {
+                    min_length: min_length.max(1),
+                    max_length: max_length.max(1),
+                }
+            }
+            "number" => {
+                no_scale(self);
+                let min = q.min.as_ref().map_or(f64::MIN, |v| *v.get_ref());
+                let max = q.max.as_ref().map_or(f64::MAX, |v| *v.get_ref());
+                if min > max {
+                    self.error(
+                        q.id.span(),
+                        format!(
+                            "question `{}` has min {min} greater than max {max}",
+                            q.id.get_ref()
+                        ),
+                        "swap or correct `min` and `max`",
+                    );
+                }
+                QuestionKind::Number {
+                    min,
+                    max,
+                    integer: q.integer.unwrap_or(true),
+                }
+            }
+            other => {
+                let span = q.kind.as_ref().map_or(q.id.span(), |k| k.span());
+                self.error(
+                    span,
+                    format!("unknown question type `{other}`"),
+                    "use \"choice\", \"multiple\", \"text\" or \"number\"",
+                );
+                QuestionKind::Text {
+                    min_length: 0,
+                    max_length: 1,
+                }
+            }
+        }
+    }
+
+    fn condition(
+        &mut self,
+        at: usize,
+        raw: &Spanned<ConditionFile>,
+        ids: &HashMap<String, usize>,
+        questions: &[Question],
+        scales: &[Scale],
+    ) -> Option<Condition> {
+        let c = raw.get_ref();
+        let name = c.question.get_ref();
+        let Some(&target) = ids.get(name) else {
+            self.error(
+                c.question.span(),
+                format!("condition on unknown question `{name}`"),
+                "name the id of an earlier question in this dialogue",
+            );
+            return None;
+        };
+        if target >= at {
+            self.error(
+                c.question.span(),
+                format!(
+                    "condition on question `{name}`, which is {} this one",
+                    if target == at { "" } else { "asked after" }
+                )
+                .replace("which is  this one", "which is this very question"),
+                "a condition may only look at questions asked before this one; move it or the question",
+            );
+            return None;
+        }
+        let tests = [
+            c.any_of.is_some(),
+            c.none_of.is_some(),
+            c.answered.is_some(),
+            c.at_least.is_some() || c.at_most.is_some(),
+        ];
+        if tests.iter().filter(|t| **t).count() != 1 {
+            self.error(
+                raw.span(),
+                "a condition needs exactly one test".into(),
+                "use one of `any_of`, `none_of`, `answered`, or `at_least`/`at_most`",
+            );
+            return None;
+        }
+        let kind = &questions[target].kind;
+        let labels = |this: &mut Self, list: &Spanned<Vec<Spanned<String>>>| -> Option<Vec<u16>> {
+            let scale = match kind {
+                QuestionKind::Choice { scale } | QuestionKind::Multiple { scale, .. } => {
+                    scales.get(*scale)?
+                }
+                _ => {
+                    this.error(
+                        list.span(),
+                        format!(
+                            "`any_of`/`none_of` need a choice question, but `{name}` is not one"
+                        ),
+                        "use `answered`, or `at_least`/`at_most` for a number question",
+                    );
+                    return None;
+                }
+            };
+            let mut numbers = Vec::new();
+            for l in list.get_ref() {
+                let folded = text::fold(l.get_ref());
+                match scale
+                    .options
+                    .iter()
+                    .position(|o| o.matches.contains(&folded))
+                {
+                    Some(i) => numbers.push(i as u16 + 1),
+                    None => {
+                        let known = scale
+                            .options
+                            .iter()
+                            .map(|o| format!("\"{}\"", o.label))
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        this.error(
+                            l.span(),
+                            format!("`{}` is not an option of scale `{}`", l.get_ref(), scale.id),
+                            &format!("use one of {known}"),
+                        );
+                        return None;
+                    }
+                }
+            }
+            Some(numbers)
+        };
+        let test = if let Some(list) = &c.any_of {
+            Test::AnyOf(labels(self, list)?)
+        } else if let Some(list) = &c.none_of {
+            Test::NoneOf(labels(self, list)?)
+        } else if let Some(a) = &c.answered {
+            Test::Answered(*a.get_ref())
+        } else {
+            if !matches!(kind, QuestionKind::Number { .. }) {
+                self.error(
+                    raw.span(),
+                    format!("`at_least`/`at_most` need a number question, but `{name}` is not one"),
+                    "use `any_of`, `none_of` or `answered`",
+                );
+                return None;
+            }
+            Test::Range {
+                at_least: c.at_least.as_ref().map_or(f64::MIN, |v| *v.get_ref()),
+                at_most: c.at_most.as_ref().map_or(f64::MAX, |v| *v.get_ref()),
+            }
+        };
+        Some(Condition {
+            question: target,
+            test,
+        })
+    }
+
+    /// Reports questions whose condition can never hold.
+    fn reachability(&mut self, questions: &[Question], raw: &[&QuestionFile], scales: &[Scale]) {
+        let mut reachable = vec![true; questions.len()];
+        for (i, q) in questions.iter().enumerate() {
+            let Some(cond) = &q.show_if else { continue };
+            let target = &questions[cond.question];
+            let why = if !reachable[cond.question] {
+                Some(format!(
+                    "it depends on `{}`, which is never asked",
+                    target.id
+                ))
+            } else {
+                match (&cond.test, &target.kind) {
+                    (Test::AnyOf(set), _) if set.is_empty() => {
+                        Some("`any_of` is empty".to_string())
+                    }
+                    (
+                        Test::NoneOf(set),
+                        QuestionKind::Choice { scale } | QuestionKind::Multiple { scale, .. },
+                    ) if scales.get(*scale).is_some_and(|s| {
+                        (1..=s.options.len() as u16).all(|n| set.contains(&n))
+                    }) =>
+                    {
+                        Some("`none_of` excludes every option".to_string())
+                    }
+                    (Test::Answered(false), _) if target.required && target.show_if.is_none() => {
+                        Some(format!(
+                            "`{}` is required, so it is always answered",
+                            target.id
+                        ))
+                    }
+                    (Test::Range { at_least, at_most }, QuestionKind::Number { min, max, .. })
+                        if at_least > at_most || at_least > max || at_most < min =>
+                    {
+                        Some(format!(
+                            "no answer to `{}` can fall in that range",
+                            target.id
+                        ))
+                    }
+                    _ => None,
+                }
+            };
+            if let Some(why) = why {
+                reachable[i] = false;
+                let span = raw[i]
+                    .show_if
+                    .as_ref()
+                    .map_or(raw[i].id.span(), |c| c.span());
+                self.error(
+                    span,
+                    format!("question `{}` is unreachable: {why}", q.id),
+                    "correct the `show_if` condition so some answer satisfies it, or remove the question",
+                );
+            }
+        }
+    }
+}

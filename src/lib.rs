@@ -1,0 +1,17 @@
+//! khaosat — a chat-bot survey channel for the administrative-reform impact
+//! survey of a Vietnamese district.
+//!
+//! The pure core (`dialogue`, `campaign`, `engine`, `token`) has no I/O; the
+//! adapters (`store`, `survey`, `cli`) wire it to a database and to people.
+
+pub mod ballot;
+pub mod campaign;
+pub mod cli;
+pub mod diagnostic;
+pub mod dialogue;
+pub mod engine;
+pub mod qr_sheet;
+pub mod store;
+pub mod survey;
+pub mod text;
+pub mod token;

@@ -1,0 +1,244 @@
+//! Durable storage: SQLite (embedded, the default) or PostgreSQL, through one
+//! set of SQL statements (`$n` placeholders work on both).
+//!
+//! Everything a conversation step changes is written in one [`Tx`], committed
+//! before the reply is sent.
+
+mod tx;
+
+pub use tx::{StoredSession, Submission, Tx};
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor, Row};
+
+/// Where the default embedded database lives.
+pub const DEFAULT_DATABASE: &str = "data/khaosat.db";
+
+/// Which database is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The store: a connection pool and the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A token as stored: its hash and what it allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub hash: String,
+    pub campaign: String,
+    pub group: String,
+    pub units: Vec<String>,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    pub batch: String,
+}
+
+/// Turns a path or URL into a database URL: a bare path means SQLite.
+pub fn database_url(spec: &str) -> String {
+    if spec.starts_with("sqlite:")
+        || spec.starts_with("postgres:")
+        || spec.starts_with("postgresql:")
+    {
+        spec.to_string()
+    } else {
+        format!("sqlite://{spec}")
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `url`.
+    pub async fn open(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let url = database_url(url);
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:")
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                if let Some(dir) = Path::new(&path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).with_context(|| {
+                        format!("creating the database folder {}", dir.display())
+                    })?;
+                }
+                let sep = if url.contains('?') { '&' } else { '?' };
+                let opts = AnyConnectOptions::from_str(&format!("{url}{sep}mode=rwc"))
+                    .with_context(|| format!("reading the database URL {url}"))?
+                    .disable_statement_logging();
+                // One connection: SQLite has one writer anyway, and a single
+                // connection makes every step's transaction strictly ordered.
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(opts)
+                    .await
+                    .with_context(|| format!("opening the SQLite database {path}"))?
+            }
+            Backend::Postgres => {
+                let opts = AnyConnectOptions::from_str(&url)
+                    .with_context(|| format!("reading the database URL {url}"))?
+                    .disable_statement_logging();
+                AnyPoolOptions::new()
+                    .max_connections(10)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await
+                    .context("connecting to PostgreSQL")?
+            }
+        };
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&pool)
+            .await
+            .context("applying database migrations")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The underlying pool, for tests and maintenance commands.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts the transaction of one conversation step.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx::new(
+            self.pool.begin().await.context("starting a transaction")?,
+            self.backend,
+        ))
+    }
+
+    /// The instance secret for keyed hashes, created on first use.
+    pub async fn secret(&self) -> Result<String> {
+        let fresh = crate::token::hex(&rand::random::<[u8; 32]>());
+        sqlx::query("INSERT INTO instance (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING")
+            .bind(fresh)
+            .execute(&self.pool)
+            .await
+            .context("creating the instance secret")?;
+        let row = sqlx::query("SELECT secret FROM instance WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .context("reading the instance secret")?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// Remembers a dialogue version's source (idempotent).
+    pub async fn record_dialogue(&self, id: &str, version: &str, source: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO dialogue_versions (dialogue_id, version, source) VALUES ($1, $2, $3) \
+             ON CONFLICT (dialogue_id, version) DO NOTHING",
+        )
+        .bind(id)
+        .bind(version)
+        .bind(source)
+        .execute(&self.pool)
+        .await
+        .with_context(|| format!("recording dialogue {id} version {version}"))?;
+        Ok(())
+    }
+
+    /// The source of a recorded dialogue version.
+    pub async fn dialogue_source(&self, id: &str, version: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT source FROM dialogue_versions WHERE dialogue_id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await
+        .with_context(|| format!("loading dialogue {id} version {version}"))?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Stores issued tokens (hashes only), all or none.
+    pub async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for t in tokens {
+            sqlx::query(
+                "INSERT INTO tokens (hash, campaign, group_id, units, expires_at, batch) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&t.hash)
+            .bind(&t.campaign)
+            .bind(&t.group)
+            .bind(t.units.join(" "))
+            .bind(t.expires_at)
+            .bind(&t.batch)
+            .execute(&mut *tx)
+            .await
+            .context("storing a token")?;
+        }
+        tx.commit().await.context("storing tokens")?;
+        Ok(())
+    }
+
+    /// Ballots stored per (unit, group) of a campaign.
+    pub async fn ballot_counts(&self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
+        let rows = sqlx::query(
+            "SELECT unit_id, group_id, COUNT(*) FROM ballots WHERE campaign = $1 GROUP BY unit_id, group_id",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await
+        .context("counting ballots")?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
+            .collect()
+    }
+
+    /// Every stored ballot in chain order, with its stored hashes and receipt.
+    pub async fn ballots(&self) -> Result<Vec<tx::StoredBallot>> {
+        let rows = sqlx::query(
+            "SELECT seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, submitted_on, \
+             answers, prev_hash, hash, receipt FROM ballots ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("reading ballots")?;
+        rows.iter().map(tx::StoredBallot::from_row).collect()
+    }
+}
