@@ -72,6 +72,11 @@ impl Clock {
         Self(Arc::new(move || t))
     }
 
+    /// A clock read from a function (tests move time forward with it).
+    pub fn from_fn(f: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         (self.0)()
     }
@@ -190,14 +195,14 @@ impl Survey {
     }
 
     /// The dialogue a session runs on: the current one, or the recorded
-    /// version it started with.
-    async fn dialogue(&self, id: &str, version: &str) -> Result<Arc<Dialogue>> {
+    /// version it started with (read inside the step's transaction: SQLite
+    /// has a single connection).
+    async fn dialogue(&self, tx: &mut Tx, id: &str, version: &str) -> Result<Arc<Dialogue>> {
         let key = (id.to_string(), version.to_string());
         if let Some(d) = self.dialogues.get(&key) {
             return Ok(d.clone());
         }
-        let source = self
-            .store
+        let source = tx
             .dialogue_source(id, version)
             .await?
             .with_context(|| format!("dialogue {id} version {version} is not recorded"))?;
@@ -266,7 +271,11 @@ impl Turn<'_> {
         };
         let d = self
             .survey
-            .dialogue(&session.dialogue_id, &session.dialogue_version)
+            .dialogue(
+                &mut self.tx,
+                &session.dialogue_id,
+                &session.dialogue_version,
+            )
             .await?;
         let input = match content {
             Content::Start(Some(payload)) => return self.begin(&payload).await,

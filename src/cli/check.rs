@@ -1,11 +1,38 @@
 //! `khaosat check`: compile everything and print the quota table.
 
-use anyhow::Result;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
 
 use crate::campaign::{Campaign, Category};
+use crate::dialogue;
 
 pub fn run(c: &Campaign) -> Result<()> {
     print!("{}", report(c));
+    Ok(())
+}
+
+/// Compiles dialogue files one by one, printing every problem found.
+pub fn run_files(files: &[PathBuf]) -> Result<()> {
+    let mut failed = 0;
+    for f in files {
+        match dialogue::compile_file(f) {
+            Ok(d) => println!(
+                "{}: ok — {} (phiên bản {}, {} câu hỏi)",
+                f.display(),
+                d.id,
+                d.version,
+                d.questions.len()
+            ),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} dialogue file(s) have errors", files.len());
+    }
     Ok(())
 }
 

@@ -39,8 +39,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Compile the campaign and its dialogues; print the quota table.
-    Check,
+    /// Compile the campaign and its dialogues and print the quota table; or,
+    /// given dialogue files, compile just those.
+    Check {
+        /// Dialogue files to compile on their own.
+        files: Vec<PathBuf>,
+    },
     /// Issue one-time tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
@@ -92,7 +96,8 @@ impl Cli {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
-        Command::Check => check::run(&cli.load_campaign()?),
+        Command::Check { files } if !files.is_empty() => check::run_files(files),
+        Command::Check { .. } => check::run(&cli.load_campaign()?),
         Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
         Command::Chat(args) => chat::run(&cli, args).await,
     }

@@ -181,19 +181,6 @@ impl Store {
         Ok(())
     }
 
-    /// The source of a recorded dialogue version.
-    pub async fn dialogue_source(&self, id: &str, version: &str) -> Result<Option<String>> {
-        let row = sqlx::query(
-            "SELECT source FROM dialogue_versions WHERE dialogue_id = $1 AND version = $2",
-        )
-        .bind(id)
-        .bind(version)
-        .fetch_optional(&self.pool)
-        .await
-        .with_context(|| format!("loading dialogue {id} version {version}"))?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
-    }
-
     /// Stores issued tokens (hashes only), all or none.
     pub async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
         let mut tx = self.pool.begin().await?;

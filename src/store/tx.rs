@@ -152,6 +152,19 @@ impl Tx {
         Ok(())
     }
 
+    /// The source of a recorded dialogue version.
+    pub async fn dialogue_source(&mut self, id: &str, version: &str) -> Result<Option<String>> {
+        let row = sqlx::query(
+            "SELECT source FROM dialogue_versions WHERE dialogue_id = $1 AND version = $2",
+        )
+        .bind(id)
+        .bind(version)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .with_context(|| format!("loading dialogue {id} version {version}"))?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     pub async fn token(&mut self, hash: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
             "SELECT hash, campaign, group_id, units, expires_at, batch FROM tokens WHERE hash = $1",

@@ -1,0 +1,4 @@
+//! One integration test binary (one link step): the modules below.
+
+mod conversation;
+mod helpers;
