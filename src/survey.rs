@@ -153,6 +153,17 @@ impl Survey {
         token::hex(&mac.finalize().into_bytes())
     }
 
+    /// Whether a channel user has a conversation in progress.
+    pub async fn has_session(&self, channel: &str, user: &str) -> Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let found = tx
+            .load_session(&self.respondent_key(channel, user))
+            .await?
+            .is_some();
+        tx.rollback().await?;
+        Ok(found)
+    }
+
     /// Handles one message; the replies are durable when this returns.
     #[tracing::instrument(skip_all, fields(channel = %message.channel))]
     pub async fn handle(&self, message: Message) -> Result<Handled> {
@@ -459,8 +470,13 @@ impl Turn<'_> {
         self.tx.clear_token_failures(self.respondent).await?;
         let spent = self.tx.spent_units(&credential).await?;
         let mut open = Vec::new();
-        for id in units.iter().filter(|u| !spent.contains(u)) {
-            let Some(unit) = c.unit(id) else { continue };
+        // In the campaign's order, whatever order the token lists them in.
+        for unit in c
+            .units
+            .iter()
+            .filter(|u| units.contains(&u.id) && !spent.contains(&u.id))
+        {
+            let id = &unit.id;
             if self.quota_full(id, &group).await? {
                 self.say(c.messages.quota_full.replace("{unit}", &unit.name));
             } else {

@@ -11,6 +11,9 @@ use super::tokens::{IssueArgs, issue};
 use crate::engine::Reply;
 use crate::survey::{Content, Message, Survey};
 
+/// The simulator's channel name.
+const CHANNEL: &str = "terminal";
+
 #[derive(Debug, Args)]
 pub struct ChatArgs {
     /// Token to start with (otherwise type it, or resume where you were).
@@ -25,12 +28,12 @@ pub async fn run(cli: &Cli, args: &ChatArgs) -> Result<()> {
     let survey = cli.open_survey().await?;
     let interactive = std::io::stdin().is_terminal();
     let mut out = tokio::io::stdout();
-    if cli.trial && args.token.is_none() {
-        let demo = demo_tokens(&survey).await?;
+    if cli.trial && args.token.is_none() && !survey.has_session(CHANNEL, &args.user).await? {
+        let demo = demo_tokens(&survey, &cli.database()).await?;
         out.write_all(demo.as_bytes()).await?;
     }
     let send = |content: Content| Message {
-        channel: "terminal".to_string(),
+        channel: CHANNEL.to_string(),
         user: args.user.clone(),
         id: None,
         content,
@@ -68,11 +71,12 @@ async fn print(out: &mut tokio::io::Stdout, replies: &[Reply]) -> Result<()> {
     Ok(())
 }
 
-/// Trial mode: issue a citizen token and a leader token to try with.
-async fn demo_tokens(survey: &Survey) -> Result<String> {
+/// Trial mode: issue one token per assessment (leaders and citizens) to try with.
+async fn demo_tokens(survey: &Survey, database: &str) -> Result<String> {
     let c = survey.campaign();
-    let mut text = String::from(
-        "Chế độ dùng thử (--trial): dữ liệu lưu riêng trong data/trial.db. Mã phiếu dùng thử:\n",
+    let mut text = format!(
+        "Chế độ dùng thử (--trial): không áp dụng thời gian khảo sát; dữ liệu lưu riêng trong {database}.\n\
+         Mã phiếu dùng thử (gõ một mã để bắt đầu):\n"
     );
     for a in &c.assessments {
         let group = &c.groups[a.group];

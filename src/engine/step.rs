@@ -152,7 +152,7 @@ impl Machine<'_> {
         match self.s.at.clone() {
             At::Asking { question, .. } => {
                 let q = &self.d.questions[question];
-                if folded.is_empty() && !matches!(q.kind, QuestionKind::Text { .. }) {
+                if typed.trim().is_empty() && !matches!(q.kind, QuestionKind::Text { .. }) {
                     self.say(texts::EMPTY);
                     self.prompt();
                     return;

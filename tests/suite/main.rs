@@ -1,4 +1,8 @@
 //! One integration test binary (one link step): the modules below.
 
+mod cli;
+mod compile;
 mod conversation;
+mod engine;
 mod helpers;
+mod store;

@@ -1,0 +1,331 @@
+//! The `khaosat` binary, run as an operator or a scripted respondent would.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use khaosat::store::Store;
+
+use crate::helpers::shipped_campaign_dir;
+
+fn khaosat(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .args(args)
+        .env_remove("KHAOSAT_DATABASE_URL")
+        .env_remove("KHAOSAT_TELEGRAM_BOT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Issues tokens with the CLI and returns them as printed in the CSV.
+fn issue(db: &str, out: &Path, group: &str, units: &str, count: &str) -> Vec<String> {
+    let campaign = shipped_campaign_dir();
+    let o = khaosat(
+        &[
+            "--campaign",
+            campaign.to_str().unwrap(),
+            "--database-url",
+            db,
+            "tokens",
+            "issue",
+            "--group",
+            group,
+            "--unit",
+            units,
+            "--count",
+            count,
+            "--out",
+            out.to_str().unwrap(),
+            "--telegram-bot",
+            "khaosat_thangbinh_bot",
+            "--web-url",
+            "https://khaosat.example.vn",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv") && p.to_string_lossy().contains(group))
+        .unwrap();
+    let text = std::fs::read_to_string(csv).unwrap();
+    assert!(
+        text.starts_with('\u{feff}'),
+        "UTF-8 BOM so Excel reads Vietnamese"
+    );
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn check_prints_the_quota_table() {
+    let campaign = shipped_campaign_dir();
+    let o = khaosat(&["--campaign", campaign.to_str().unwrap(), "check"], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("Total: 1,100 ballots = 528 from officials + 572 from citizens"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Tổng: 1100 phiếu = 528 phiếu cán bộ, công chức + 572 phiếu tổ chức, cá nhân")
+    );
+    assert!(
+        out.contains("01/01/2021 00:00 – 15/02/2021 23:59 (Asia/Ho_Chi_Minh)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn check_reports_a_broken_file_and_fails() {
+    let bad = crate::helpers::manifest_dir().join("tests/fixtures/invalid/unknown-scale.toml");
+    let o = khaosat(&["check", bad.to_str().unwrap()], "");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("unknown-scale.toml:18:9: unknown scale `khong-co`"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let o = khaosat(&["--campaign", dir.path().to_str().unwrap(), "check"], "");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("campaign.toml:0:0: cannot read the file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let out = dir.path().join("tokens");
+    let tokens = issue(db.to_str().unwrap(), &out, "nguoi-dan", "binh-an", "10");
+    assert_eq!(tokens.len(), 10);
+    for t in &tokens {
+        khaosat::token::Token::parse(t).unwrap();
+    }
+    let csv = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "csv"))
+        .unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let compact = tokens[0].replace('-', "");
+    assert!(
+        text.contains(&format!(
+            "https://t.me/khaosat_thangbinh_bot?start={compact}"
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!("https://khaosat.example.vn/s/{compact}")));
+    assert!(text.contains("UBND xã Bình An"));
+    let mut sheets: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .collect();
+    sheets.sort();
+    assert_eq!(sheets.len(), 2, "8 cards per A4 page");
+    let page = std::fs::read_to_string(&sheets[0]).unwrap();
+    assert!(
+        page.contains(&tokens[0])
+            && page.contains("UBND xã Bình An")
+            && page.contains("<path d=\"M")
+    );
+    // The database has the hashes, never the tokens.
+    let raw = std::fs::read(&db).unwrap();
+    let raw = String::from_utf8_lossy(&raw);
+    for t in &tokens {
+        assert!(!raw.contains(&t.replace('-', "")) && !raw.contains(t.as_str()));
+    }
+    // Refusals an operator can act on.
+    let o = khaosat(
+        &[
+            "--campaign",
+            shipped_campaign_dir().to_str().unwrap(),
+            "--database-url",
+            db.to_str().unwrap(),
+            "tokens",
+            "issue",
+            "--group",
+            "nguoi-dan",
+            "--unit",
+            "binh-an,noi-vu",
+        ],
+        "",
+    );
+    assert!(
+        stderr(&o).contains("a token covers units of one kind"),
+        "{}",
+        stderr(&o)
+    );
+    let o = khaosat(
+        &[
+            "--campaign",
+            shipped_campaign_dir().to_str().unwrap(),
+            "--database-url",
+            db.to_str().unwrap(),
+            "tokens",
+            "issue",
+            "--group",
+            "dan",
+            "--unit",
+            "binh-an",
+        ],
+        "",
+    );
+    assert!(
+        stderr(&o).contains("unknown group `dan`; the campaign's groups are: can-bo, nguoi-dan"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+fn chat(db: &str, user: &str, token: Option<&str>, script: &[&str]) -> String {
+    let campaign = shipped_campaign_dir();
+    let mut args = vec![
+        "--campaign",
+        campaign.to_str().unwrap(),
+        "--database-url",
+        db,
+        "--trial",
+        "chat",
+        "--user",
+        user,
+    ];
+    if let Some(t) = token {
+        args.extend(["--token", t]);
+    }
+    let o = khaosat(&args, &(script.join("\n") + "\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
+#[test]
+fn a_scripted_chat_completes_a_citizen_ballot() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let token = &issue(db, &dir.path().join("t"), "nguoi-dan", "binh-an", "1")[0];
+    let mut script = vec!["4"; 10];
+    script.extend(["bỏ qua", "rat hai long", "Nên có thêm ghế chờ", "gửi"]);
+    let out = chat(db, "citizen", Some(token), &script);
+    assert!(out.contains("Câu 1/14"), "{out}");
+    assert!(
+        out.contains("1. Rất không hài lòng"),
+        "numbered choices: {out}"
+    );
+    assert!(out.contains("Mã biên nhận"), "{out}");
+    let ballots = tokio_block(async { Store::open(db).await.unwrap().ballots().await.unwrap() });
+    assert_eq!(ballots.len(), 1);
+    assert!(out.contains(&ballots[0].receipt));
+    assert_eq!(ballots[0].ballot.unit, "binh-an");
+    // The same token again.
+    let out = chat(db, "someone-else", Some(token), &[]);
+    assert!(out.contains("đã được dùng"), "{out}");
+}
+
+#[test]
+fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let token = &issue(
+        db,
+        &dir.path().join("t"),
+        "can-bo",
+        "tu-phap,noi-vu,y-te",
+        "1",
+    )[0];
+    // First sitting: one department and half of the next, then the input ends.
+    let out = chat(
+        db,
+        "leader",
+        Some(token),
+        &["4", "4", "5", "6", "4", "4", "gửi", "3", "3", "3"],
+    );
+    assert!(out.contains("Đơn vị 1/3: Phòng Nội vụ"), "{out}");
+    assert!(
+        out.contains("Đã ghi nhận đánh giá về Phòng Nội vụ"),
+        "{out}"
+    );
+    // Second sitting: the simulator resumes where the leader stopped.
+    let out = chat(
+        db,
+        "leader",
+        None,
+        &["3", "3", "3", "gửi", "4", "4", "4", "4", "4", "4", "gửi"],
+    );
+    assert!(out.contains("Chào mừng bạn quay lại"), "{out}");
+    assert!(
+        !out.contains("Mã phiếu dùng thử"),
+        "no demo tokens when resuming: {out}"
+    );
+    assert!(out.contains("Phòng Tư pháp (2/3)\nCâu 4/6"), "{out}");
+    assert!(out.contains("Đồng chí đã đánh giá xong 3 đơn vị"), "{out}");
+    let ballots = tokio_block(async { Store::open(db).await.unwrap().ballots().await.unwrap() });
+    let units: Vec<_> = ballots.iter().map(|b| b.ballot.unit.as_str()).collect();
+    assert_eq!(units, ["noi-vu", "tu-phap", "y-te"]);
+    assert!(
+        ballots
+            .iter()
+            .all(|b| b.ballot.group == "can-bo" && b.ballot.answers.len() == 6)
+    );
+}
+
+#[test]
+fn outside_trial_mode_the_2021_survey_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let token = &issue(db, &dir.path().join("t"), "nguoi-dan", "binh-an", "1")[0];
+    let campaign = shipped_campaign_dir();
+    let o = khaosat(
+        &[
+            "--campaign",
+            campaign.to_str().unwrap(),
+            "--database-url",
+            db,
+            "chat",
+            "--token",
+            token,
+        ],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("Đợt khảo sát đã kết thúc lúc 15/02/2021 23:59"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+fn tokio_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}

@@ -1,0 +1,220 @@
+//! Integrity and anonymity guarantees of the store itself.
+
+use std::collections::HashSet;
+
+use khaosat::ballot::GENESIS;
+use sqlx::Row;
+
+use crate::helpers::{Backend, Chat, Harness};
+
+/// Takes a citizen of the shipped campaign to the review screen.
+async fn to_review(h: &Harness, chat: &mut Chat, token: &str) {
+    chat.start(&h.survey, Some(token)).await;
+    for _ in 0..10 {
+        chat.say(&h.survey, "4").await;
+    }
+    chat.say(&h.survey, "bỏ qua").await;
+    chat.say(&h.survey, "5").await;
+    chat.say(&h.survey, "bỏ qua").await;
+    assert!(chat.text().contains("xem lại"), "{}", chat.text());
+}
+
+async fn ballots_refuse_update_and_delete(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut chat = Chat::new("telegram", "u1");
+    to_review(&h, &mut chat, token.as_str()).await;
+    chat.say(&h.survey, "gửi").await;
+    let pool = h.store().pool();
+    for sql in [
+        "UPDATE ballots SET unit_id = 'binh-chanh'",
+        "UPDATE ballots SET answers = '{}' WHERE seq = 1",
+        "DELETE FROM ballots",
+        "DELETE FROM ballots WHERE seq = 1",
+    ] {
+        let err = sqlx::query(sql)
+            .execute(pool)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    if backend == Backend::Postgres {
+        let err = sqlx::query("TRUNCATE ballots")
+            .execute(pool)
+            .await
+            .expect_err("truncate")
+            .to_string();
+        assert!(err.contains("append-only"), "{err}");
+    }
+    let ballots = h.store().ballots().await.unwrap();
+    assert_eq!(ballots.len(), 1);
+    assert_eq!(ballots[0].ballot.unit, "binh-an");
+    h.finish().await;
+}
+
+async fn no_ballot_column_can_join_to_tokens_or_users(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    // Some real traffic first: a finished ballot, a session in progress.
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut done = Chat::new("telegram", "555000111");
+    to_review(&h, &mut done, token.as_str()).await;
+    done.say(&h.survey, "gửi").await;
+    let other = h.token("can-bo", &["binh-an", "binh-chanh"]).await;
+    let mut busy = Chat::new("zalo", "8412345678");
+    busy.start(&h.survey, Some(other.as_str())).await;
+    busy.say(&h.survey, "4").await;
+
+    let pool = h.store().pool();
+    let columns: Vec<String> = match backend {
+        Backend::Sqlite => sqlx::query("SELECT name FROM pragma_table_info('ballots') ORDER BY cid"),
+        Backend::Postgres => sqlx::query(
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'ballots' ORDER BY ordinal_position",
+        ),
+    }
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.try_get::<String, _>(0).unwrap())
+    .collect();
+    assert_eq!(
+        columns,
+        [
+            "seq",
+            "campaign",
+            "unit_id",
+            "group_id",
+            "dialogue_id",
+            "dialogue_version",
+            "submitted_on",
+            "answers",
+            "prev_hash",
+            "hash",
+            "receipt"
+        ],
+        "a new ballot column needs an anonymity review"
+    );
+    let foreign_keys: i64 = match backend {
+        Backend::Sqlite => sqlx::query(
+            "SELECT COUNT(*) FROM sqlite_master m, pragma_foreign_key_list(m.name) WHERE m.type = 'table'",
+        ),
+        Backend::Postgres => sqlx::query(
+            "SELECT COUNT(*) FROM information_schema.table_constraints WHERE constraint_type = 'FOREIGN KEY'",
+        ),
+    }
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    assert_eq!(foreign_keys, 0);
+
+    // No value in a ballot equals a token hash, credential, respondent key or user id.
+    let mut identities: HashSet<String> = HashSet::new();
+    for sql in [
+        "SELECT hash FROM tokens",
+        "SELECT credential FROM spends",
+        "SELECT respondent FROM sessions",
+        "SELECT credential FROM sessions",
+    ] {
+        for r in sqlx::query(sql).fetch_all(pool).await.unwrap() {
+            identities.insert(r.try_get(0).unwrap());
+        }
+    }
+    identities.extend([
+        "555000111".to_string(),
+        "8412345678".to_string(),
+        token.as_str().to_string(),
+    ]);
+    assert!(identities.len() >= 5);
+    for b in h.store().ballots().await.unwrap() {
+        let dump = format!("{:?} {} {} {}", b.ballot, b.prev_hash, b.hash, b.receipt);
+        for id in &identities {
+            assert!(
+                !dump.contains(id.as_str()),
+                "ballot {} contains an identity",
+                b.ballot.seq
+            );
+        }
+    }
+    // Sessions keep a keyed hash, never the channel's user id.
+    let states: Vec<String> = sqlx::query("SELECT respondent || ' ' || state FROM sessions")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get(0).unwrap())
+        .collect();
+    assert_eq!(states.len(), 1);
+    assert!(!states[0].contains("8412345678"));
+    h.finish().await;
+}
+
+async fn a_token_is_spent_exactly_once_under_a_race(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    const RACERS: usize = 50;
+    let mut chats = Vec::new();
+    for i in 0..RACERS {
+        let mut c = Chat::new("telegram", &format!("racer-{i}"));
+        to_review(&h, &mut c, token.as_str()).await;
+        chats.push(c);
+    }
+    let confirms = chats.iter_mut().map(|c| {
+        let data = c.button_data("Gửi phiếu");
+        let survey = &h.survey;
+        async move { c.send(survey, khaosat::survey::Content::Button(data)).await }
+    });
+    let results = futures_util::future::join_all(confirms).await;
+    let stored = results
+        .iter()
+        .filter(|r| r.replies.iter().any(|m| m.text.contains("Mã biên nhận")))
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| r.replies.iter().any(|m| m.text.contains("đã được dùng")))
+        .count();
+    assert_eq!((stored, refused), (1, RACERS - 1));
+    assert_eq!(h.store().ballots().await.unwrap().len(), 1);
+    h.finish().await;
+}
+
+async fn ballots_form_an_unbroken_hash_chain(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    for (i, unit) in ["binh-an", "binh-chanh", "ha-lam", "noi-vu"]
+        .iter()
+        .enumerate()
+    {
+        let token = h.token("nguoi-dan", &[unit]).await;
+        let mut c = Chat::new("telegram", &format!("c{i}"));
+        to_review(&h, &mut c, token.as_str()).await;
+        c.say(&h.survey, "gửi").await;
+    }
+    let ballots = h.store().ballots().await.unwrap();
+    assert_eq!(ballots.len(), 4);
+    let mut prev = GENESIS.to_string();
+    for (i, b) in ballots.iter().enumerate() {
+        assert_eq!(b.ballot.seq, i as i64 + 1);
+        assert_eq!(b.prev_hash, prev);
+        assert_eq!(b.ballot.chain_hash(&prev), b.hash);
+        assert_eq!(khaosat::ballot::receipt(&b.hash), b.receipt);
+        prev = b.hash.clone();
+    }
+    h.finish().await;
+}
+
+crate::on_both_backends!(
+    ballots_refuse_update_and_delete,
+    no_ballot_column_can_join_to_tokens_or_users,
+    a_token_is_spent_exactly_once_under_a_race,
+    ballots_form_an_unbroken_hash_chain,
+);
