@@ -383,12 +383,10 @@ impl Turn<'_> {
                 });
             }
         }
-        if self.quota_full(&draft.unit, group).await? {
-            return Ok(Input::Refused {
-                message: c.messages.quota_full.replace("{unit}", &unit_name),
-                end: false,
-            });
-        }
+        let quota = match c.assessment_of(&draft.unit, group) {
+            Some(a) if c.enforce_quotas => Some(a.quota),
+            _ => None,
+        };
         let ballot = Ballot {
             seq: 0,
             campaign: c.id.clone(),
@@ -399,10 +397,14 @@ impl Turn<'_> {
             submitted_on: c.local_date(self.now).to_string(),
             answers: draft.answers,
         };
-        Ok(match self.tx.submit(credential, ballot).await? {
+        Ok(match self.tx.submit(credential, ballot, quota).await? {
             Submission::Stored { receipt } => Input::Stored { receipt },
             Submission::AlreadySpent => Input::Refused {
                 message: c.messages.token_used.clone(),
+                end: false,
+            },
+            Submission::QuotaFull => Input::Refused {
+                message: c.messages.quota_full.replace("{unit}", &unit_name),
                 end: false,
             },
         })

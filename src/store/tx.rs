@@ -30,6 +30,8 @@ pub enum Submission {
     },
     /// The credential was already spent for this unit.
     AlreadySpent,
+    /// The unit has all the ballots its quota asks of this group.
+    QuotaFull,
 }
 
 /// A ballot read back with its chain fields.
@@ -256,8 +258,31 @@ impl Tx {
     }
 
     /// Spends `credential` for the ballot's unit and appends the ballot to the
-    /// chain — both or neither. `ballot.seq` is assigned here.
-    pub async fn submit(&mut self, credential: &str, mut ballot: Ballot) -> Result<Submission> {
+    /// chain — both or neither. With a `quota`, refuses the ballot when the
+    /// unit already has that many from the group. `ballot.seq` is assigned here.
+    pub async fn submit(
+        &mut self,
+        credential: &str,
+        mut ballot: Ballot,
+        quota: Option<u32>,
+    ) -> Result<Submission> {
+        if self.backend == Backend::Postgres {
+            // Appends (and the quota counts before them) are serialised across
+            // instances; SQLite's single connection already serialises them.
+            sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
+                .execute(&mut *self.tx)
+                .await
+                .context("locking the ballot chain")?;
+        }
+        if let Some(quota) = quota {
+            if self
+                .ballot_count(&ballot.campaign, &ballot.unit, &ballot.group)
+                .await?
+                >= quota
+            {
+                return Ok(Submission::QuotaFull);
+            }
+        }
         let spent = sqlx::query(
             "INSERT INTO spends (credential, unit_id) VALUES ($1, $2) \
              ON CONFLICT (credential, unit_id) DO NOTHING",
@@ -269,13 +294,6 @@ impl Tx {
         .context("spending a credential")?;
         if spent.rows_affected() != 1 {
             return Ok(Submission::AlreadySpent);
-        }
-        if self.backend == Backend::Postgres {
-            // Appends to the chain are serialised across instances.
-            sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
-                .execute(&mut *self.tx)
-                .await
-                .context("locking the ballot chain")?;
         }
         let last = sqlx::query("SELECT seq, hash FROM ballots ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *self.tx)

@@ -186,6 +186,45 @@ async fn a_token_is_spent_exactly_once_under_a_race(backend: Backend) {
     h.finish().await;
 }
 
+async fn quotas_stay_exact_under_concurrent_completions(backend: Backend) {
+    let Some(h) = Harness::small(backend).await else {
+        return;
+    };
+    const LEADERS: usize = 10;
+    let mut chats = Vec::new();
+    for i in 0..LEADERS {
+        let t = h.token("can-bo", &["xa-a"]).await;
+        let mut c = Chat::new("telegram", &format!("leader-{i}"));
+        c.start(&h.survey, Some(t.as_str())).await;
+        c.say(&h.survey, "nhiều").await;
+        c.say(&h.survey, "ít").await;
+        assert!(c.text().contains("xem lại"), "{}", c.text());
+        chats.push(c);
+    }
+    let confirms = chats.iter_mut().map(|c| {
+        let data = c.button_data("Gửi phiếu");
+        let survey = &h.survey;
+        async move { c.send(survey, khaosat::survey::Content::Button(data)).await }
+    });
+    let results = futures_util::future::join_all(confirms).await;
+    let said = |needle: &str| {
+        results
+            .iter()
+            .filter(|r| r.replies.iter().any(|m| m.text.contains(needle)))
+            .count()
+    };
+    // The quota for officials is 2 per commune.
+    assert_eq!(
+        (said("Mã biên nhận"), said("đã nhận đủ số phiếu")),
+        (2, LEADERS - 2)
+    );
+    assert_eq!(
+        h.store().ballot_counts("small").await.unwrap(),
+        vec![("xa-a".to_string(), "can-bo".to_string(), 2)]
+    );
+    h.finish().await;
+}
+
 async fn ballots_form_an_unbroken_hash_chain(backend: Backend) {
     let Some(h) = Harness::shipped(backend).await else {
         return;
@@ -216,5 +255,6 @@ crate::on_both_backends!(
     ballots_refuse_update_and_delete,
     no_ballot_column_can_join_to_tokens_or_users,
     a_token_is_spent_exactly_once_under_a_race,
+    quotas_stay_exact_under_concurrent_completions,
     ballots_form_an_unbroken_hash_chain,
 );
