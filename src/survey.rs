@@ -18,6 +18,7 @@ use crate::campaign::{Access, Campaign, PeriodState};
 use crate::diagnostic::SourceFile;
 use crate::dialogue::{self, Dialogue, QuestionKind};
 use crate::engine::{self, Action, At, Effect, Input, Outcome, Reply, Session, UnitRef};
+use crate::metrics::Metrics;
 use crate::store::{Store, StoredSession, Submission, TokenRecord, Tx};
 use crate::token::{self, Token};
 
@@ -107,6 +108,7 @@ pub struct Survey {
     options: Options,
     dialogues: DashMap<(String, String), Arc<Dialogue>>,
     locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    metrics: Arc<Metrics>,
 }
 
 impl Survey {
@@ -125,6 +127,7 @@ impl Survey {
             options,
             dialogues,
             locks: DashMap::new(),
+            metrics: Arc::new(Metrics::default()),
         })
     }
 
@@ -134,6 +137,15 @@ impl Survey {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Whether the survey period is open now (always, in trial mode).
+    pub fn is_open(&self) -> bool {
+        self.period(self.options.clock.now()) == PeriodState::Open
     }
 
     /// The keyed hash that stands for a channel user in the store.
@@ -167,6 +179,33 @@ impl Survey {
     /// Handles one message; the replies are durable when this returns.
     #[tracing::instrument(skip_all, fields(channel = %message.channel))]
     pub async fn handle(&self, message: Message) -> Result<Handled> {
+        let started = std::time::Instant::now();
+        let label = Metrics::channel(&message.channel);
+        self.metrics.messages_in.get_or_create(&label).inc();
+        let result = self.handle_inner(message).await;
+        match &result {
+            Ok(h) if h.duplicate => {
+                self.metrics.duplicates.get_or_create(&label).inc();
+            }
+            Ok(h) => {
+                self.metrics
+                    .messages_out
+                    .get_or_create(&label)
+                    .inc_by(h.replies.len() as u64);
+                self.metrics
+                    .reply_seconds
+                    .get_or_create(&label)
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            Err(e) => {
+                self.metrics.errors.get_or_create(&label).inc();
+                tracing::error!(error = format!("{e:#}"), "handling a message failed");
+            }
+        }
+        result
+    }
+
+    async fn handle_inner(&self, message: Message) -> Result<Handled> {
         let respondent = self.respondent_key(&message.channel, &message.user);
         let lock = self.locks.entry(respondent.clone()).or_default().clone();
         let _turn = lock.lock().await;
@@ -289,6 +328,10 @@ impl Turn<'_> {
             )
             .await?;
         let input = match content {
+            // The same link again (a reload, a second tap): carry on.
+            Content::Start(Some(payload)) if self.same_credential(&payload, &stored, &session) => {
+                Input::Resume
+            }
             Content::Start(Some(payload)) => return self.begin(&payload).await,
             Content::Text(t) if Token::parse(&t).is_ok() && !expects_text(&d, &session) => {
                 return self.begin(&t).await;
@@ -308,6 +351,21 @@ impl Turn<'_> {
         let outcome = engine::step(&d, &session, input);
         self.settle(&d, stored.credential, stored.group, outcome)
             .await
+    }
+
+    /// Whether a start payload names the credential the session runs on.
+    fn same_credential(&self, payload: &str, stored: &StoredSession, session: &Session) -> bool {
+        match payload.strip_prefix(OPEN_PREFIX) {
+            Some(rest) => {
+                let unit = rest.split_once('_').map_or("", |(_, u)| u);
+                stored.credential
+                    == self
+                        .survey
+                        .open_credential(&self.message.channel, &self.message.user)
+                    && session.units.iter().any(|u| u.id == unit)
+            }
+            None => Token::parse(payload).is_ok_and(|t| t.hash() == stored.credential),
+        }
     }
 
     fn welcome(&mut self) {
@@ -398,7 +456,10 @@ impl Turn<'_> {
             answers: draft.answers,
         };
         Ok(match self.tx.submit(credential, ballot, quota).await? {
-            Submission::Stored { receipt } => Input::Stored { receipt },
+            Submission::Stored { receipt } => {
+                self.survey.metrics.ballots_stored.inc();
+                Input::Stored { receipt }
+            }
             Submission::AlreadySpent => Input::Refused {
                 message: c.messages.token_used.clone(),
                 end: false,

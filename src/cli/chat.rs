@@ -7,9 +7,9 @@ use clap::Args;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::Cli;
-use super::tokens::{IssueArgs, issue};
+use super::trial;
 use crate::engine::Reply;
-use crate::survey::{Content, Message, Survey};
+use crate::survey::{Content, Message};
 
 /// The simulator's channel name.
 const CHANNEL: &str = "terminal";
@@ -29,7 +29,7 @@ pub async fn run(cli: &Cli, args: &ChatArgs) -> Result<()> {
     let interactive = std::io::stdin().is_terminal();
     let mut out = tokio::io::stdout();
     if cli.trial && args.token.is_none() && !survey.has_session(CHANNEL, &args.user).await? {
-        let demo = demo_tokens(&survey, &cli.database()).await?;
+        let demo = trial::demo_tokens(&survey, &cli.database(), None).await?;
         out.write_all(demo.as_bytes()).await?;
     }
     let send = |content: Content| Message {
@@ -69,52 +69,4 @@ async fn print(out: &mut tokio::io::Stdout, replies: &[Reply]) -> Result<()> {
     }
     out.flush().await?;
     Ok(())
-}
-
-/// Trial mode: issue one token per assessment (leaders and citizens) to try with.
-async fn demo_tokens(survey: &Survey, database: &str) -> Result<String> {
-    let c = survey.campaign();
-    let mut text = format!(
-        "Chế độ dùng thử (--trial): không áp dụng thời gian khảo sát; dữ liệu lưu riêng trong {database}.\n\
-         Mã phiếu dùng thử (gõ một mã để bắt đầu):\n"
-    );
-    for a in &c.assessments {
-        let group = &c.groups[a.group];
-        let kind_units: Vec<String> = c
-            .units
-            .iter()
-            .filter(|u| u.kind == a.kind)
-            .map(|u| u.id.clone())
-            .collect();
-        let per_unit = a.dialogue.per_unit;
-        let args = IssueArgs {
-            group: group.id.clone(),
-            units: if per_unit {
-                kind_units.clone()
-            } else {
-                kind_units[..1].to_vec()
-            },
-            all_units: false,
-            kind: None,
-            count: 1,
-            expires: None,
-            out: std::env::temp_dir().join("khaosat-trial-tokens"),
-            telegram_bot: None,
-            web_url: "http://127.0.0.1:8080".into(),
-        };
-        let issued = issue(c, survey.store(), &args).await?;
-        let units = if per_unit {
-            format!("{} đơn vị: {}", kind_units.len(), c.kinds[a.kind].name)
-        } else {
-            c.unit(&kind_units[0])
-                .map(|u| u.name.clone())
-                .unwrap_or_default()
-        };
-        text.push_str(&format!(
-            "  {}  {} — {units}\n",
-            issued.tokens[0].display(),
-            group.name
-        ));
-    }
-    Ok(text)
 }

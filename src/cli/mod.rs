@@ -1,8 +1,10 @@
-//! The command line: `khaosat check | tokens | chat`.
+//! The command line: `khaosat check | tokens | chat | serve`.
 
 mod chat;
 mod check;
+mod serve;
 mod tokens;
+mod trial;
 
 use std::path::PathBuf;
 
@@ -48,6 +50,8 @@ pub enum Command {
     /// Issue one-time tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Run the service: the web chat, health and metrics over HTTP.
+    Serve(serve::ServeArgs),
     /// Answer a questionnaire in the terminal (reads answers from standard
     /// input, so it can be scripted).
     Chat(chat::ChatArgs),
@@ -100,5 +104,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Check { .. } => check::run(&cli.load_campaign()?),
         Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
         Command::Chat(args) => chat::run(&cli, args).await,
+        Command::Serve(args) => serve::run(&cli, args).await,
     }
 }

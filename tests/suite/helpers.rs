@@ -142,7 +142,7 @@ pub struct Harness {
     pub db: TestDb,
     pub campaign_dir: PathBuf,
     pub now: Arc<AtomicI64>,
-    pub survey: Survey,
+    pub survey: Arc<Survey>,
 }
 
 impl Harness {
@@ -150,7 +150,7 @@ impl Harness {
     pub async fn new(backend: Backend, campaign_dir: PathBuf) -> Option<Self> {
         let db = TestDb::new(backend).await?;
         let now = Arc::new(AtomicI64::new(vn("2021-02-01T09:00:00").timestamp()));
-        let survey = open(&db.url, &campaign_dir, &now).await;
+        let survey = Arc::new(open(&db.url, &campaign_dir, &now).await);
         Some(Self {
             db,
             campaign_dir,
@@ -171,7 +171,7 @@ impl Harness {
     /// process restart would (nothing survives but the database).
     pub async fn restart(&mut self) {
         self.survey.store().close().await;
-        self.survey = open(&self.db.url, &self.campaign_dir, &self.now).await;
+        self.survey = Arc::new(open(&self.db.url, &self.campaign_dir, &self.now).await);
     }
 
     pub fn set_time(&self, local: &str) {
@@ -206,6 +206,18 @@ impl Harness {
             .await
             .unwrap();
         t
+    }
+
+    /// Serves the HTTP application on a free loopback port; returns its base URL.
+    pub async fn serve_http(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = khaosat::web::router(khaosat::web::AppState {
+            survey: self.survey.clone(),
+            secure_cookies: false,
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
     }
 
     pub async fn finish(self) {

@@ -6,3 +6,4 @@ mod conversation;
 mod engine;
 mod helpers;
 mod store;
+mod web;

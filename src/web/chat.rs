@@ -1,0 +1,177 @@
+//! The web chat: a page (embedded in the binary) and a JSON API over the
+//! same survey service as every other channel.
+//!
+//! The browser is identified by a random session cookie (HttpOnly,
+//! SameSite=Strict; Secure over HTTPS); reloading the page resumes.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use crate::engine::{Button, Reply};
+use crate::survey::{Content, Message};
+use crate::token;
+
+/// The channel name of the web chat.
+pub const CHANNEL: &str = "web";
+const COOKIE: &str = "khaosat_sid";
+const PAGE: &str = include_str!("page.html");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(page))
+        .route("/s/{token}", get(page_with_token))
+        .route("/api/chat", post(chat))
+}
+
+async fn page() -> impl IntoResponse {
+    page_response(PAGE.replace("{{START}}", ""))
+}
+
+/// `/s/<token>`: the page, which starts with this token.
+async fn page_with_token(Path(token): Path<String>) -> impl IntoResponse {
+    // Only link-safe characters go into the page.
+    let safe: String = token
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    page_response(PAGE.replace("{{START}}", &safe))
+}
+
+fn page_response(html: String) -> Response {
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+            ),
+        ],
+        Html(html),
+    )
+        .into_response()
+}
+
+/// What the page sends.
+#[derive(Debug, Deserialize)]
+pub struct ChatRequest {
+    /// `resume`, `start`, `text` or `button`.
+    pub kind: String,
+    #[serde(default)]
+    pub value: String,
+    /// Client-made id, so a retried request is not applied twice.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// What the page receives.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ChatResponse {
+    pub replies: Vec<WebReply>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WebReply {
+    pub text: String,
+    pub choices: Vec<WebButton>,
+    pub controls: Vec<WebButton>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WebButton {
+    pub label: String,
+    /// What to post back as a `button` request.
+    pub data: String,
+    pub selected: bool,
+}
+
+fn web_reply(r: &Reply) -> WebReply {
+    let button = |b: &Button| WebButton {
+        label: b.label.clone(),
+        data: b.action.encode(r.step),
+        selected: b.selected,
+    };
+    WebReply {
+        text: r.text.clone(),
+        choices: r.choices.iter().map(button).collect(),
+        controls: r.controls.iter().map(button).collect(),
+    }
+}
+
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+async fn chat(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<ChatRequest>,
+) -> Response {
+    let (sid, fresh) = match session_cookie(&headers) {
+        Some(sid) => (sid, false),
+        None => (token::hex(&rand::random::<[u8; 16]>()), true),
+    };
+    let content = match req.kind.as_str() {
+        "resume" => Content::Start(None),
+        "start" => Content::Start(Some(req.value).filter(|v| !v.trim().is_empty())),
+        "text" => Content::Text(req.value),
+        "button" => Content::Button(req.value),
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "kind must be resume, start, text or button",
+            )
+                .into_response();
+        }
+    };
+    // Ids are scoped to this browser session.
+    let id = req
+        .id
+        .filter(|i| !i.is_empty() && i.len() <= 64)
+        .map(|i| format!("{sid}:{i}"));
+    let message = Message {
+        channel: CHANNEL.to_string(),
+        user: sid.clone(),
+        id,
+        content,
+    };
+    let handled = match app.survey.handle(message).await {
+        Ok(h) => h,
+        Err(_) => {
+            let body = ChatResponse {
+                replies: vec![WebReply {
+                    text: "Xin lỗi, hệ thống đang gặp sự cố nên chưa ghi nhận được tin nhắn vừa rồi. Câu trả lời trước đó vẫn được giữ nguyên; xin thử lại sau ít phút.".into(),
+                    choices: Vec::new(),
+                    controls: Vec::new(),
+                }],
+            };
+            return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+        }
+    };
+    let body = ChatResponse {
+        replies: handled.replies.iter().map(web_reply).collect(),
+    };
+    let mut response = Json(body).into_response();
+    if fresh {
+        let secure = if app.secure_cookies { "; Secure" } else { "" };
+        let cookie =
+            format!("{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Strict; Max-Age=7776000{secure}");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().insert(header::SET_COOKIE, v);
+        }
+    }
+    response
+}

@@ -1,0 +1,34 @@
+//! The HTTP server: the web chat, health and metrics (and, next, the Zalo
+//! webhook). One axum router, built the same way in production and in tests.
+
+mod chat;
+mod ops;
+
+pub use chat::{ChatRequest, ChatResponse, WebButton, WebReply};
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+
+use crate::survey::Survey;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub survey: Arc<Survey>,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+/// Largest request body accepted (a chat message is far smaller).
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(chat::routes())
+        .merge(ops::routes())
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
