@@ -10,7 +10,7 @@ pub const DONE: &str = "Xong ✔";
 pub const DONE_TYPED: &str = "xong";
 pub const REVIEW: &str = "Về trang xem lại";
 pub const REVIEW_TYPED: &str = "xem lại";
-pub const CONFIRM: &str = "✅ Gửi phiếu";
+pub const CONFIRM: &str = "✔ Gửi phiếu";
 pub const CONFIRM_TYPED: &str = "gửi";
 pub const CANCEL: &str = "✖ Hủy";
 pub const CANCEL_TYPED: &str = "hủy";
@@ -106,5 +106,5 @@ pub fn number_out_of_range(min: f64, max: f64) -> String {
 }
 
 pub fn edit_label(n: usize) -> String {
-    format!("✏️ Sửa câu {n}")
+    format!("✎ Sửa câu {n}")
 }

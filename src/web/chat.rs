@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use crate::engine::{Button, Reply};
+use crate::engine::{Action, Button, Reply};
 use crate::survey::{Content, Message};
 use crate::token;
 
@@ -78,6 +78,9 @@ pub struct ChatResponse {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WebReply {
     pub text: String,
+    /// The choices are "edit question n" buttons, shown as a compact grid.
+    #[serde(default)]
+    pub compact: bool,
     pub choices: Vec<WebButton>,
     pub controls: Vec<WebButton>,
 }
@@ -98,6 +101,10 @@ fn web_reply(r: &Reply) -> WebReply {
     };
     WebReply {
         text: r.text.clone(),
+        compact: !r.choices.is_empty()
+            && r.choices
+                .iter()
+                .all(|b| matches!(b.action, Action::Edit(_))),
         choices: r.choices.iter().map(button).collect(),
         controls: r.controls.iter().map(button).collect(),
     }
@@ -153,6 +160,7 @@ async fn chat(
         Err(_) => {
             let body = ChatResponse {
                 replies: vec![WebReply {
+                    compact: false,
                     text: "Xin lỗi, hệ thống đang gặp sự cố nên chưa ghi nhận được tin nhắn vừa rồi. Câu trả lời trước đó vẫn được giữ nguyên; xin thử lại sau ít phút.".into(),
                     choices: Vec::new(),
                     controls: Vec::new(),

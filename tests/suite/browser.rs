@@ -1,0 +1,195 @@
+//! The web chat in a real browser: headless Chromium, driven over WebDriver
+//! (chromedriver), completes a citizen ballot and saves a screenshot.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
+//! Without them the test is skipped on a developer machine and fails in CI.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use crate::helpers::{Backend, Harness};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver, killed when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn browser() -> Option<(Driver, Client)> {
+    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs {CHROMIUM} and {CHROMEDRIVER}: install chromium and chromium-driver"
+        );
+        eprintln!("skipping the browser test: install chromium and chromium-driver to run it");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let profile = tempfile::tempdir().unwrap().keep();
+    let caps = json!({
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=412,915",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let caps = caps.as_object().unwrap().clone();
+    for _ in 0..100 {
+        let connected = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await;
+        if let Ok(client) = connected {
+            return Some((driver, client));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not start on port {port}");
+}
+
+/// The text of the last bot message on the page.
+async fn last_bot_text(c: &Client) -> String {
+    let bubbles = c.find_all(Locator::Css("#log .bot")).await.unwrap();
+    match bubbles.last() {
+        Some(b) => b.text().await.unwrap(),
+        None => String::new(),
+    }
+}
+
+/// Waits until the page shows `needle` in its last bot message.
+async fn wait_for(c: &Client, needle: &str) {
+    for _ in 0..100 {
+        if last_bot_text(c).await.contains(needle) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the page never showed {needle:?}; last message: {}",
+        last_bot_text(c).await
+    );
+}
+
+/// Clicks the enabled button whose label is exactly `label`.
+async fn click(c: &Client, label: &str) {
+    let xpath = format!("//main//button[not(@disabled)][normalize-space(.)='{label}']");
+    let button = c
+        .wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .unwrap();
+    button.click().await.unwrap();
+}
+
+async fn a_browser_completes_a_ballot(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let Some((_driver, c)) = browser().await else {
+        return;
+    };
+    let base = h.serve_http().await;
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+
+    c.goto(&format!("{base}/s/{}", token.as_str()))
+        .await
+        .unwrap();
+    wait_for(&c, "Câu 1/14").await;
+    for k in 2..=4 {
+        click(&c, "Hài lòng").await;
+        wait_for(&c, &format!("Câu {k}/14")).await;
+    }
+    // Reloading the page resumes the conversation.
+    c.refresh().await.unwrap();
+    wait_for(&c, "Câu 4/14").await;
+    for k in 5..=11 {
+        click(&c, "Rất hài lòng").await;
+        wait_for(&c, &format!("Câu {k}/14")).await;
+    }
+    // Typing works too.
+    let input = c.find(Locator::Css("#text")).await.unwrap();
+    input.send_keys("2").await.unwrap();
+    c.find(Locator::Css("form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Câu 12/14").await;
+    click(&c, "Hài lòng").await;
+    wait_for(&c, "mong muốn").await;
+    click(&c, "Bỏ qua ▶").await;
+    wait_for(&c, "Xin ông/bà xem lại").await;
+    click(&c, "✔ Gửi phiếu").await;
+    for _ in 0..100 {
+        let all = c
+            .find(Locator::Css("#log"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if all.contains("Mã biên nhận") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let shot = c.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("web-chat-ballot-{backend:?}.png"));
+    std::fs::write(&path, &shot).unwrap();
+    eprintln!("screenshot: {}", path.display());
+    c.close().await.unwrap();
+
+    let ballots = h.store().ballots().await.unwrap();
+    assert_eq!(ballots.len(), 1);
+    let b = &ballots[0].ballot;
+    assert_eq!(
+        b.answers.get("thai-do"),
+        Some(&khaosat::dialogue::Answer::Choice(4))
+    );
+    assert_eq!(
+        b.answers.get("cong-khai"),
+        Some(&khaosat::dialogue::Answer::Choice(5))
+    );
+    assert_eq!(
+        b.answers.get("so-lan-di-lai"),
+        Some(&khaosat::dialogue::Answer::Number(2.0))
+    );
+    assert!(shot.len() > 1000 && shot.starts_with(b"\x89PNG"));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_completes_a_ballot_on_sqlite() {
+    a_browser_completes_a_ballot(Backend::Sqlite).await;
+}
