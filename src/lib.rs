@@ -17,3 +17,4 @@ pub mod survey;
 pub mod text;
 pub mod token;
 pub mod web;
+pub mod zalo;

@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::{Cli, trial};
 use crate::web::{AppState, router};
+use crate::zalo::{Outbox, Zalo, ZaloClient, ZaloConfig};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -30,9 +31,22 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
         .web_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
+    let zalo = match ZaloConfig::from_env() {
+        Some(config) => {
+            let client = Arc::new(ZaloClient::new(config.clone(), survey.store().clone()).await?);
+            let outbox = Outbox::new(client.clone(), survey.store().clone());
+            Some(Arc::new(Zalo {
+                config,
+                client,
+                outbox,
+            }))
+        }
+        None => None,
+    };
     let state = AppState {
         survey: survey.clone(),
         secure_cookies: web_url.starts_with("https://"),
+        zalo: zalo.clone(),
     };
 
     println!(
@@ -42,6 +56,12 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     );
     println!("  Trang trả lời phiếu (web chat): {web_url}/");
     println!("  Tình trạng: {web_url}/healthz   Số liệu: {web_url}/metrics");
+    match &zalo {
+        Some(_) => println!("  Zalo: on — webhook {web_url}/zalo/webhook"),
+        None => println!(
+            "  Zalo: off (set KHAOSAT_ZALO_APP_ID, KHAOSAT_ZALO_OA_SECRET_KEY, KHAOSAT_ZALO_APP_SECRET_KEY and KHAOSAT_ZALO_REFRESH_TOKEN to turn it on)"
+        ),
+    }
     if std::env::var_os("TELOXIDE_TOKEN").is_some() {
         tracing::warn!("TELOXIDE_TOKEN is set, but this version has no Telegram channel yet");
     } else {

@@ -217,6 +217,57 @@ impl Store {
             .collect()
     }
 
+    /// The persisted Zalo tokens: `(refresh_token, access_token)`.
+    pub async fn zalo_tokens(&self) -> Result<Option<(String, Option<String>)>> {
+        let row = sqlx::query("SELECT refresh_token, access_token FROM zalo_tokens WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .context("reading the Zalo tokens")?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// Persists Zalo tokens (before the new access token is used).
+    pub async fn save_zalo_tokens(
+        &self,
+        refresh: &str,
+        access: Option<&str>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO zalo_tokens (id, refresh_token, access_token, updated_at) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET refresh_token = excluded.refresh_token, \
+             access_token = excluded.access_token, updated_at = excluded.updated_at",
+        )
+        .bind(refresh)
+        .bind(access)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("saving the Zalo tokens")?;
+        Ok(())
+    }
+
+    /// Records a reply that could not be delivered and will not be retried.
+    pub async fn record_undeliverable(
+        &self,
+        channel: &str,
+        respondent: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO undeliverable (channel, respondent, reason, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(channel)
+        .bind(respondent)
+        .bind(reason)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("recording an undeliverable reply")?;
+        Ok(())
+    }
+
     /// Every stored ballot in chain order, with its stored hashes and receipt.
     pub async fn ballots(&self) -> Result<Vec<tx::StoredBallot>> {
         let rows = sqlx::query(

@@ -1,5 +1,4 @@
-//! The HTTP server: the web chat, health and metrics (and, next, the Zalo
-//! webhook). One axum router, built the same way in production and in tests.
+//! The HTTP server: the web chat, the Zalo webhook, health and metrics. One axum router, built the same way in production and in tests.
 
 mod chat;
 mod ops;
@@ -12,6 +11,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 
 use crate::survey::Survey;
+use crate::zalo::Zalo;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -19,6 +19,8 @@ pub struct AppState {
     pub survey: Arc<Survey>,
     /// Mark the session cookie `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// The Zalo bridge, when configured.
+    pub zalo: Option<Arc<Zalo>>,
 }
 
 /// Largest request body accepted (a chat message is far smaller).
@@ -29,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(chat::routes())
         .merge(ops::routes())
+        .merge(crate::zalo::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

@@ -215,6 +215,7 @@ impl Harness {
         let app = khaosat::web::router(khaosat::web::AppState {
             survey: self.survey.clone(),
             secure_cookies: false,
+            zalo: None,
         });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         format!("http://{addr}")

@@ -8,3 +8,4 @@ mod engine;
 mod helpers;
 mod store;
 mod web;
+mod zalo;

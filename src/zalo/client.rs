@@ -1,0 +1,217 @@
+//! The Zalo OA API client: sends consultation messages, refreshes the access
+//! token when Zalo says it expired (persisting the single-use refresh token
+//! first), and backs off when rate-limited.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use serde::Deserialize;
+use tokio::sync::{Mutex, RwLock};
+
+use super::ZaloConfig;
+use crate::store::Store;
+
+/// Why a message was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The user has not interacted with the OA in the last 7 days (-230).
+    #[error("the user has not interacted with the OA in the last 7 days")]
+    NoInteraction,
+    #[error("no access token: set KHAOSAT_ZALO_REFRESH_TOKEN")]
+    NoToken,
+    #[error("Zalo refused the message: error {code}: {message}")]
+    Refused { code: i64, message: String },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiAnswer {
+    #[serde(default)]
+    error: i64,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    #[serde(default)]
+    error: Option<serde_json::Value>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Zalo error codes that mean "get a new access token".
+const TOKEN_EXPIRED: &[i64] = &[-216, -220, -124];
+const RATE_LIMITED: i64 = -32;
+const NO_INTERACTION: i64 = -230;
+const ATTEMPTS: u32 = 6;
+
+/// The Zalo OA API client.
+pub struct ZaloClient {
+    http: reqwest::Client,
+    config: ZaloConfig,
+    store: Store,
+    access: RwLock<Option<String>>,
+    /// Held while refreshing: the refresh token can be used once only.
+    refreshing: Mutex<()>,
+}
+
+impl ZaloClient {
+    /// A client whose tokens come from the database if saved there, else from the config.
+    pub async fn new(config: ZaloConfig, store: Store) -> Result<Self> {
+        let saved = store.zalo_tokens().await?;
+        let access = match &saved {
+            Some((_, access)) => access.clone(),
+            None => {
+                if let Some(refresh) = &config.refresh_token {
+                    store
+                        .save_zalo_tokens(
+                            refresh,
+                            config.access_token.as_deref(),
+                            chrono::Utc::now().timestamp(),
+                        )
+                        .await?;
+                }
+                config.access_token.clone()
+            }
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(15))
+            .build()
+            .context("building the HTTP client")?;
+        Ok(Self {
+            http,
+            config,
+            store,
+            access: RwLock::new(access),
+            refreshing: Mutex::new(()),
+        })
+    }
+
+    /// Sends one text message to a Zalo user.
+    pub async fn send_text(&self, user_id: &str, text: &str) -> Result<(), SendError> {
+        let url = format!(
+            "{}/v3.0/oa/message/cs",
+            self.config.api_url.trim_end_matches('/')
+        );
+        let body =
+            serde_json::json!({ "recipient": { "user_id": user_id }, "message": { "text": text } });
+        let mut refreshed = false;
+        let mut last = None;
+        for attempt in 0..ATTEMPTS {
+            let token = match self.access.read().await.clone() {
+                Some(t) => t,
+                None if !refreshed => {
+                    self.refresh(None).await?;
+                    refreshed = true;
+                    continue;
+                }
+                None => return Err(SendError::NoToken),
+            };
+            let answer = self
+                .http
+                .post(&url)
+                .header("access_token", &token)
+                .json(&body)
+                .send()
+                .await
+                .and_then(|r| r.error_for_status());
+            let answer: ApiAnswer = match answer {
+                Ok(r) => r
+                    .json()
+                    .await
+                    .map_err(|e| anyhow!("reading Zalo's answer: {e}"))?,
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "Zalo send failed; retrying");
+                    last = Some(SendError::Other(anyhow!("sending to Zalo: {e}")));
+                    backoff(attempt).await;
+                    continue;
+                }
+            };
+            match answer.error {
+                0 => return Ok(()),
+                code if TOKEN_EXPIRED.contains(&code) && !refreshed => {
+                    self.refresh(Some(&token)).await?;
+                    refreshed = true;
+                }
+                RATE_LIMITED => {
+                    last = Some(SendError::Refused {
+                        code: RATE_LIMITED,
+                        message: answer.message,
+                    });
+                    backoff(attempt).await;
+                }
+                NO_INTERACTION => return Err(SendError::NoInteraction),
+                code => {
+                    return Err(SendError::Refused {
+                        code,
+                        message: answer.message,
+                    });
+                }
+            }
+        }
+        Err(last.unwrap_or(SendError::Refused {
+            code: 0,
+            message: "gave up".into(),
+        }))
+    }
+
+    /// Replaces the access token, unless another task already replaced
+    /// `stale`. The new refresh token is stored before the access token is used.
+    async fn refresh(&self, stale: Option<&str>) -> Result<(), SendError> {
+        let _one_at_a_time = self.refreshing.lock().await;
+        if let Some(stale) = stale {
+            if self.access.read().await.as_deref() != Some(stale) {
+                return Ok(());
+            }
+        }
+        let refresh_token = self
+            .store
+            .zalo_tokens()
+            .await?
+            .map(|(r, _)| r)
+            .or_else(|| self.config.refresh_token.clone())
+            .ok_or(SendError::NoToken)?;
+        let url = format!(
+            "{}/v4/oa/access_token",
+            self.config.oauth_url.trim_end_matches('/')
+        );
+        let answer: TokenAnswer = self
+            .http
+            .post(&url)
+            .header("secret_key", &self.config.app_secret_key)
+            .form(&[
+                ("refresh_token", refresh_token.as_str()),
+                ("app_id", self.config.app_id.as_str()),
+                ("grant_type", "refresh_token"),
+            ])
+            .send()
+            .await
+            .map_err(|e| anyhow!("refreshing the Zalo access token: {e}"))?
+            .json()
+            .await
+            .map_err(|e| anyhow!("reading Zalo's token answer: {e}"))?;
+        let (Some(access), Some(refresh)) = (answer.access_token, answer.refresh_token) else {
+            return Err(SendError::Other(anyhow!(
+                "Zalo refused the token refresh: {} {}",
+                answer.error.map(|e| e.to_string()).unwrap_or_default(),
+                answer.error_description.unwrap_or_default()
+            )));
+        };
+        // Persist first: the old refresh token is already spent.
+        self.store
+            .save_zalo_tokens(&refresh, Some(&access), chrono::Utc::now().timestamp())
+            .await?;
+        *self.access.write().await = Some(access);
+        tracing::info!("Zalo access token refreshed");
+        Ok(())
+    }
+}
+
+async fn backoff(attempt: u32) {
+    let ms = (200u64 << attempt.min(5)).min(5_000);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}

@@ -1,0 +1,137 @@
+//! `POST /zalo/webhook`: Zalo's events, verified before anything is done
+//! with them.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::render;
+use crate::survey::{Content, Message};
+use crate::token::hex;
+use crate::web::AppState;
+
+/// The channel name of Zalo.
+pub const CHANNEL: &str = "zalo";
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/zalo/webhook", post(webhook))
+}
+
+/// Zalo's event signature: `sha256(app_id + body + timestamp + oa_secret_key)`,
+/// hex (plain SHA-256, not HMAC).
+pub fn signature(app_id: &str, body: &[u8], timestamp: &str, oa_secret_key: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(app_id.as_bytes());
+    h.update(body);
+    h.update(timestamp.as_bytes());
+    h.update(oa_secret_key.as_bytes());
+    hex(&h.finalize())
+}
+
+#[derive(Debug, Deserialize)]
+struct Stamp {
+    timestamp: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    #[serde(default)]
+    event_name: String,
+    sender: Option<Party>,
+    message: Option<EventMessage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Party {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventMessage {
+    text: Option<String>,
+    msg_id: Option<String>,
+}
+
+async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let Some(zalo) = app.zalo.clone() else {
+        return StatusCode::NOT_FOUND;
+    };
+    // 1. The signature, on the raw body, in constant time.
+    let mac = headers
+        .get("x-zevent-signature")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("mac="))
+        .map(str::to_ascii_lowercase);
+    let timestamp = serde_json::from_slice::<Stamp>(&body)
+        .ok()
+        .and_then(|s| match s.timestamp {
+            serde_json::Value::String(s) => Some(s),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    let (Some(mac), Some(timestamp)) = (mac, timestamp) else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let expected = signature(
+        &zalo.config.app_id,
+        &body,
+        &timestamp,
+        &zalo.config.oa_secret_key,
+    );
+    if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
+        tracing::warn!("a Zalo webhook call with a wrong signature was refused");
+        return StatusCode::UNAUTHORIZED;
+    }
+    // 2. The event. Anything we do not handle is acknowledged and ignored.
+    let Ok(event) = serde_json::from_slice::<Event>(&body) else {
+        return StatusCode::OK;
+    };
+    let Some(user) = event.sender.map(|s| s.id) else {
+        return StatusCode::OK;
+    };
+    let msg_id = event.message.as_ref().and_then(|m| m.msg_id.clone());
+    let (content, id) = match event.event_name.as_str() {
+        "follow" => (Content::Start(None), format!("follow:{user}:{timestamp}")),
+        "user_send_text" => {
+            let text = event.message.and_then(|m| m.text).unwrap_or_default();
+            let content = match text.trim().strip_prefix("/start") {
+                Some(rest) => {
+                    Content::Start(Some(rest.trim().to_string()).filter(|s| !s.is_empty()))
+                }
+                None => Content::Text(text),
+            };
+            (
+                content,
+                msg_id.unwrap_or_else(|| format!("text:{user}:{timestamp}")),
+            )
+        }
+        name if name.starts_with("user_send_") => (
+            Content::Other,
+            msg_id.unwrap_or_else(|| format!("{name}:{user}:{timestamp}")),
+        ),
+        _ => return StatusCode::OK,
+    };
+    let respondent = app.survey.respondent_key(CHANNEL, &user);
+    let message = Message {
+        channel: CHANNEL.to_string(),
+        user: user.clone(),
+        id: Some(id),
+        content,
+    };
+    match app.survey.handle(message).await {
+        Ok(handled) => {
+            if !handled.duplicate {
+                let texts = handled.replies.iter().flat_map(render::messages).collect();
+                zalo.outbox.send(&user, &respondent, texts);
+            }
+            StatusCode::OK
+        }
+        // Nothing was stored: let Zalo deliver the event again.
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}

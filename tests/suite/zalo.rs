@@ -1,0 +1,476 @@
+//! The Zalo bridge over real HTTP: signed webhook calls in, and the real
+//! client talking to a fake Zalo OA API server on 127.0.0.1.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use khaosat::zalo::{MAX_MESSAGE_CHARS, Outbox, Zalo, ZaloClient, ZaloConfig, signature};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, Harness, small_campaign_dir};
+
+const APP_ID: &str = "4242424242";
+const OA_SECRET: &str = "oa-secret-key";
+const APP_SECRET: &str = "app-secret-key";
+
+#[derive(Debug, Clone)]
+struct Sent {
+    user: String,
+    text: String,
+    token: String,
+}
+
+/// What the fake Zalo server knows and has seen.
+#[derive(Default)]
+struct Fake {
+    valid_access: String,
+    current_refresh: String,
+    generation: u32,
+    sent: Vec<Sent>,
+    attempts: u32,
+    refreshes: u32,
+    /// Error codes to answer the next sends with.
+    script: VecDeque<i64>,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+async fn send_message(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let token = headers
+        .get("access_token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut f = fake.lock().unwrap();
+    f.attempts += 1;
+    if let Some(code) = f.script.pop_front() {
+        return Json(json!({ "error": code, "message": "scripted error" }));
+    }
+    if token != f.valid_access {
+        return Json(json!({ "error": -216, "message": "Access token is invalid" }));
+    }
+    let user = body["recipient"]["user_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let text = body["message"]["text"].as_str().unwrap_or("").to_string();
+    f.sent.push(Sent { user, text, token });
+    Json(
+        json!({ "error": 0, "message": "Success", "data": { "message_id": format!("m{}", f.sent.len()) } }),
+    )
+}
+
+async fn refresh_token(State(fake): State<Shared>, headers: HeaderMap, body: Bytes) -> Json<Value> {
+    let form = String::from_utf8_lossy(&body).to_string();
+    let field = |k: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut f = fake.lock().unwrap();
+    let secret_ok = headers.get("secret_key").and_then(|v| v.to_str().ok()) == Some(APP_SECRET);
+    if !secret_ok
+        || field("app_id") != APP_ID
+        || field("grant_type") != "refresh_token"
+        || field("refresh_token") != f.current_refresh
+    {
+        return Json(json!({ "error": -14014, "error_description": "Invalid refresh token" }));
+    }
+    f.refreshes += 1;
+    f.generation += 1;
+    f.valid_access = format!("at-{}", f.generation);
+    f.current_refresh = format!("rt-{}", f.generation);
+    Json(
+        json!({ "access_token": f.valid_access, "refresh_token": f.current_refresh, "expires_in": "90000" }),
+    )
+}
+
+/// The service with the Zalo bridge, and a fake Zalo.
+struct Setup {
+    h: Harness,
+    base: String,
+    fake: Shared,
+    http: reqwest::Client,
+}
+
+/// `access` is the token the service starts with; the fake accepts `at-0`.
+async fn setup(h: Harness, access: &str) -> Setup {
+    let fake: Shared = Arc::new(Mutex::new(Fake {
+        valid_access: "at-0".into(),
+        current_refresh: "rt-0".into(),
+        ..Fake::default()
+    }));
+    let app = Router::new()
+        .route("/v3.0/oa/message/cs", post(send_message))
+        .route("/v4/oa/access_token", post(refresh_token))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let fake_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let config = ZaloConfig {
+        app_id: APP_ID.into(),
+        oa_secret_key: OA_SECRET.into(),
+        app_secret_key: APP_SECRET.into(),
+        refresh_token: Some("rt-0".into()),
+        access_token: Some(access.into()),
+        api_url: fake_url.clone(),
+        oauth_url: fake_url,
+    };
+    let client = Arc::new(
+        ZaloClient::new(config.clone(), h.store().clone())
+            .await
+            .unwrap(),
+    );
+    let outbox = Outbox::new(client.clone(), h.store().clone());
+    let state = khaosat::web::AppState {
+        survey: h.survey.clone(),
+        secure_cookies: false,
+        zalo: Some(Arc::new(Zalo {
+            config,
+            client,
+            outbox,
+        })),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, khaosat::web::router(state))
+            .await
+            .unwrap()
+    });
+    Setup {
+        h,
+        base,
+        fake,
+        http: reqwest::Client::new(),
+    }
+}
+
+fn event(name: &str, user: &str, text: Option<&str>, msg_id: &str) -> String {
+    let mut e = json!({
+        "app_id": APP_ID,
+        "user_id_by_app": format!("app-{user}"),
+        "event_name": name,
+        "timestamp": "1612148400000",
+        "sender": { "id": user },
+        "recipient": { "id": "oa-thang-binh" },
+    });
+    if let Some(t) = text {
+        e["message"] = json!({ "text": t, "msg_id": msg_id });
+    }
+    e.to_string()
+}
+
+impl Setup {
+    /// Posts a signed event; returns the HTTP status.
+    async fn post(&self, body: &str) -> u16 {
+        let mac = signature(APP_ID, body.as_bytes(), "1612148400000", OA_SECRET);
+        self.post_with(body, Some(&format!("mac={mac}"))).await
+    }
+
+    async fn post_with(&self, body: &str, header: Option<&str>) -> u16 {
+        let mut req = self
+            .http
+            .post(format!("{}/zalo/webhook", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(h) = header {
+            req = req.header("X-ZEvent-Signature", h);
+        }
+        req.send().await.unwrap().status().as_u16()
+    }
+
+    async fn text(&self, user: &str, text: &str, msg_id: &str) -> u16 {
+        self.post(&event("user_send_text", user, Some(text), msg_id))
+            .await
+    }
+
+    /// Waits until the fake has received `n` messages; returns them all.
+    async fn sent(&self, n: usize) -> Vec<Sent> {
+        for _ in 0..200 {
+            let sent = self.fake.lock().unwrap().sent.clone();
+            if sent.len() >= n {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let sent = self.fake.lock().unwrap().sent.clone();
+        panic!(
+            "expected {n} messages, got {}: {:#?}",
+            sent.len(),
+            sent.iter().map(|s| &s.text).collect::<Vec<_>>()
+        );
+    }
+
+    fn last(&self) -> String {
+        self.fake
+            .lock()
+            .unwrap()
+            .sent
+            .last()
+            .map(|s| s.text.clone())
+            .unwrap_or_default()
+    }
+}
+
+async fn a_citizen_ballot_over_zalo(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let z = setup(h, "at-0").await;
+    let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+    assert_eq!(z.post(&event("follow", "zu-1", None, "")).await, 200);
+    assert!(z.sent(1).await[0].text.contains("xin gõ mã phiếu"));
+    // Typed by hand, with spaces and lower case.
+    let typed = token.display().to_lowercase().replace('-', " ");
+    assert_eq!(z.text("zu-1", &typed, "m1").await, 200);
+    let sent = z.sent(3).await;
+    assert!(
+        sent[2].text.contains("Câu 1/14") && sent[2].text.contains("1. Rất không hài lòng"),
+        "{}",
+        sent[2].text
+    );
+    assert!(sent[2].text.contains("Trả lời 1–5"), "{}", sent[2].text);
+    let answers = [
+        "4", "hai long", "4", "4", "5", "5", "4", "4", "3", "4", "bỏ qua", "4", "bỏ qua",
+    ];
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(z.text("zu-1", a, &format!("a{i}")).await, 200);
+    }
+    assert!(
+        z.sent(3 + answers.len())
+            .await
+            .last()
+            .unwrap()
+            .text
+            .contains("xem lại")
+    );
+    z.text("zu-1", "gửi", "send").await;
+    let sent = z.sent(3 + answers.len() + 2).await;
+    let all: String = sent
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(all.contains("Mã biên nhận"), "{all}");
+    assert!(sent.iter().all(|s| s.user == "zu-1"
+        && s.token == "at-0"
+        && s.text.chars().count() <= MAX_MESSAGE_CHARS));
+    let ballots = z.h.store().ballots().await.unwrap();
+    assert_eq!(ballots.len(), 1);
+    assert!(all.contains(&ballots[0].receipt));
+    assert_eq!(
+        ballots[0].ballot.answers.get("de-hieu"),
+        Some(&khaosat::dialogue::Answer::Choice(5))
+    );
+    z.h.finish().await;
+}
+
+async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let z = setup(h, "at-0").await;
+    let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+    let body = event("user_send_text", "zu-2", Some(token.as_str()), "m1");
+    let good = signature(APP_ID, body.as_bytes(), "1612148400000", OA_SECRET);
+    assert_eq!(z.post_with(&body, None).await, 401);
+    assert_eq!(z.post_with(&body, Some("mac=00ff")).await, 401);
+    assert_eq!(
+        z.post_with(
+            &body,
+            Some(&format!(
+                "mac={}",
+                signature(APP_ID, body.as_bytes(), "1612148400000", "guess")
+            ))
+        )
+        .await,
+        401
+    );
+    let tampered = body.replace("zu-2", "zu-3");
+    assert_eq!(
+        z.post_with(&tampered, Some(&format!("mac={good}"))).await,
+        401
+    );
+    assert_eq!(
+        z.post_with("not json", Some(&format!("mac={good}"))).await,
+        401
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(z.fake.lock().unwrap().sent.is_empty());
+    let sessions: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) FROM sessions")
+            .fetch_one(z.h.store().pool())
+            .await
+            .unwrap(),
+        0,
+    );
+    assert_eq!(sessions, 0);
+    // The same body with the right signature goes through.
+    assert_eq!(z.post_with(&body, Some(&format!("mac={good}"))).await, 200);
+    assert!(z.sent(2).await[1].text.contains("Câu 1/14"));
+    z.h.finish().await;
+}
+
+async fn a_redelivered_msg_id_changes_nothing(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let z = setup(h, "at-0").await;
+    let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+    z.text("zu-4", token.as_str(), "m1").await;
+    z.sent(2).await;
+    assert_eq!(z.text("zu-4", "4", "m2").await, 200);
+    assert_eq!(z.text("zu-4", "4", "m2").await, 200);
+    assert_eq!(z.text("zu-4", "4", "m2").await, 200);
+    z.sent(3).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        z.fake.lock().unwrap().sent.len(),
+        3,
+        "no reply to a redelivery"
+    );
+    z.text("zu-4", "quay lại", "m3").await;
+    let back = z.sent(4).await[3].text.clone();
+    assert!(
+        back.contains("Câu 1/14") && back.contains("Câu trả lời hiện tại: Hài lòng"),
+        "{back}"
+    );
+    z.h.finish().await;
+}
+
+async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    // The service starts with an access token Zalo no longer accepts.
+    let z = setup(h, "expired").await;
+    assert_eq!(z.post(&event("follow", "zu-5", None, "")).await, 200);
+    let sent = z.sent(1).await;
+    assert_eq!(sent[0].token, "at-1");
+    assert_eq!(z.fake.lock().unwrap().refreshes, 1);
+    // The new single-use refresh token was stored.
+    assert_eq!(
+        z.h.store().zalo_tokens().await.unwrap(),
+        Some(("rt-1".to_string(), Some("at-1".to_string())))
+    );
+    // Later sends use the new token without refreshing again.
+    z.post(&event("follow", "zu-6", None, "")).await;
+    assert_eq!(z.sent(2).await[1].token, "at-1");
+    assert_eq!(z.fake.lock().unwrap().refreshes, 1);
+    z.h.finish().await;
+}
+
+async fn rate_limits_are_retried_and_stale_users_recorded(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let z = setup(h, "at-0").await;
+    z.fake.lock().unwrap().script.extend([-32, -32]);
+    z.post(&event("follow", "zu-7", None, "")).await;
+    z.sent(1).await;
+    assert_eq!(
+        z.fake.lock().unwrap().attempts,
+        3,
+        "two rate-limited attempts, then delivered"
+    );
+    // A user outside Zalo's 7-day window: recorded once, not retried.
+    z.fake.lock().unwrap().script.push_back(-230);
+    z.post(&event("follow", "zu-8", None, "")).await;
+    let mut recorded = 0i64;
+    for _ in 0..200 {
+        recorded = sqlx::Row::get(
+            &sqlx::query("SELECT COUNT(*) FROM undeliverable")
+                .fetch_one(z.h.store().pool())
+                .await
+                .unwrap(),
+            0,
+        );
+        if recorded > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(recorded, 1);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(z.fake.lock().unwrap().attempts, 4);
+    // Unknown events are acknowledged and ignored.
+    assert_eq!(
+        z.post(&event("user_seen_message", "zu-7", None, "")).await,
+        200
+    );
+    assert_eq!(
+        z.post(&event("oa_send_text", "zu-7", Some("x"), "o1"))
+            .await,
+        200
+    );
+    // A sticker gets a polite reply.
+    z.post(&event("user_send_sticker", "zu-7", Some(""), "s1"))
+        .await;
+    assert!(
+        z.sent(2).await[1]
+            .text
+            .contains("chỉ đọc được tin nhắn chữ")
+    );
+    z.h.finish().await;
+}
+
+async fn long_messages_are_split_for_zalo(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["campaign.toml", "can-bo.toml", "dan.toml"] {
+        std::fs::copy(small_campaign_dir().join(f), dir.path().join(f)).unwrap();
+    }
+    let long = "Kính chào ông/bà, đây là kênh khảo sát của huyện. ".repeat(60);
+    let path = dir.path().join("campaign.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "enforce_quotas = true",
+            &format!("enforce_quotas = true\n\n[messages]\nwelcome = \"{long}\""),
+        ),
+    )
+    .unwrap();
+    let Some(h) = Harness::new(backend, dir.path().to_path_buf()).await else {
+        return;
+    };
+    let z = setup(h, "at-0").await;
+    z.post(&event("follow", "zu-9", None, "")).await;
+    let sent = z.sent(2).await;
+    assert!(
+        sent.iter()
+            .all(|s| s.text.chars().count() <= MAX_MESSAGE_CHARS)
+    );
+    let joined: String = sent
+        .iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(
+        joined.split_whitespace().count(),
+        long.split_whitespace().count()
+    );
+    assert!(z.last().ends_with("của huyện."));
+    z.h.finish().await;
+}
+
+crate::on_both_backends!(
+    a_citizen_ballot_over_zalo,
+    a_bad_signature_is_refused_and_changes_nothing,
+    a_redelivered_msg_id_changes_nothing,
+    an_expired_token_is_refreshed_and_the_message_resent,
+    rate_limits_are_retried_and_stale_users_recorded,
+    long_messages_are_split_for_zalo,
+);
