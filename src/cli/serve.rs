@@ -85,7 +85,13 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
         .with_graceful_shutdown(shutdown())
         .await
         .context("serving HTTP")?;
-    // Requests in hand have finished; close the database cleanly.
+    // Requests in hand have finished; deliver the replies still queued.
+    if let Some(z) = &zalo {
+        let left = z.outbox.drain(std::time::Duration::from_secs(20)).await;
+        if left > 0 {
+            tracing::warn!(left, "Zalo replies not delivered before shutdown");
+        }
+    }
     survey.store().close().await;
     println!("khaosat: stopped");
     Ok(())

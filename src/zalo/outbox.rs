@@ -2,6 +2,7 @@
 //! webhook's acknowledgement.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -23,6 +24,8 @@ pub struct Outbox {
     client: Arc<ZaloClient>,
     store: Store,
     queues: Arc<DashMap<String, mpsc::UnboundedSender<Batch>>>,
+    /// Batches queued and not yet delivered (or given up on).
+    pending: Arc<AtomicUsize>,
 }
 
 /// A queue's task ends after this long without messages.
@@ -34,6 +37,7 @@ impl Outbox {
             client,
             store,
             queues: Arc::new(DashMap::new()),
+            pending: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -44,6 +48,7 @@ impl Outbox {
             respondent: respondent.to_string(),
             texts,
         };
+        self.pending.fetch_add(1, Ordering::SeqCst);
         loop {
             let sender = self
                 .queues
@@ -84,7 +89,22 @@ impl Outbox {
         tx
     }
 
+    /// Waits until every queued batch is delivered, or `limit` passes;
+    /// returns how many remain (for a graceful shutdown).
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.pending.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.pending.load(Ordering::SeqCst)
+    }
+
     async fn deliver(&self, batch: Batch) {
+        self.deliver_batch(&batch).await;
+        self.pending.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    async fn deliver_batch(&self, batch: &Batch) {
         for text in &batch.texts {
             match self.client.send_text(&batch.user, text).await {
                 Ok(()) => {}

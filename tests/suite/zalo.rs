@@ -99,6 +99,7 @@ async fn refresh_token(State(fake): State<Shared>, headers: HeaderMap, body: Byt
 /// The service with the Zalo bridge, and a fake Zalo.
 struct Setup {
     h: Harness,
+    zalo: Arc<Zalo>,
     base: String,
     fake: Shared,
     http: reqwest::Client,
@@ -134,14 +135,15 @@ async fn setup(h: Harness, access: &str) -> Setup {
             .unwrap(),
     );
     let outbox = Outbox::new(client.clone(), h.store().clone());
+    let zalo = Arc::new(Zalo {
+        config,
+        client,
+        outbox,
+    });
     let state = khaosat::web::AppState {
         survey: h.survey.clone(),
         secure_cookies: false,
-        zalo: Some(Arc::new(Zalo {
-            config,
-            client,
-            outbox,
-        })),
+        zalo: Some(zalo.clone()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -152,6 +154,7 @@ async fn setup(h: Harness, access: &str) -> Setup {
     });
     Setup {
         h,
+        zalo,
         base,
         fake,
         http: reqwest::Client::new(),
@@ -370,6 +373,15 @@ async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) 
     z.post(&event("follow", "zu-6", None, "")).await;
     assert_eq!(z.sent(2).await[1].token, "at-1");
     assert_eq!(z.fake.lock().unwrap().refreshes, 1);
+    // A shutdown waits for queued replies.
+    z.fake.lock().unwrap().script.extend([-32, -32]);
+    z.post(&event("follow", "zu-10", None, "")).await;
+    assert_eq!(z.zalo.outbox.drain(Duration::from_secs(10)).await, 0);
+    assert_eq!(
+        z.fake.lock().unwrap().sent.len(),
+        3,
+        "delivered before drain returned"
+    );
     z.h.finish().await;
 }
 
