@@ -211,7 +211,7 @@ proptest! {
         }
         prop_assert_ne!(&o.session.at, &before.at);
         for _ in 0..back {
-            o = engine::step(&d, &o.session, Input::Press { step: o.session.step, action: Action::Keep });
+            o = press(&d, &o, Action::Keep);
         }
         prop_assert_eq!(&o.session.answers, &before.answers);
         prop_assert_eq!(&o.session.at, &before.at);
@@ -233,6 +233,18 @@ fn citizen() -> (Arc<Dialogue>, Outcome) {
         .unwrap();
     let o = engine::start(&d, units(1));
     (d, o)
+}
+
+/// Presses a button of the latest reply.
+fn press(d: &Dialogue, o: &Outcome, action: Action) -> Outcome {
+    engine::step(
+        d,
+        &o.session,
+        Input::Press {
+            step: o.session.step,
+            action,
+        },
+    )
 }
 
 fn last_text(o: &Outcome) -> String {
@@ -334,44 +346,16 @@ fn progress_counts_questions_and_review_lists_answers() {
         "{}",
         last_text(&o)
     );
-    o = engine::step(
-        &d,
-        &o.session,
-        Input::Press {
-            step: o.session.step,
-            action: Action::Pick(2),
-        },
-    );
-    o = engine::step(
-        &d,
-        &o.session,
-        Input::Press {
-            step: o.session.step,
-            action: Action::Pick(4),
-        },
-    );
-    o = engine::step(
-        &d,
-        &o.session,
-        Input::Press {
-            step: o.session.step,
-            action: Action::Done,
-        },
-    );
+    o = press(&d, &o, Action::Pick(2));
+    o = press(&d, &o, Action::Pick(4));
+    o = press(&d, &o, Action::Done);
     assert_eq!(o.session.at, At::Review);
     assert!(
         last_text(&o).contains("Thông tin, hướng dẫn chưa rõ; Phải đi lại nhiều lần"),
         "{}",
         last_text(&o)
     );
-    o = engine::step(
-        &d,
-        &o.session,
-        Input::Press {
-            step: o.session.step,
-            action: Action::Confirm,
-        },
-    );
+    o = press(&d, &o, Action::Confirm);
     let Some(Effect::Submit(b)) = &o.effect else {
         panic!("no submission")
     };
