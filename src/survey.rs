@@ -212,8 +212,11 @@ impl Survey {
         let now = self.options.clock.now();
         let mut tx = self.store.begin().await?;
         if let Some(id) = &message.id {
+            // Only compared, never read: stored as a keyed hash, since some
+            // ids embed a channel user id.
+            let id = self.keyed("inbound", &message.channel, id);
             if !tx
-                .claim_inbound(&message.channel, id, now.timestamp())
+                .claim_inbound(&message.channel, &id, now.timestamp())
                 .await?
             {
                 tx.rollback().await?;

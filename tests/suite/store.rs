@@ -151,6 +151,21 @@ async fn no_ballot_column_can_join_to_tokens_or_users(backend: Backend) {
         .map(|r| r.try_get(0).unwrap())
         .collect();
     assert_eq!(states.len(), 1);
+    // Processed message ids (which may embed a user id) are kept as keyed hashes.
+    let inbound: Vec<String> = sqlx::query("SELECT message_id FROM inbound")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get(0).unwrap())
+        .collect();
+    assert!(!inbound.is_empty());
+    for id in &inbound {
+        assert!(
+            !id.contains("555000111") && !id.contains("8412345678"),
+            "{id}"
+        );
+    }
     assert!(!states[0].contains("8412345678"));
     h.finish().await;
 }
