@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod qr_sheet;
 pub mod store;
 pub mod survey;
+pub mod telegram;
 pub mod text;
 pub mod token;
 pub mod web;

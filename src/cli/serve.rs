@@ -1,5 +1,5 @@
-//! `khaosat serve`: the HTTP server (web chat, health, metrics) on one
-//! address, until SIGTERM or Ctrl-C.
+//! `khaosat serve`: the Telegram bot and the HTTP server (web chat, Zalo
+//! webhook, health, metrics), until SIGTERM or Ctrl-C.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,11 +62,34 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
             "  Zalo: off (set KHAOSAT_ZALO_APP_ID, KHAOSAT_ZALO_OA_SECRET_KEY, KHAOSAT_ZALO_APP_SECRET_KEY and KHAOSAT_ZALO_REFRESH_TOKEN to turn it on)"
         ),
     }
-    if std::env::var_os("TELOXIDE_TOKEN").is_some() {
-        tracing::warn!("TELOXIDE_TOKEN is set, but this version has no Telegram channel yet");
-    } else {
-        println!("  Telegram: off (this version has no Telegram channel yet)");
-    }
+    // One signal stops everything: the HTTP server and the bot.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let telegram = match std::env::var("TELOXIDE_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => {
+            // Honours TELOXIDE_API_URL (a local Bot API server, or tests).
+            let bot = teloxide::Bot::from_env();
+            println!("  Telegram: on — long polling");
+            let survey = survey.clone();
+            let stop = stopped(stop_rx.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = crate::telegram::run(bot, survey, stop).await {
+                    // The other channels go on; the log says why Telegram stopped.
+                    tracing::error!(error = format!("{e:#}"), "the Telegram bot stopped");
+                }
+            }))
+        }
+        _ => {
+            println!("  Telegram: off (set TELOXIDE_TOKEN to the bot's token to turn it on)");
+            None
+        }
+    };
     if !survey.is_open() {
         println!(
             "  The survey period is {} – {}: respondents are told it is not open. Use --trial to try it today.",
@@ -82,10 +105,14 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     }
     tracing::info!(%addr, "serving");
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(stopped(stop_rx.clone()))
         .await
         .context("serving HTTP")?;
-    // Requests in hand have finished; deliver the replies still queued.
+    // Requests in hand have finished; so have the bot's updates in hand.
+    if let Some(t) = telegram {
+        let _ = t.await;
+    }
+    // Deliver the Zalo replies still queued.
     if let Some(z) = &zalo {
         let left = z.outbox.drain(std::time::Duration::from_secs(20)).await;
         if left > 0 {

@@ -1,0 +1,112 @@
+//! The update tree: messages and button presses go to the survey service.
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use teloxide::dispatching::UpdateHandler;
+use teloxide::prelude::*;
+use teloxide::types::{ChatId, MessageId};
+
+use super::render::outgoing;
+use super::retry;
+use crate::engine::Reply;
+use crate::survey::{Content, Survey};
+
+/// The channel name of Telegram.
+pub const CHANNEL: &str = "telegram";
+
+/// The whole update tree.
+pub fn schema() -> UpdateHandler<anyhow::Error> {
+    dptree::entry()
+        .branch(Update::filter_message().endpoint(on_message))
+        .branch(Update::filter_callback_query().endpoint(on_button))
+}
+
+/// What a typed message means: `/start <payload>`, a command, or text.
+fn content(text: &str) -> Content {
+    let t = text.trim();
+    let (command, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
+    // "/start@khaosat_bot" in groups; we only serve private chats, but be lenient.
+    let command = command.split('@').next().unwrap_or(command);
+    match command {
+        "/start" => Content::Start(Some(rest.trim().to_string()).filter(|p| !p.is_empty())),
+        "/huongdan" | "/help" => Content::Text("trợ giúp".into()),
+        "/quaylai" => Content::Text("quay lại".into()),
+        "/huy" => Content::Text("hủy".into()),
+        _ => Content::Text(text.to_string()),
+    }
+}
+
+async fn on_message(
+    bot: Bot,
+    update: Update,
+    msg: teloxide::types::Message,
+    survey: Arc<Survey>,
+) -> Result<()> {
+    if !msg.chat.is_private() {
+        return Ok(());
+    }
+    let content = match msg.text() {
+        Some(t) => content(t),
+        None => Content::Other,
+    };
+    deliver(&bot, &survey, msg.chat.id, update.id.0, content).await
+}
+
+async fn on_button(bot: Bot, update: Update, q: CallbackQuery, survey: Arc<Survey>) -> Result<()> {
+    // Every press is answered, so the button stops spinning.
+    let _ = retry::send(|| bot.answer_callback_query(q.id.clone()).send()).await;
+    let chat = q
+        .message
+        .as_ref()
+        .map_or(ChatId(q.from.id.0 as i64), |m| m.chat().id);
+    let data = q.data.clone().unwrap_or_default();
+    let pressed = q.message.as_ref().map(|m| m.id());
+    let handled = deliver(&bot, &survey, chat, update.id.0, Content::Button(data)).await;
+    // The pressed message has been answered (or was stale): take its buttons off.
+    if let Some(id) = pressed {
+        remove_buttons(&bot, chat, id).await;
+    }
+    handled
+}
+
+async fn remove_buttons(bot: &Bot, chat: ChatId, id: MessageId) {
+    if let Err(e) = retry::send(|| bot.edit_message_reply_markup(chat, id).send()).await {
+        tracing::debug!(error = %e, "could not remove an answered keyboard");
+    }
+}
+
+/// Hands one update to the survey and sends the replies, in order.
+async fn deliver(
+    bot: &Bot,
+    survey: &Survey,
+    chat: ChatId,
+    update_id: u32,
+    content: Content,
+) -> Result<()> {
+    let message = crate::survey::Message {
+        channel: CHANNEL.to_string(),
+        user: chat.0.to_string(),
+        id: Some(update_id.to_string()),
+        content,
+    };
+    let handled = survey.handle(message).await?;
+    if !handled.duplicate {
+        send(bot, chat, &handled.replies).await?;
+    }
+    Ok(())
+}
+
+async fn send(bot: &Bot, chat: ChatId, replies: &[Reply]) -> Result<()> {
+    for m in outgoing(replies) {
+        retry::send(|| {
+            let request = bot.send_message(chat, m.text.clone());
+            match &m.keyboard {
+                Some(k) => request.reply_markup(k.clone()).send(),
+                None => request.send(),
+            }
+        })
+        .await?;
+    }
+    Ok(())
+}

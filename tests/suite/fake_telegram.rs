@@ -1,0 +1,304 @@
+//! A fake Telegram Bot API server on 127.0.0.1, speaking the JSON of the
+//! methods the bot uses. Tests queue updates and read what the bot sent.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+/// A message the bot sent.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub chat: i64,
+    pub message_id: i64,
+    pub text: String,
+    /// Rows of `(label, callback_data)`.
+    pub keyboard: Vec<Vec<(String, String)>>,
+}
+
+impl Sent {
+    pub fn button(&self, label: &str) -> Option<String> {
+        self.keyboard
+            .iter()
+            .flatten()
+            .find(|(l, _)| l.contains(label))
+            .map(|(_, d)| d.clone())
+    }
+}
+
+#[derive(Default)]
+pub struct Api {
+    queue: Vec<Value>,
+    next_update: i64,
+    /// The highest offset the bot confirmed.
+    pub confirmed: i64,
+    pub sent: Vec<Sent>,
+    next_message: i64,
+    pub answered_callbacks: Vec<String>,
+    pub removed_keyboards: Vec<(i64, i64)>,
+    pub commands: Vec<String>,
+    /// Answer the next sendMessage calls with 429.
+    pub rate_limit_next: u32,
+    pub rate_limited: u32,
+}
+
+#[derive(Clone)]
+pub struct FakeTelegram {
+    pub url: String,
+    pub api: Arc<Mutex<Api>>,
+    arrived: Arc<Notify>,
+}
+
+fn ok(result: Value) -> Json<Value> {
+    Json(json!({ "ok": true, "result": result }))
+}
+
+fn user(id: i64) -> Value {
+    json!({ "id": id, "is_bot": false, "first_name": "Người dân", "language_code": "vi" })
+}
+
+fn chat(id: i64) -> Value {
+    json!({ "id": id, "type": "private", "first_name": "Người dân" })
+}
+
+fn bot_message(chat_id: i64, message_id: i64, text: &str) -> Value {
+    json!({
+        "message_id": message_id, "date": 1612148400, "chat": chat(chat_id), "text": text,
+        "from": { "id": 777, "is_bot": true, "first_name": "Khảo sát", "username": "khaosat_test_bot" },
+    })
+}
+
+async fn method(
+    State(fake): State<FakeTelegram>,
+    Path((_bot, method)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Json<Value> {
+    let p = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    match method.to_ascii_lowercase().as_str() {
+        "getme" => ok(json!({
+            "id": 777, "is_bot": true, "first_name": "Khảo sát", "username": "khaosat_test_bot",
+            "can_join_groups": false, "can_read_all_group_messages": false,
+            "supports_inline_queries": false, "has_main_web_app": false,
+        })),
+        "getwebhookinfo" => {
+            ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 }))
+        }
+        "deletewebhook" => ok(json!(true)),
+        "setmycommands" => {
+            let names = p["commands"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|c| c["command"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            fake.api.lock().unwrap().commands = names;
+            ok(json!(true))
+        }
+        "getupdates" => {
+            let offset = p["offset"].as_i64().unwrap_or(0);
+            let wait = p["timeout"].as_u64().unwrap_or(0).min(1);
+            for round in 0..2 {
+                let notified = fake.arrived.notified();
+                {
+                    let mut api = fake.api.lock().unwrap();
+                    api.confirmed = api.confirmed.max(offset);
+                    api.queue
+                        .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                    if !api.queue.is_empty() || round == 1 || wait == 0 {
+                        return ok(Value::Array(api.queue.clone()));
+                    }
+                }
+                let _ = tokio::time::timeout(Duration::from_millis(300), notified).await;
+            }
+            ok(json!([]))
+        }
+        "sendmessage" => {
+            let mut api = fake.api.lock().unwrap();
+            if api.rate_limit_next > 0 {
+                api.rate_limit_next -= 1;
+                api.rate_limited += 1;
+                return Json(json!({
+                    "ok": false, "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": { "retry_after": 1 },
+                }));
+            }
+            api.next_message += 1;
+            let message_id = api.next_message;
+            let chat_id = p["chat_id"].as_i64().unwrap_or(0);
+            let text = p["text"].as_str().unwrap_or("").to_string();
+            let keyboard = p["reply_markup"]["inline_keyboard"]
+                .as_array()
+                .map(|rows| {
+                    rows.iter()
+                        .map(|row| {
+                            row.as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|b| {
+                                    (
+                                        b["text"].as_str().unwrap_or("").to_string(),
+                                        b["callback_data"].as_str().unwrap_or("").to_string(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            api.sent.push(Sent {
+                chat: chat_id,
+                message_id,
+                text: text.clone(),
+                keyboard,
+            });
+            ok(bot_message(chat_id, message_id, &text))
+        }
+        "editmessagereplymarkup" => {
+            let (c, m) = (
+                p["chat_id"].as_i64().unwrap_or(0),
+                p["message_id"].as_i64().unwrap_or(0),
+            );
+            fake.api.lock().unwrap().removed_keyboards.push((c, m));
+            ok(bot_message(c, m, ""))
+        }
+        "answercallbackquery" => {
+            fake.api
+                .lock()
+                .unwrap()
+                .answered_callbacks
+                .push(p["callback_query_id"].as_str().unwrap_or("").to_string());
+            ok(json!(true))
+        }
+        other => Json(
+            json!({ "ok": false, "error_code": 400, "description": format!("Bad Request: method {other} is not faked") }),
+        ),
+    }
+}
+
+impl FakeTelegram {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let fake = FakeTelegram {
+            url,
+            api: Arc::new(Mutex::new(Api {
+                next_update: 1000,
+                ..Api::default()
+            })),
+            arrived: Arc::new(Notify::new()),
+        };
+        let app = Router::new()
+            .route("/{bot}/{method}", post(method))
+            .with_state(fake.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        fake
+    }
+
+    fn push(&self, make: impl FnOnce(i64) -> Value) -> i64 {
+        let mut api = self.api.lock().unwrap();
+        api.next_update += 1;
+        let id = api.next_update;
+        api.queue.push(make(id));
+        drop(api);
+        self.arrived.notify_waiters();
+        id
+    }
+
+    /// Queues a text message from a user (private chat id = user id).
+    pub fn text(&self, from: i64, text: &str) -> i64 {
+        let update = self.text_update(from, text);
+        let id = update["update_id"].as_i64().unwrap_or(0);
+        self.redeliver(update);
+        id
+    }
+
+    /// A text-message update with a new id, not queued.
+    pub fn text_update(&self, from: i64, text: &str) -> Value {
+        let entities = if text.starts_with('/') {
+            let len = text
+                .split_whitespace()
+                .next()
+                .map_or(0, |c| c.encode_utf16().count());
+            json!([{ "type": "bot_command", "offset": 0, "length": len }])
+        } else {
+            json!([])
+        };
+        let mut api = self.api.lock().unwrap();
+        api.next_update += 1;
+        let id = api.next_update;
+        json!({
+            "update_id": id,
+            "message": { "message_id": id, "date": 1612148400, "chat": chat(from), "from": user(from), "text": text, "entities": entities },
+        })
+    }
+
+    /// Queues a sticker (not text).
+    pub fn sticker(&self, from: i64) -> i64 {
+        self.push(|id| json!({
+            "update_id": id,
+            "message": { "message_id": id, "date": 1612148400, "chat": chat(from), "from": user(from),
+                "sticker": { "file_id": "s", "file_unique_id": "su", "type": "regular", "width": 512, "height": 512, "is_animated": false, "is_video": false } },
+        }))
+    }
+
+    /// Queues a press of a button with `data` under the bot's message `message_id`.
+    pub fn press(&self, from: i64, message_id: i64, data: &str) -> i64 {
+        self.push(|id| json!({
+            "update_id": id,
+            "callback_query": {
+                "id": format!("cb{id}"), "from": user(from), "chat_instance": "ci", "data": data,
+                "message": bot_message(from, message_id, "…"),
+            },
+        }))
+    }
+
+    /// Queues an update again, as Telegram does when its offset was not confirmed.
+    pub fn redeliver(&self, update: Value) {
+        self.api.lock().unwrap().queue.push(update);
+        self.arrived.notify_waiters();
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.api.lock().unwrap().sent.clone()
+    }
+
+    /// Waits until `chat` has received `n` messages in all; returns them.
+    pub async fn wait_sent(&self, chat: i64, n: usize) -> Vec<Sent> {
+        for _ in 0..500 {
+            let mine: Vec<Sent> = self.sent().into_iter().filter(|s| s.chat == chat).collect();
+            if mine.len() >= n {
+                return mine;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mine: Vec<String> = self
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat == chat)
+            .map(|s| s.text)
+            .collect();
+        panic!(
+            "chat {chat}: expected {n} messages, got {}: {mine:#?}",
+            mine.len()
+        );
+    }
+
+    /// Waits until the update `id` has been confirmed (the bot asked for a later offset).
+    pub async fn wait_confirmed(&self, id: i64) {
+        for _ in 0..500 {
+            if self.api.lock().unwrap().confirmed > id {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("update {id} was never confirmed");
+    }
+}

@@ -1,0 +1,377 @@
+//! The real teloxide bot against a fake Bot API server on loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use khaosat::dialogue::Answer;
+use khaosat::survey::Survey;
+use tokio::sync::oneshot;
+
+use crate::fake_telegram::{FakeTelegram, Sent};
+use crate::helpers::{Backend, Harness};
+
+/// The bot, running until stopped.
+struct RunningBot {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn start_bot(fake: &FakeTelegram, survey: Arc<Survey>) -> RunningBot {
+    let url = reqwest::Url::parse(&fake.url).unwrap();
+    let bot = teloxide::Bot::new("123456:TEST-TOKEN").set_api_url(url);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        khaosat::telegram::run(bot, survey, async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    RunningBot { stop, task }
+}
+
+impl RunningBot {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(20), self.task)
+            .await
+            .expect("the bot stops")
+            .unwrap();
+    }
+}
+
+/// A respondent in a private chat, following what the bot sends them.
+struct Person<'a> {
+    fake: &'a FakeTelegram,
+    chat: i64,
+    seen: usize,
+}
+
+impl<'a> Person<'a> {
+    fn new(fake: &'a FakeTelegram, chat: i64) -> Self {
+        Self {
+            fake,
+            chat,
+            seen: 0,
+        }
+    }
+
+    /// Waits for the bot's next message(s) after an update.
+    async fn replies(&mut self) -> Vec<Sent> {
+        self.fake.wait_sent(self.chat, self.seen + 1).await;
+        // A step may send more than one message; let them all arrive.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let all: Vec<Sent> = self
+            .fake
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat == self.chat)
+            .collect();
+        let new = all[self.seen..].to_vec();
+        self.seen = all.len();
+        assert!(!new.is_empty());
+        new
+    }
+
+    async fn say(&mut self, text: &str) -> String {
+        self.fake.text(self.chat, text);
+        join(&self.replies().await)
+    }
+
+    /// Presses the button labelled `label` on the last message that has buttons.
+    async fn press(&mut self, label: &str) -> String {
+        let sent: Vec<Sent> = self
+            .fake
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat == self.chat)
+            .collect();
+        let m = sent
+            .iter()
+            .rev()
+            .find(|s| !s.keyboard.is_empty())
+            .expect("a message with buttons");
+        let data = m
+            .button(label)
+            .unwrap_or_else(|| panic!("no button {label} in {:?}", m.keyboard));
+        self.fake.press(self.chat, m.message_id, &data);
+        join(&self.replies().await)
+    }
+
+    fn last(&self) -> Sent {
+        self.fake
+            .sent()
+            .into_iter()
+            .rfind(|s| s.chat == self.chat)
+            .unwrap()
+    }
+}
+
+fn join(sent: &[Sent]) -> String {
+    sent.iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+async fn a_citizen_ballot_by_buttons_and_typing(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = start_bot(&fake, h.survey.clone());
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut p = Person::new(&fake, 5001);
+    // The deep link t.me/<bot>?start=<token> arrives as "/start <token>".
+    let first = p.say(&format!("/start {}", token.as_str())).await;
+    assert!(first.contains("Câu 1/14"), "{first}");
+    let q = p.last();
+    let labels: Vec<&str> = q
+        .keyboard
+        .iter()
+        .flatten()
+        .map(|(l, _)| l.as_str())
+        .collect();
+    assert_eq!(
+        &labels[..5],
+        [
+            "Rất không hài lòng",
+            "Không hài lòng",
+            "Bình thường",
+            "Hài lòng",
+            "Rất hài lòng"
+        ]
+    );
+    assert!(q.keyboard.iter().flatten().all(|(_, d)| d.len() <= 64));
+    for k in 2..=6 {
+        assert!(p.press("Hài lòng").await.contains(&format!("Câu {k}/14")));
+    }
+    for typed in ["4", "hai long", "Rất hài lòng", "5", "4"] {
+        p.say(typed).await;
+    }
+    assert!(p.say("bỏ qua").await.contains("Câu 12/14"));
+    p.press("Rất hài lòng").await;
+    let review = p.press("Bỏ qua").await;
+    assert!(
+        review.contains("Xin ông/bà xem lại")
+            && review.contains("12. Mức độ hài lòng chung — Rất hài lòng"),
+        "{review}"
+    );
+    assert!(p.last().button("✎ 3").is_some(), "edit buttons as a grid");
+    let done = p.press("Gửi phiếu").await;
+    assert!(
+        done.contains("Mã biên nhận") && done.contains("Xin chân thành cảm ơn"),
+        "{done}"
+    );
+
+    let ballots = h.store().ballots().await.unwrap();
+    assert_eq!(ballots.len(), 1);
+    assert!(done.contains(&ballots[0].receipt));
+    assert_eq!(
+        ballots[0].ballot.answers.get("tong-the"),
+        Some(&Answer::Choice(5))
+    );
+    {
+        let api = fake.api.lock().unwrap();
+        assert_eq!(api.commands, ["start", "huongdan", "quaylai", "huy"]);
+        assert_eq!(api.answered_callbacks.len(), 8, "every press is answered");
+        assert_eq!(
+            api.removed_keyboards.len(),
+            8,
+            "answered keyboards are removed"
+        );
+    }
+    bot.stop().await;
+    h.finish().await;
+}
+
+async fn a_leader_finishes_after_a_bot_restart(backend: Backend) {
+    let Some(mut h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = start_bot(&fake, h.survey.clone());
+    let token = h.token("can-bo", &["tu-phap", "noi-vu", "y-te"]).await;
+    let mut p = Person::new(&fake, 6001);
+    let intro = p.say(&format!("/start {}", token.as_str())).await;
+    assert!(intro.contains("Đơn vị 1/3: Phòng Nội vụ"), "{intro}");
+    for _ in 0..6 {
+        p.press("Tác động tích cực").await;
+    }
+    let next = p.press("Gửi phiếu").await;
+    assert!(
+        next.contains("Đã ghi nhận đánh giá về Phòng Nội vụ") && next.contains("Đơn vị 2/3"),
+        "{next}"
+    );
+    p.press("Tác động vừa").await;
+    p.press("Không đánh giá được").await;
+
+    // The bot process restarts in the middle of the second unit.
+    bot.stop().await;
+    h.restart().await;
+    let bot = start_bot(&fake, h.survey.clone());
+    // The leader goes on with the buttons of the message sent before the restart.
+    let after = p.press("Tác động rất tích cực").await;
+    assert!(after.contains("Câu 4/6"), "{after}");
+    for _ in 0..3 {
+        p.press("Tác động ít").await;
+    }
+    p.press("Gửi phiếu").await;
+    for _ in 0..6 {
+        p.say("4").await;
+    }
+    let end = p.say("gửi").await;
+    assert!(end.contains("đánh giá xong 3 đơn vị"), "{end}");
+    let units: Vec<String> = h
+        .store()
+        .ballots()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.ballot.unit.clone())
+        .collect();
+    assert_eq!(units, ["noi-vu", "tu-phap", "y-te"]);
+    bot.stop().await;
+    h.finish().await;
+}
+
+async fn the_same_update_twice_changes_nothing(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = start_bot(&fake, h.survey.clone());
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut p = Person::new(&fake, 7001);
+    p.say(&format!("/start {}", token.as_str())).await;
+    // Capture an answer's update as Telegram would send it, then send it again.
+    let update = fake.text_update(7001, "4");
+    let id = update["update_id"].as_i64().unwrap();
+    fake.redeliver(update.clone());
+    assert!(join(&p.replies().await).contains("Câu 2/14"));
+    fake.wait_confirmed(id).await;
+    fake.redeliver(update);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        fake.sent().iter().filter(|s| s.chat == 7001).count(),
+        p.seen,
+        "no reply to a redelivery"
+    );
+    let back = p.say("quay lại").await;
+    assert!(
+        back.contains("Câu 1/14") && back.contains("Câu trả lời hiện tại: Hài lòng"),
+        "{back}"
+    );
+    bot.stop().await;
+    h.finish().await;
+}
+
+async fn stale_forged_and_odd_input_get_polite_replies(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = start_bot(&fake, h.survey.clone());
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut p = Person::new(&fake, 8001);
+    assert!(p.say("/start").await.contains("xin gõ mã phiếu"));
+    p.say(&token.display()).await;
+    let first = p.last();
+    p.press("Hài lòng").await;
+    // A button of the first question, pressed late.
+    fake.press(
+        8001,
+        first.message_id,
+        &first.button("Bình thường").unwrap(),
+    );
+    let stale = join(&p.replies().await);
+    assert!(
+        stale.contains("thuộc một tin nhắn trước") && stale.contains("Câu 2/14"),
+        "{stale}"
+    );
+    // Forged callback data.
+    fake.press(8001, p.last().message_id, "999999:p1");
+    assert!(join(&p.replies().await).contains("Câu 2/14"));
+    fake.press(8001, p.last().message_id, "DROP TABLE ballots");
+    assert!(join(&p.replies().await).contains("không hợp lệ"));
+    fake.sticker(8001);
+    assert!(join(&p.replies().await).contains("chỉ đọc được tin nhắn chữ"));
+    assert!(p.say("/huongdan").await.contains("Hướng dẫn"));
+    let back = p.say("/quaylai").await;
+    assert!(
+        back.contains("Câu 1/14") && back.contains("Câu trả lời hiện tại: Hài lòng"),
+        "{back}"
+    );
+    assert_eq!(fake.api.lock().unwrap().answered_callbacks.len(), 4);
+    assert!(h.store().ballots().await.unwrap().is_empty());
+    bot.stop().await;
+    h.finish().await;
+}
+
+async fn used_tokens_and_a_closed_survey(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = start_bot(&fake, h.survey.clone());
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut p = Person::new(&fake, 9001);
+    p.say(&format!("/start {}", token.as_str())).await;
+    for _ in 0..10 {
+        p.say("4").await;
+    }
+    p.say("bỏ qua").await;
+    p.say("4").await;
+    p.say("bỏ qua").await;
+    assert!(p.say("gửi").await.contains("Mã biên nhận"));
+    let mut q = Person::new(&fake, 9002);
+    assert!(
+        q.say(&format!("/start {}", token.as_str()))
+            .await
+            .contains("đã được dùng")
+    );
+    h.set_time("2021-02-16T08:00:00");
+    let other = h.token("nguoi-dan", &["binh-chanh"]).await;
+    assert!(
+        q.say(&format!("/start {}", other.as_str()))
+            .await
+            .contains("Đợt khảo sát đã kết thúc")
+    );
+    bot.stop().await;
+    h.finish().await;
+}
+
+crate::on_both_backends!(
+    a_citizen_ballot_by_buttons_and_typing,
+    a_leader_finishes_after_a_bot_restart,
+    the_same_update_twice_changes_nothing,
+    stale_forged_and_odd_input_get_polite_replies,
+    used_tokens_and_a_closed_survey,
+);
+
+/// A burst of 429s: the bot waits as told and loses no reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_delay_but_lose_no_reply() {
+    let Some(h) = Harness::shipped(Backend::Sqlite).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = start_bot(&fake, h.survey.clone());
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    fake.api.lock().unwrap().rate_limit_next = 3;
+    let mut p = Person::new(&fake, 9501);
+    let started = std::time::Instant::now();
+    assert!(
+        p.say(&format!("/start {}", token.as_str()))
+            .await
+            .contains("Câu 1/14")
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "waited retry_after each time"
+    );
+    assert_eq!(fake.api.lock().unwrap().rate_limited, 3);
+    assert!(p.say("4").await.contains("Câu 2/14"));
+    bot.stop().await;
+    h.finish().await;
+}
