@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod dialogue;
 pub mod engine;
 pub mod metrics;
+pub mod progress;
 pub mod qr_sheet;
 pub mod store;
 pub mod survey;

@@ -143,6 +143,17 @@ impl Survey {
         &self.metrics
     }
 
+    /// Progress against the quotas now.
+    pub async fn progress(&self) -> Result<crate::progress::Progress> {
+        let counts = self.store.ballot_counts(&self.campaign.id).await?;
+        Ok(crate::progress::Progress::new(&self.campaign, &counts))
+    }
+
+    /// What time it is for the survey.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.options.clock.now()
+    }
+
     /// Whether the survey period is open now (always, in trial mode).
     pub fn is_open(&self) -> bool {
         self.period(self.options.clock.now()) == PeriodState::Open

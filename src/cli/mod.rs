@@ -1,7 +1,8 @@
-//! The command line: `khaosat check | tokens | chat | serve`.
+//! The command line: `khaosat check | tokens | chat | progress | serve`.
 
 mod chat;
 mod check;
+mod progress;
 mod serve;
 mod tokens;
 mod trial;
@@ -50,6 +51,11 @@ pub enum Command {
     /// Issue one-time tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Print the ballots received against the quotas (or one unit's detail).
+    Progress {
+        /// A unit id for its detail.
+        unit: Option<String>,
+    },
     /// Run the service: the web chat, health and metrics over HTTP.
     Serve(serve::ServeArgs),
     /// Answer a questionnaire in the terminal (reads answers from standard
@@ -105,5 +111,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
         Command::Chat(args) => chat::run(&cli, args).await,
         Command::Serve(args) => serve::run(&cli, args).await,
+        Command::Progress { unit } => progress::run(&cli, unit.as_deref()).await,
     }
 }

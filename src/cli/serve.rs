@@ -79,7 +79,8 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
             let survey = survey.clone();
             let stop = stopped(stop_rx.clone());
             Some(tokio::spawn(async move {
-                if let Err(e) = crate::telegram::run(bot, survey, stop).await {
+                let staff = crate::telegram::Staff::from_env();
+                if let Err(e) = crate::telegram::run(bot, survey, staff, stop).await {
                     // The other channels go on; the log says why Telegram stopped.
                     tracing::error!(error = format!("{e:#}"), "the Telegram bot stopped");
                 }

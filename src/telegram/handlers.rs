@@ -15,9 +15,40 @@ use crate::survey::{Content, Survey};
 /// The channel name of Telegram.
 pub const CHANNEL: &str = "telegram";
 
-/// The whole update tree.
+/// Telegram user ids of the staff of Phòng Nội vụ, who may see progress.
+#[derive(Debug, Clone, Default)]
+pub struct Staff(pub Vec<i64>);
+
+impl Staff {
+    /// From `KHAOSAT_TELEGRAM_STAFF`: user ids separated by commas.
+    pub fn from_env() -> Self {
+        let ids = std::env::var("KHAOSAT_TELEGRAM_STAFF").unwrap_or_default();
+        Self(
+            ids.split(',')
+                .filter_map(|id| id.trim().parse().ok())
+                .collect(),
+        )
+    }
+
+    pub fn contains(&self, user: i64) -> bool {
+        self.0.contains(&user)
+    }
+}
+
+/// Refusal for staff commands: says nothing about what the command would show.
+const NOT_STAFF: &str = "Xin lỗi, lệnh này chỉ dành cho cán bộ phụ trách khảo sát.";
+
+/// The whole update tree: staff commands, messages, button presses.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
+        .branch(
+            Update::filter_message()
+                .filter(|m: teloxide::types::Message| {
+                    m.text()
+                        .is_some_and(|t| t.trim_start().starts_with("/tiendo"))
+                })
+                .endpoint(on_progress),
+        )
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_button))
 }
@@ -51,6 +82,46 @@ async fn on_message(
         None => Content::Other,
     };
     deliver(&bot, &survey, msg.chat.id, update.id.0, content).await
+}
+
+/// `/tiendo [unit]`: progress against the quotas, for staff only.
+async fn on_progress(
+    bot: Bot,
+    msg: teloxide::types::Message,
+    survey: Arc<Survey>,
+    staff: Staff,
+) -> Result<()> {
+    let user = msg.from.as_ref().map_or(0, |u| u.id.0 as i64);
+    let text = if !msg.chat.is_private() || !staff.contains(user) {
+        NOT_STAFF.to_string()
+    } else {
+        let c = survey.campaign();
+        let p = survey.progress().await?;
+        let arg = msg
+            .text()
+            .unwrap_or("")
+            .split_whitespace()
+            .nth(1)
+            .map(str::to_string);
+        match arg {
+            None => crate::progress::overview(c, &p, survey.now()),
+            Some(unit) => {
+                crate::progress::unit_detail(c, &p, &unit, survey.now()).unwrap_or_else(|| {
+                    let ids = c
+                        .units
+                        .iter()
+                        .map(|u| u.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("Không có đơn vị “{unit}”. Mã các đơn vị: {ids}")
+                })
+            }
+        }
+    };
+    for piece in crate::zalo::split(&text, super::MAX_TEXT_CHARS) {
+        retry::send(|| bot.send_message(msg.chat.id, piece.clone()).send()).await?;
+    }
+    Ok(())
 }
 
 async fn on_button(bot: Bot, update: Update, q: CallbackQuery, survey: Arc<Survey>) -> Result<()> {

@@ -10,7 +10,7 @@ mod handlers;
 mod render;
 mod retry;
 
-pub use handlers::{CHANNEL, schema};
+pub use handlers::{CHANNEL, Staff, schema};
 pub use render::{MAX_TEXT_CHARS, Outgoing, outgoing};
 
 use std::future::Future;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use teloxide::prelude::*;
-use teloxide::types::BotCommand;
+use teloxide::types::{BotCommand, BotCommandScope, ChatId, Recipient};
 use teloxide::update_listeners;
 
 use crate::survey::Survey;
@@ -33,10 +33,21 @@ pub fn commands() -> Vec<BotCommand> {
     ]
 }
 
+/// The staff's extra command, shown only in their chats.
+pub fn staff_commands() -> Vec<BotCommand> {
+    let mut all = commands();
+    all.push(BotCommand::new(
+        "tiendo",
+        "Tiến độ so với chỉ tiêu (cán bộ phụ trách)",
+    ));
+    all
+}
+
 /// Runs the bot with long polling until `stop` resolves.
 pub async fn run(
     bot: Bot,
     survey: Arc<Survey>,
+    staff: Staff,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let me = bot
@@ -47,8 +58,22 @@ pub async fn run(
     retry::send(|| bot.set_my_commands(commands()).send())
         .await
         .context("registering the bot's commands")?;
+    for id in &staff.0 {
+        let scope = BotCommandScope::Chat {
+            chat_id: Recipient::Id(ChatId(*id)),
+        };
+        if let Err(e) = retry::send(|| {
+            bot.set_my_commands(staff_commands())
+                .scope(scope.clone())
+                .send()
+        })
+        .await
+        {
+            tracing::warn!(error = %e, "could not show the staff commands to a staff member");
+        }
+    }
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
-        .dependencies(dptree::deps![survey])
+        .dependencies(dptree::deps![survey, staff])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
             "a Telegram update failed",

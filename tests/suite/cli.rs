@@ -281,6 +281,74 @@ fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
 }
 
 #[test]
+fn progress_prints_the_quota_fulfilment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let token = &issue(
+        db,
+        &dir.path().join("t"),
+        "can-bo",
+        "binh-an,binh-chanh",
+        "1",
+    )[0];
+    chat(
+        db,
+        "leader",
+        Some(token),
+        &["4", "4", "4", "4", "4", "4", "gửi"],
+    );
+    let campaign = shipped_campaign_dir();
+    let o = khaosat(
+        &[
+            "--campaign",
+            campaign.to_str().unwrap(),
+            "--database-url",
+            db,
+            "progress",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("Tổng: 1/1100 phiếu"), "{out}");
+    assert!(out.contains("Cán bộ, công chức: 1/528"), "{out}");
+    assert!(
+        out.contains("░░░░░░░░░░   3% UBND xã Bình An — cán bộ 1/10 · dân 0/20"),
+        "{out}"
+    );
+    assert!(out.contains("đã kết thúc lúc 15/02/2021 23:59"), "{out}");
+    let o = khaosat(
+        &[
+            "--campaign",
+            campaign.to_str().unwrap(),
+            "--database-url",
+            db,
+            "progress",
+            "binh-an",
+        ],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("Cán bộ, công chức (lãnh đạo huyện, xã): 1/10"),
+        "{}",
+        stdout(&o)
+    );
+    let o = khaosat(
+        &[
+            "--campaign",
+            campaign.to_str().unwrap(),
+            "--database-url",
+            db,
+            "progress",
+            "nowhere",
+        ],
+        "",
+    );
+    assert!(!o.status.success() && stderr(&o).contains("unknown unit `nowhere`"));
+}
+
+#[test]
 fn outside_trial_mode_the_2021_survey_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");

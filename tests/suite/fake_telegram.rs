@@ -42,6 +42,8 @@ pub struct Api {
     pub answered_callbacks: Vec<String>,
     pub removed_keyboards: Vec<(i64, i64)>,
     pub commands: Vec<String>,
+    /// Command lists registered for single chats (the staff's).
+    pub scoped_commands: Vec<(i64, Vec<String>)>,
     /// Answer the next sendMessage calls with 429.
     pub rate_limit_next: u32,
     pub rate_limited: u32,
@@ -98,7 +100,11 @@ async fn method(
                         .collect()
                 })
                 .unwrap_or_default();
-            fake.api.lock().unwrap().commands = names;
+            let mut api = fake.api.lock().unwrap();
+            match p["scope"]["chat_id"].as_i64() {
+                Some(chat) => api.scoped_commands.push((chat, names)),
+                None => api.commands = names,
+            }
             ok(json!(true))
         }
         "getupdates" => {

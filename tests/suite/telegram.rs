@@ -17,11 +17,19 @@ struct RunningBot {
 }
 
 fn start_bot(fake: &FakeTelegram, survey: Arc<Survey>) -> RunningBot {
+    start_bot_with_staff(fake, survey, khaosat::telegram::Staff::default())
+}
+
+fn start_bot_with_staff(
+    fake: &FakeTelegram,
+    survey: Arc<Survey>,
+    staff: khaosat::telegram::Staff,
+) -> RunningBot {
     let url = reqwest::Url::parse(&fake.url).unwrap();
     let bot = teloxide::Bot::new("123456:TEST-TOKEN").set_api_url(url);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        khaosat::telegram::run(bot, survey, async move {
+        khaosat::telegram::run(bot, survey, staff, async move {
             let _ = stopped.await;
         })
         .await
@@ -341,7 +349,75 @@ async fn used_tokens_and_a_closed_survey(backend: Backend) {
     h.finish().await;
 }
 
+async fn staff_see_progress_and_others_are_refused(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = start_bot_with_staff(
+        &fake,
+        h.survey.clone(),
+        khaosat::telegram::Staff(vec![4242]),
+    );
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut citizen = Person::new(&fake, 4300);
+    citizen.say(&format!("/start {}", token.as_str())).await;
+    for _ in 0..10 {
+        citizen.say("4").await;
+    }
+    citizen.say("bỏ qua").await;
+    citizen.say("4").await;
+    citizen.say("bỏ qua").await;
+    citizen.say("gửi").await;
+
+    let mut staff = Person::new(&fake, 4242);
+    let overview = staff.say("/tiendo").await;
+    assert!(
+        overview.contains("còn 14 ngày (đến hết 15/02/2021)"),
+        "{overview}"
+    );
+    assert!(overview.contains("Tổng: 1/1100 phiếu"), "{overview}");
+    assert!(overview.contains("Tổ chức, cá nhân: 1/572"), "{overview}");
+    assert!(
+        overview.contains("UBND xã Bình An — cán bộ 0/10 · dân 1/20"),
+        "{overview}"
+    );
+    let detail = staff.say("/tiendo binh-an").await;
+    assert!(
+        detail.contains("Tổ chức, cá nhân: 1/20") && detail.contains("còn thiếu 19"),
+        "{detail}"
+    );
+    assert!(
+        staff
+            .say("/tiendo xyz")
+            .await
+            .contains("Không có đơn vị “xyz”")
+    );
+    // Anyone else learns nothing.
+    let mut other = Person::new(&fake, 4243);
+    let refused = other.say("/tiendo").await;
+    assert_eq!(
+        refused,
+        "Xin lỗi, lệnh này chỉ dành cho cán bộ phụ trách khảo sát."
+    );
+    {
+        let api = fake.api.lock().unwrap();
+        assert!(
+            !api.commands.contains(&"tiendo".to_string()),
+            "not offered to everyone"
+        );
+        assert!(
+            api.scoped_commands
+                .iter()
+                .any(|(chat, c)| *chat == 4242 && c.contains(&"tiendo".to_string()))
+        );
+    }
+    bot.stop().await;
+    h.finish().await;
+}
+
 crate::on_both_backends!(
+    staff_see_progress_and_others_are_refused,
     a_citizen_ballot_by_buttons_and_typing,
     a_leader_finishes_after_a_bot_restart,
     the_same_update_twice_changes_nothing,

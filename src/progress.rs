@@ -1,0 +1,160 @@
+//! Progress against the quotas: what staff watch while the survey runs.
+//! Pure: the campaign and the ballot counts in, a table and its text out.
+
+use chrono::{DateTime, Utc};
+
+use crate::campaign::{Campaign, Category};
+
+/// Ballots received against the quota for one unit and group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    pub unit: usize,
+    pub group: usize,
+    pub received: u32,
+    pub quota: u32,
+}
+
+/// The whole table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub cells: Vec<Cell>,
+}
+
+impl Progress {
+    /// `counts` are `(unit id, group id, ballots)` as the store gives them.
+    pub fn new(c: &Campaign, counts: &[(String, String, u32)]) -> Self {
+        let mut cells = Vec::new();
+        for (u, unit) in c.units.iter().enumerate() {
+            for a in c.assessments.iter().filter(|a| a.kind == unit.kind) {
+                let group = &c.groups[a.group];
+                let received = counts
+                    .iter()
+                    .find(|(cu, cg, _)| *cu == unit.id && *cg == group.id)
+                    .map_or(0, |x| x.2);
+                cells.push(Cell {
+                    unit: u,
+                    group: a.group,
+                    received,
+                    quota: a.quota,
+                });
+            }
+        }
+        Self { cells }
+    }
+
+    /// `(received, quota)` over the cells that pass `keep`; received counts
+    /// at most the quota per cell, so extra ballots in one unit do not hide a gap in another.
+    pub fn total(&self, keep: impl Fn(&Cell) -> bool) -> (u32, u32) {
+        self.cells
+            .iter()
+            .filter(|c| keep(c))
+            .fold((0, 0), |(r, q), c| {
+                (r + c.received.min(c.quota), q + c.quota)
+            })
+    }
+}
+
+/// `▓▓▓▓░░░░░░ 40%`
+pub fn bar(received: u32, quota: u32) -> String {
+    let share = if quota == 0 {
+        1.0
+    } else {
+        (f64::from(received) / f64::from(quota)).min(1.0)
+    };
+    let filled = (share * 10.0).round() as usize;
+    format!(
+        "{}{} {:>3}%",
+        "▓".repeat(filled),
+        "░".repeat(10 - filled),
+        (share * 100.0).round() as u32
+    )
+}
+
+/// Days left until the survey closes, as staff say it.
+pub fn days_left(c: &Campaign, now: DateTime<Utc>) -> String {
+    if now > c.closes {
+        return format!("đã kết thúc lúc {}", c.local_time(c.closes));
+    }
+    let days = (c.local_date(c.closes) - c.local_date(now)).num_days();
+    match days {
+        0 => format!("hôm nay là ngày cuối (đến {})", c.local_time(c.closes)),
+        d => format!(
+            "còn {d} ngày (đến hết {})",
+            c.closes.with_timezone(&c.timezone).format("%d/%m/%Y")
+        ),
+    }
+}
+
+/// The overview: totals, per group, and per unit.
+pub fn overview(c: &Campaign, p: &Progress, now: DateTime<Utc>) -> String {
+    let (r, q) = p.total(|_| true);
+    let mut out = format!(
+        "Tiến độ khảo sát — {}\n\nTổng: {r}/{q} phiếu {}\n",
+        days_left(c, now),
+        bar(r, q)
+    );
+    for category in [Category::Officials, Category::Citizens] {
+        let (r, q) = p.total(|cell| c.groups[cell.group].category == category);
+        let name = match category {
+            Category::Officials => "Cán bộ, công chức",
+            Category::Citizens => "Tổ chức, cá nhân",
+        };
+        out.push_str(&format!("  {name}: {r}/{q} {}\n", bar(r, q)));
+    }
+    for (k, kind) in c.kinds.iter().enumerate() {
+        out.push_str(&format!("\n{}\n", kind.name));
+        for (u, unit) in c.units.iter().enumerate().filter(|(_, u)| u.kind == k) {
+            let parts = p
+                .cells
+                .iter()
+                .filter(|cell| cell.unit == u)
+                .map(|cell| format!("{} {}/{}", short(c, cell.group), cell.received, cell.quota))
+                .collect::<Vec<_>>()
+                .join(" · ");
+            let (r, q) = p.total(|cell| cell.unit == u);
+            out.push_str(&format!("{} {} — {parts}\n", bar(r, q), unit.name));
+        }
+    }
+    out
+}
+
+/// One unit in detail.
+pub fn unit_detail(
+    c: &Campaign,
+    p: &Progress,
+    unit_id: &str,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let u = c.units.iter().position(|u| u.id == unit_id)?;
+    let mut out = format!("{} — {}\n", c.units[u].name, days_left(c, now));
+    for cell in p.cells.iter().filter(|cell| cell.unit == u) {
+        let missing = cell.quota.saturating_sub(cell.received);
+        out.push_str(&format!(
+            "  {}: {}/{} {} — còn thiếu {missing}\n",
+            c.groups[cell.group].name,
+            cell.received,
+            cell.quota,
+            bar(cell.received, cell.quota)
+        ));
+    }
+    Some(out)
+}
+
+fn short(c: &Campaign, group: usize) -> &'static str {
+    match c.groups[group].category {
+        Category::Officials => "cán bộ",
+        Category::Citizens => "dân",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_show_shares_and_cap_at_full() {
+        assert_eq!(bar(0, 20), "░░░░░░░░░░   0%");
+        assert_eq!(bar(7, 28), "▓▓▓░░░░░░░  25%");
+        assert_eq!(bar(30, 20), "▓▓▓▓▓▓▓▓▓▓ 100%");
+    }
+}
