@@ -68,6 +68,25 @@ fn content(text: &str) -> Content {
     }
 }
 
+/// A message, as the dispatcher or the webhook hands it over: staff
+/// commands first, then everything else.
+pub async fn route_message(
+    bot: Bot,
+    update: Update,
+    msg: teloxide::types::Message,
+    survey: Arc<Survey>,
+    staff: Staff,
+) -> Result<()> {
+    if msg
+        .text()
+        .is_some_and(|t| t.trim_start().starts_with("/tiendo"))
+    {
+        on_progress(bot, msg, survey, staff).await
+    } else {
+        on_message(bot, update, msg, survey).await
+    }
+}
+
 async fn on_message(
     bot: Bot,
     update: Update,
@@ -124,7 +143,12 @@ async fn on_progress(
     Ok(())
 }
 
-async fn on_button(bot: Bot, update: Update, q: CallbackQuery, survey: Arc<Survey>) -> Result<()> {
+pub async fn on_button(
+    bot: Bot,
+    update: Update,
+    q: CallbackQuery,
+    survey: Arc<Survey>,
+) -> Result<()> {
     // Every press is answered, so the button stops spinning.
     let _ = retry::send(|| bot.answer_callback_query(q.id.clone()).send()).await;
     let chat = q

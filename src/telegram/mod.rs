@@ -9,9 +9,11 @@
 mod handlers;
 mod render;
 mod retry;
+mod webhook;
 
 pub use handlers::{CHANNEL, Staff, schema};
 pub use render::{MAX_TEXT_CHARS, Outgoing, outgoing};
+pub use webhook::{SECRET_HEADER, TelegramWebhook, new_secret, register, routes};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -43,13 +45,8 @@ pub fn staff_commands() -> Vec<BotCommand> {
     all
 }
 
-/// Runs the bot with long polling until `stop` resolves.
-pub async fn run(
-    bot: Bot,
-    survey: Arc<Survey>,
-    staff: Staff,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
+/// Checks the bot's token and registers its commands (both modes).
+pub async fn prepare(bot: &Bot, staff: &Staff) -> Result<()> {
     let me = bot
         .get_me()
         .await
@@ -72,6 +69,17 @@ pub async fn run(
             tracing::warn!(error = %e, "could not show the staff commands to a staff member");
         }
     }
+    Ok(())
+}
+
+/// Runs the bot with long polling until `stop` resolves.
+pub async fn run(
+    bot: Bot,
+    survey: Arc<Survey>,
+    staff: Staff,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    prepare(&bot, &staff).await?;
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
         .dependencies(dptree::deps![survey, staff])
         .default_handler(|_| async {})

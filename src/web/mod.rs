@@ -1,4 +1,5 @@
-//! The HTTP server: the web chat, the Zalo webhook, health and metrics. One axum router, built the same way in production and in tests.
+//! The HTTP server: the web chat, the Zalo and Telegram webhooks, health and
+//! metrics. One axum router, built the same way in production and in tests.
 
 mod chat;
 mod ops;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The Zalo bridge, when configured.
     pub zalo: Option<Arc<Zalo>>,
+    /// The Telegram bot in webhook mode, when configured.
+    pub telegram: Option<Arc<crate::telegram::TelegramWebhook>>,
 }
 
 /// Largest request body accepted (a chat message is far smaller).
@@ -32,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(chat::routes())
         .merge(ops::routes())
         .merge(crate::zalo::routes())
+        .merge(crate::telegram::routes())
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
 }

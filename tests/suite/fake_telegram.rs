@@ -44,6 +44,8 @@ pub struct Api {
     pub commands: Vec<String>,
     /// Command lists registered for single chats (the staff's).
     pub scoped_commands: Vec<(i64, Vec<String>)>,
+    /// `(url, secret)` given to setWebhook.
+    pub webhook: Option<(String, String)>,
     /// Answer the next sendMessage calls with 429.
     pub rate_limit_next: u32,
     pub rate_limited: u32,
@@ -75,12 +77,36 @@ fn bot_message(chat_id: i64, message_id: i64, text: &str) -> Value {
     })
 }
 
+/// The request's parameters, sent as JSON or (for methods that can upload
+/// files) as multipart form data.
+fn params(body: &[u8]) -> Value {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        return v;
+    }
+    let text = String::from_utf8_lossy(body);
+    let mut map = serde_json::Map::new();
+    for part in text
+        .split("Content-Disposition: form-data; name=\"")
+        .skip(1)
+    {
+        let Some((name, rest)) = part.split_once('"') else {
+            continue;
+        };
+        let Some((_, value)) = rest.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let value = value.split("\r\n--").next().unwrap_or("");
+        map.insert(name.to_string(), Value::String(value.to_string()));
+    }
+    Value::Object(map)
+}
+
 async fn method(
     State(fake): State<FakeTelegram>,
     Path((_bot, method)): Path<(String, String)>,
-    body: Option<Json<Value>>,
+    body: axum::body::Bytes,
 ) -> Json<Value> {
-    let p = body.map(|Json(v)| v).unwrap_or(Value::Null);
+    let p = params(&body);
     match method.to_ascii_lowercase().as_str() {
         "getme" => ok(json!({
             "id": 777, "is_bot": true, "first_name": "Khảo sát", "username": "khaosat_test_bot",
@@ -91,6 +117,14 @@ async fn method(
             ok(json!({ "url": "", "has_custom_certificate": false, "pending_update_count": 0 }))
         }
         "deletewebhook" => ok(json!(true)),
+        "setwebhook" => {
+            let mut api = fake.api.lock().unwrap();
+            api.webhook = Some((
+                p["url"].as_str().unwrap_or("").to_string(),
+                p["secret_token"].as_str().unwrap_or("").to_string(),
+            ));
+            ok(json!(true))
+        }
         "setmycommands" => {
             let names = p["commands"]
                 .as_array()
@@ -257,13 +291,24 @@ impl FakeTelegram {
 
     /// Queues a press of a button with `data` under the bot's message `message_id`.
     pub fn press(&self, from: i64, message_id: i64, data: &str) -> i64 {
-        self.push(|id| json!({
+        let update = self.press_update(from, message_id, data);
+        let id = update["update_id"].as_i64().unwrap_or(0);
+        self.redeliver(update);
+        id
+    }
+
+    /// A button-press update with a new id, not queued.
+    pub fn press_update(&self, from: i64, message_id: i64, data: &str) -> Value {
+        let mut api = self.api.lock().unwrap();
+        api.next_update += 1;
+        let id = api.next_update;
+        json!({
             "update_id": id,
             "callback_query": {
                 "id": format!("cb{id}"), "from": user(from), "chat_instance": "ci", "data": data,
                 "message": bot_message(from, message_id, "…"),
             },
-        }))
+        })
     }
 
     /// Queues an update again, as Telegram does when its offset was not confirmed.

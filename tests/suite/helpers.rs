@@ -216,6 +216,7 @@ impl Harness {
             survey: self.survey.clone(),
             secure_cookies: false,
             zalo: None,
+            telegram: None,
         });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         format!("http://{addr}")

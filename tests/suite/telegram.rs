@@ -416,7 +416,87 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
     h.finish().await;
 }
 
+async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let fake = FakeTelegram::start().await;
+    let bot = teloxide::Bot::new("123456:TEST-TOKEN")
+        .set_api_url(reqwest::Url::parse(&fake.url).unwrap());
+    khaosat::telegram::register(
+        &bot,
+        "https://khaosat.example.vn/telegram/webhook",
+        "s3cr3t-value",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fake.api.lock().unwrap().webhook,
+        Some((
+            "https://khaosat.example.vn/telegram/webhook".to_string(),
+            "s3cr3t-value".to_string()
+        ))
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = khaosat::web::AppState {
+        survey: h.survey.clone(),
+        secure_cookies: false,
+        zalo: None,
+        telegram: Some(Arc::new(khaosat::telegram::TelegramWebhook {
+            bot,
+            staff: khaosat::telegram::Staff::default(),
+            secret: "s3cr3t-value".into(),
+        })),
+    };
+    tokio::spawn(async move {
+        axum::serve(listener, khaosat::web::router(state))
+            .await
+            .unwrap()
+    });
+    let http = reqwest::Client::new();
+    let post = |update: serde_json::Value, secret: Option<&'static str>| {
+        let mut req = http.post(format!("{base}/telegram/webhook")).json(&update);
+        if let Some(s) = secret {
+            req = req.header(khaosat::telegram::SECRET_HEADER, s);
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let start = fake.text_update(9901, &format!("/start {}", token.as_str()));
+    // Without the secret, or with a wrong one: refused, nothing happens.
+    assert_eq!(post(start.clone(), None).await, 401);
+    assert_eq!(post(start.clone(), Some("guess")).await, 401);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(fake.sent().is_empty());
+    // With it: handled before the 200.
+    assert_eq!(post(start.clone(), Some("s3cr3t-value")).await, 200);
+    let q = fake
+        .sent()
+        .last()
+        .cloned()
+        .expect("a question was sent before the 200");
+    assert!(q.text.contains("Câu 1/14"), "{}", q.text);
+    let press = fake.press_update(9901, q.message_id, &q.button("Hài lòng").unwrap());
+    assert_eq!(post(press.clone(), Some("s3cr3t-value")).await, 200);
+    assert!(fake.sent().last().unwrap().text.contains("Câu 2/14"));
+    // Telegram delivers both again: nothing changes, nothing is sent.
+    let before = fake.sent().len();
+    assert_eq!(post(start, Some("s3cr3t-value")).await, 200);
+    assert_eq!(post(press, Some("s3cr3t-value")).await, 200);
+    assert_eq!(fake.sent().len(), before);
+    let back = fake.text_update(9901, "quay lại");
+    post(back, Some("s3cr3t-value")).await;
+    let last = fake.sent().last().unwrap().text.clone();
+    assert!(
+        last.contains("Câu 1/14") && last.contains("Câu trả lời hiện tại: Hài lòng"),
+        "{last}"
+    );
+    h.finish().await;
+}
+
 crate::on_both_backends!(
+    webhook_mode_checks_the_secret_and_ignores_redeliveries,
     staff_see_progress_and_others_are_refused,
     a_citizen_ballot_by_buttons_and_typing,
     a_leader_finishes_after_a_bot_restart,

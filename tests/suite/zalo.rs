@@ -144,6 +144,7 @@ async fn setup(h: Harness, access: &str) -> Setup {
         survey: h.survey.clone(),
         secure_cookies: false,
         zalo: Some(zalo.clone()),
+        telegram: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
