@@ -1,8 +1,9 @@
 //! A fake Telegram Bot API server on 127.0.0.1, speaking the JSON of the
 //! methods the bot uses. Tests queue updates and read what the bot sent.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
@@ -33,7 +34,8 @@ impl Sent {
 
 #[derive(Default)]
 pub struct Api {
-    queue: Vec<Value>,
+    /// Updates to deliver, and whether `getUpdates` has returned them yet.
+    queue: Vec<(Value, bool)>,
     next_update: i64,
     /// The highest offset the bot confirmed.
     pub confirmed: i64,
@@ -44,6 +46,14 @@ pub struct Api {
     pub commands: Vec<String>,
     /// Command lists registered for single chats (the staff's).
     pub scoped_commands: Vec<(i64, Vec<String>)>,
+    /// How many times `getUpdates` returned each update id.
+    pub deliveries: HashMap<i64, u32>,
+    /// When each chat's latest update was offered, until the bot answers it.
+    offered: HashMap<i64, Instant>,
+    /// Offered-to-first-reply times, for the benchmark.
+    pub latencies: Vec<Duration>,
+    /// Messages sent per chat, watched by waiting respondents.
+    counts: HashMap<i64, tokio::sync::watch::Sender<usize>>,
     /// `(url, secret)` given to setWebhook.
     pub webhook: Option<(String, String)>,
     /// Answer the next sendMessage calls with 429.
@@ -149,10 +159,25 @@ async fn method(
                 {
                     let mut api = fake.api.lock().unwrap();
                     api.confirmed = api.confirmed.max(offset);
-                    api.queue
-                        .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                    // Confirmed: returned before, and below the offset.
+                    api.queue.retain(|(u, returned)| {
+                        !(*returned && u["update_id"].as_i64().unwrap_or(0) < offset)
+                    });
                     if !api.queue.is_empty() || round == 1 || wait == 0 {
-                        return ok(Value::Array(api.queue.clone()));
+                        let batch: Vec<Value> = api.queue.iter().map(|(u, _)| u.clone()).collect();
+                        let ids: Vec<i64> = api
+                            .queue
+                            .iter()
+                            .filter(|(_, returned)| !returned)
+                            .map(|(u, _)| u["update_id"].as_i64().unwrap_or(0))
+                            .collect();
+                        for id in ids {
+                            *api.deliveries.entry(id).or_default() += 1;
+                        }
+                        for entry in &mut api.queue {
+                            entry.1 = true;
+                        }
+                        return ok(Value::Array(batch));
                     }
                 }
                 let _ = tokio::time::timeout(Duration::from_millis(300), notified).await;
@@ -193,6 +218,13 @@ async fn method(
                         .collect()
                 })
                 .unwrap_or_default();
+            if let Some(t) = api.offered.remove(&chat_id) {
+                api.latencies.push(t.elapsed());
+            }
+            let sent_so_far = api.sent.iter().filter(|m| m.chat == chat_id).count() + 1;
+            if let Some(w) = api.counts.get(&chat_id) {
+                w.send_replace(sent_so_far);
+            }
             api.sent.push(Sent {
                 chat: chat_id,
                 message_id,
@@ -246,7 +278,7 @@ impl FakeTelegram {
         let mut api = self.api.lock().unwrap();
         api.next_update += 1;
         let id = api.next_update;
-        api.queue.push(make(id));
+        api.queue.push((make(id), false));
         drop(api);
         self.arrived.notify_waiters();
         id
@@ -313,8 +345,26 @@ impl FakeTelegram {
 
     /// Queues an update again, as Telegram does when its offset was not confirmed.
     pub fn redeliver(&self, update: Value) {
-        self.api.lock().unwrap().queue.push(update);
+        let chat = update["message"]["chat"]["id"]
+            .as_i64()
+            .or_else(|| update["callback_query"]["from"]["id"].as_i64());
+        let mut api = self.api.lock().unwrap();
+        if let Some(chat) = chat {
+            api.offered.insert(chat, Instant::now());
+        }
+        api.queue.push((update, false));
+        drop(api);
         self.arrived.notify_waiters();
+    }
+
+    /// Watches how many messages a chat has received.
+    pub fn watch(&self, chat: i64) -> tokio::sync::watch::Receiver<usize> {
+        let mut api = self.api.lock().unwrap();
+        let n = api.sent.iter().filter(|m| m.chat == chat).count();
+        api.counts
+            .entry(chat)
+            .or_insert_with(|| tokio::sync::watch::channel(n).0)
+            .subscribe()
     }
 
     pub fn sent(&self) -> Vec<Sent> {
@@ -340,6 +390,26 @@ impl FakeTelegram {
             "chat {chat}: expected {n} messages, got {}: {mine:#?}",
             mine.len()
         );
+    }
+
+    /// Waits until `getUpdates` has handed update `id` to the bot `n` times.
+    pub async fn wait_delivered(&self, id: i64, n: u32) {
+        for _ in 0..500 {
+            if self
+                .api
+                .lock()
+                .unwrap()
+                .deliveries
+                .get(&id)
+                .copied()
+                .unwrap_or(0)
+                >= n
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("update {id} was not delivered {n} times");
     }
 
     /// Waits until the update `id` has been confirmed (the bot asked for a later offset).
