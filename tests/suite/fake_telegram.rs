@@ -373,23 +373,23 @@ impl FakeTelegram {
 
     /// Waits until `chat` has received `n` messages in all; returns them.
     pub async fn wait_sent(&self, chat: i64, n: usize) -> Vec<Sent> {
-        for _ in 0..500 {
-            let mine: Vec<Sent> = self.sent().into_iter().filter(|s| s.chat == chat).collect();
-            if mine.len() >= n {
-                return mine;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        let mut count = self.watch(chat);
+        if tokio::time::timeout(Duration::from_secs(5), count.wait_for(|c| *c >= n))
+            .await
+            .is_err()
+        {
+            let mine: Vec<String> = self
+                .sent()
+                .into_iter()
+                .filter(|s| s.chat == chat)
+                .map(|s| s.text)
+                .collect();
+            panic!(
+                "chat {chat}: expected {n} messages, got {}: {mine:#?}",
+                mine.len()
+            );
         }
-        let mine: Vec<String> = self
-            .sent()
-            .into_iter()
-            .filter(|s| s.chat == chat)
-            .map(|s| s.text)
-            .collect();
-        panic!(
-            "chat {chat}: expected {n} messages, got {}: {mine:#?}",
-            mine.len()
-        );
+        self.sent().into_iter().filter(|s| s.chat == chat).collect()
     }
 
     /// Waits until `getUpdates` has handed update `id` to the bot `n` times.
