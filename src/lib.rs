@@ -18,5 +18,6 @@ pub mod survey;
 pub mod telegram;
 pub mod text;
 pub mod token;
+pub mod verify;
 pub mod web;
 pub mod zalo;

@@ -1,4 +1,4 @@
-//! The command line: `khaosat check | tokens | chat | progress | serve`.
+//! The command line: `khaosat check | tokens | chat | progress | verify | serve`.
 
 mod chat;
 mod check;
@@ -6,6 +6,7 @@ mod progress;
 mod serve;
 mod tokens;
 mod trial;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -56,6 +57,8 @@ pub enum Command {
         /// A unit id for its detail.
         unit: Option<String>,
     },
+    /// Recompute the ballots' hash chain; report the first ballot that does not match.
+    Verify,
     /// Run the service: the web chat, health and metrics over HTTP.
     Serve(serve::ServeArgs),
     /// Answer a questionnaire in the terminal (reads answers from standard
@@ -111,6 +114,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
         Command::Chat(args) => chat::run(&cli, args).await,
         Command::Serve(args) => serve::run(&cli, args).await,
+        Command::Verify => verify::run(&cli).await,
         Command::Progress { unit } => progress::run(&cli, unit.as_deref()).await,
     }
 }

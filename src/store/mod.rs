@@ -6,7 +6,7 @@
 
 mod tx;
 
-pub use tx::{StoredSession, Submission, Tx};
+pub use tx::{StoredBallot, StoredSession, Submission, Tx};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -269,7 +269,7 @@ impl Store {
     }
 
     /// Every stored ballot in chain order, with its stored hashes and receipt.
-    pub async fn ballots(&self) -> Result<Vec<tx::StoredBallot>> {
+    pub async fn ballots(&self) -> Result<Vec<StoredBallot>> {
         let rows = sqlx::query(
             "SELECT seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, submitted_on, \
              answers, prev_hash, hash, receipt FROM ballots ORDER BY seq",

@@ -230,6 +230,29 @@ fn a_scripted_chat_completes_a_citizen_ballot() {
     // The same token again.
     let out = chat(db, "someone-else", Some(token), &[]);
     assert!(out.contains("đã được dùng"), "{out}");
+    // The chain verifies; after an edit behind the database's back it does not.
+    let o = khaosat(&["--database-url", db, "verify"], "");
+    assert!(
+        o.status.success()
+            && stdout(&o).contains(&format!("Intact: 1 ballot; chain head {}", ballots[0].hash)),
+        "{}",
+        stdout(&o)
+    );
+    tokio_block(async {
+        let store = Store::open(db).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER ballots_no_update; UPDATE ballots SET unit_id = 'binh-chanh';")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let o = khaosat(&["--database-url", db, "verify"], "");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("ballot 1 does not match: its content does not match its hash"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -266,7 +266,67 @@ async fn ballots_form_an_unbroken_hash_chain(backend: Backend) {
     h.finish().await;
 }
 
+async fn verify_finds_the_first_altered_ballot(backend: Backend) {
+    use khaosat::verify::{Verdict, verify};
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    for (i, unit) in ["binh-an", "binh-chanh", "ha-lam", "noi-vu"]
+        .iter()
+        .enumerate()
+    {
+        let token = h.token("nguoi-dan", &[unit]).await;
+        let mut c = Chat::new("zalo", &format!("v{i}"));
+        to_review(&h, &mut c, token.as_str()).await;
+        c.say(&h.survey, "gửi").await;
+    }
+    let ballots = h.store().ballots().await.unwrap();
+    let Verdict::Intact { ballots: n, head } = verify(&ballots) else {
+        panic!("a fresh chain is intact")
+    };
+    assert_eq!((n, head), (4, ballots[3].hash.clone()));
+
+    // Someone with access to the database file goes around the triggers.
+    let pool = h.store().pool();
+    let bypass = match backend {
+        Backend::Sqlite => "DROP TRIGGER ballots_no_update; DROP TRIGGER ballots_no_delete;",
+        Backend::Postgres => "ALTER TABLE ballots DISABLE TRIGGER USER;",
+    };
+    sqlx::raw_sql(bypass).execute(pool).await.unwrap();
+    sqlx::query("UPDATE ballots SET answers = REPLACE(answers, '\"choice\":4', '\"choice\":5') WHERE seq = 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    match verify(&h.store().ballots().await.unwrap()) {
+        Verdict::Broken { seq, problem } => {
+            assert_eq!(seq, 2);
+            assert!(problem.contains("altered"), "{problem}");
+        }
+        v => panic!("an altered ballot went unnoticed: {v:?}"),
+    }
+    // Covering it up by recomputing that ballot's hash breaks the next link.
+    let mut b2 = h.store().ballots().await.unwrap()[1].clone();
+    b2.hash = b2.ballot.chain_hash(&b2.prev_hash);
+    sqlx::query("UPDATE ballots SET hash = $1 WHERE seq = 2")
+        .bind(&b2.hash)
+        .execute(pool)
+        .await
+        .unwrap();
+    match verify(&h.store().ballots().await.unwrap()) {
+        Verdict::Broken { seq, problem } => assert_eq!(seq, 2, "{problem}"),
+        v => panic!("{v:?}"),
+    }
+    sqlx::query("DELETE FROM ballots WHERE seq = 3")
+        .execute(pool)
+        .await
+        .unwrap();
+    let v = verify(&h.store().ballots().await.unwrap());
+    assert!(matches!(v, Verdict::Broken { seq: 2, .. }), "{v:?}");
+    h.finish().await;
+}
+
 crate::on_both_backends!(
+    verify_finds_the_first_altered_ballot,
     ballots_refuse_update_and_delete,
     no_ballot_column_can_join_to_tokens_or_users,
     a_token_is_spent_exactly_once_under_a_race,
