@@ -147,6 +147,19 @@ impl Dialogue {
         }
     }
 
+    /// The scale of a compact grid form: every question a single choice on
+    /// this one scale, asked per unit, without skip logic.
+    pub fn grid_scale(&self) -> Option<usize> {
+        let first = match self.questions.first()?.kind {
+            QuestionKind::Choice { scale } => scale,
+            _ => return None,
+        };
+        let uniform = self.questions.iter().all(|q| {
+            q.kind == QuestionKind::Choice { scale: first } && q.show_if.is_none() && q.required
+        });
+        (self.per_unit && uniform && self.questions.len() <= 12).then_some(first)
+    }
+
     pub fn question_index(&self, id: &str) -> Option<usize> {
         self.questions.iter().position(|q| q.id == id)
     }

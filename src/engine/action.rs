@@ -23,6 +23,9 @@ pub enum Action {
     CancelYes,
     CancelNo,
     Help,
+    /// Answer question q (1-based among the unit's questions) with option n,
+    /// in any order: the leaders' compact form.
+    Set(u16, u16),
 }
 
 impl Action {
@@ -41,6 +44,7 @@ impl Action {
             Action::CancelYes => "xy".into(),
             Action::CancelNo => "xn".into(),
             Action::Help => "h".into(),
+            Action::Set(q, n) => format!("g{q}.{n}"),
         }
     }
 
@@ -64,6 +68,10 @@ impl Action {
             _ => match code.split_at_checked(1)? {
                 ("p", n) => Action::Pick(number(n)?),
                 ("e", n) => Action::Edit(number(n)?),
+                ("g", qn) => {
+                    let (q, n) = qn.split_once('.')?;
+                    Action::Set(number(q)?, number(n)?)
+                }
                 _ => return None,
             },
         })
@@ -104,6 +112,7 @@ mod tests {
             Action::CancelYes,
             Action::CancelNo,
             Action::Help,
+            Action::Set(6, 5),
         ];
         for a in all {
             let data = a.encode(4_000_000_000);

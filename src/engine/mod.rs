@@ -15,7 +15,7 @@ mod step;
 mod texts;
 
 pub use action::Action;
-pub use reply::{Button, Reply};
+pub use reply::{Button, Grid, GridRow, Reply};
 pub use session::{At, Session, UnitRef};
 pub use step::{start, step};
 

@@ -13,6 +13,33 @@ pub struct Reply {
     pub controls: Vec<Button>,
     /// The session step the buttons belong to (goes into button data).
     pub step: u32,
+    /// The unit's questions as one grid, for channels that show a compact
+    /// form (Telegram, for leaders); others ignore it.
+    pub grid: Option<Grid>,
+}
+
+/// A unit's questions, all on one scale, as rows of option buttons.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    /// Unit name and position, e.g. "UBND xã Bình An (2/22)".
+    pub title: String,
+    /// What each option's short label stands for.
+    pub legend: String,
+    /// Short option labels, in scale order ("1" … "5", "?").
+    pub options: Vec<String>,
+    pub rows: Vec<GridRow>,
+    /// Every question is answered: the unit can be sent.
+    pub complete: bool,
+}
+
+/// One question of a grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridRow {
+    /// 1-based; what `Action::Set` takes.
+    pub number: u16,
+    pub label: String,
+    /// The chosen option (1-based) and its label.
+    pub answer: Option<(u16, String)>,
 }
 
 /// A button, and what the respondent can type instead of pressing it.
@@ -34,6 +61,7 @@ impl Reply {
             choices: Vec::new(),
             controls: Vec::new(),
             step,
+            grid: None,
         }
     }
 

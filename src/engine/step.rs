@@ -7,7 +7,9 @@ use crate::text;
 
 use super::answer;
 use super::texts;
-use super::{Action, At, BallotDraft, Button, Effect, Input, Outcome, Reply, Session, UnitRef};
+use super::{
+    Action, At, BallotDraft, Button, Effect, Grid, GridRow, Input, Outcome, Reply, Session, UnitRef,
+};
 
 /// Starts a session on `dialogue` for `units` (at least one).
 pub fn start(dialogue: &Dialogue, units: Vec<UnitRef>) -> Outcome {
@@ -301,6 +303,7 @@ impl Machine<'_> {
                 },
                 Action::Review,
             ) => self.go(At::Review),
+            (At::Asking { .. } | At::Review, Action::Set(q, n)) => self.set(q, n),
             (At::Review, Action::Confirm) => self.submit(),
             (At::Review, Action::Edit(n)) => {
                 let visible = self.visible();
@@ -337,6 +340,81 @@ impl Machine<'_> {
             }
             _ => self.not_now(),
         }
+    }
+
+    /// The compact form: answer any question of the unit, then go to the
+    /// first one still open (or the review).
+    fn set(&mut self, q: u16, n: u16) {
+        let visible = self.visible();
+        let Some(&question) = visible.get(usize::from(q).wrapping_sub(1)) else {
+            return self.not_now();
+        };
+        let count = self
+            .d
+            .scale_of(&self.d.questions[question])
+            .map_or(0, |s| s.options.len());
+        if !matches!(self.d.questions[question].kind, QuestionKind::Choice { .. })
+            || n == 0
+            || usize::from(n) > count
+        {
+            self.say(texts::BAD_PRESS);
+            return self.prompt();
+        }
+        let id = self.d.questions[question].id.clone();
+        self.s.answers.insert(id, Answer::Choice(n));
+        match self.first_unanswered() {
+            Some(next) => self.ask(next, false),
+            None => self.go(At::Review),
+        }
+    }
+
+    /// The unit as a grid, when the dialogue has the shape for one.
+    fn grid(&self) -> Option<Grid> {
+        let scale = &self.d.scales[self.d.grid_scale()?];
+        let unit = self.s.current_unit()?;
+        let options: Vec<String> = scale
+            .options
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                if o.not_applicable {
+                    "?".to_string()
+                } else {
+                    (i + 1).to_string()
+                }
+            })
+            .collect();
+        let legend = scale
+            .options
+            .iter()
+            .zip(&options)
+            .map(|(o, short)| format!("{short} = {}", o.label))
+            .collect::<Vec<_>>()
+            .join(" · ");
+        let rows: Vec<GridRow> = self
+            .visible()
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let q = &self.d.questions[i];
+                let answer = match self.s.answers.get(&q.id) {
+                    Some(a @ Answer::Choice(n)) => Some((*n, self.d.describe(q, a))),
+                    _ => None,
+                };
+                GridRow {
+                    number: k as u16 + 1,
+                    label: q.short.clone(),
+                    answer,
+                }
+            })
+            .collect();
+        Some(Grid {
+            title: format!("{} ({}/{})", unit.name, self.s.unit + 1, self.s.units.len()),
+            legend,
+            options,
+            complete: rows.iter().all(|r| r.answer.is_some()),
+            rows,
+        })
     }
 
     fn not_now(&mut self) {
@@ -565,6 +643,7 @@ impl Machine<'_> {
                     button(texts::CANCEL_NO, Action::CancelNo, texts::CANCEL_NO_TYPED),
                 ],
                 step,
+                grid: None,
             },
             At::Submitting => Reply::text(texts::SUBMITTING, step),
             At::Finished => Reply::text(texts::FINISHED, step),
@@ -664,6 +743,7 @@ impl Machine<'_> {
             choices,
             controls,
             step: self.s.step,
+            grid: self.grid(),
         }
     }
 
@@ -695,6 +775,7 @@ impl Machine<'_> {
                 button(texts::CANCEL, Action::Cancel, texts::CANCEL_TYPED),
             ],
             step: self.s.step,
+            grid: self.grid(),
         }
     }
 }

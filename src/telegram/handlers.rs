@@ -7,9 +7,9 @@ use teloxide::dispatching::UpdateHandler;
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, MessageId};
 
-use super::render::outgoing;
+use super::render::{Outgoing, outgoing};
 use super::retry;
-use crate::engine::Reply;
+use crate::engine::{Action, Reply};
 use crate::survey::{Content, Survey};
 
 /// The channel name of Telegram.
@@ -157,12 +157,32 @@ pub async fn on_button(
         .map_or(ChatId(q.from.id.0 as i64), |m| m.chat().id);
     let data = q.data.clone().unwrap_or_default();
     let pressed = q.message.as_ref().map(|m| m.id());
-    let handled = deliver(&bot, &survey, chat, update.id.0, Content::Button(data)).await;
-    // The pressed message has been answered (or was stale): take its buttons off.
+    let tap = Action::decode(&data).is_some_and(|(_, a)| matches!(a, Action::Set(..)));
+    let Some(replies) = handle(&survey, chat, update.id.0, Content::Button(data)).await? else {
+        return Ok(());
+    };
+    let out = outgoing(&replies);
+    // A tap on the compact form updates that same message.
+    if let (true, Some(id), [only]) = (tap && replies.len() == 1, pressed, out.as_slice()) {
+        if only.grid {
+            let edited = retry::send(|| {
+                let request = bot.edit_message_text(chat, id, only.text.clone());
+                match &only.keyboard {
+                    Some(k) => request.reply_markup(k.clone()).send(),
+                    None => request.send(),
+                }
+            })
+            .await;
+            if edited.is_ok() {
+                return Ok(());
+            }
+        }
+    }
+    // Otherwise the pressed message has been answered (or was stale): take its buttons off.
     if let Some(id) = pressed {
         remove_buttons(&bot, chat, id).await;
     }
-    handled
+    send_all(&bot, chat, out).await
 }
 
 async fn remove_buttons(bot: &Bot, chat: ChatId, id: MessageId) {
@@ -179,6 +199,19 @@ async fn deliver(
     update_id: u32,
     content: Content,
 ) -> Result<()> {
+    if let Some(replies) = handle(survey, chat, update_id, content).await? {
+        send_all(bot, chat, outgoing(&replies)).await?;
+    }
+    Ok(())
+}
+
+/// The survey's replies to one update; `None` when it was delivered before.
+async fn handle(
+    survey: &Survey,
+    chat: ChatId,
+    update_id: u32,
+    content: Content,
+) -> Result<Option<Vec<Reply>>> {
     let message = crate::survey::Message {
         channel: CHANNEL.to_string(),
         user: chat.0.to_string(),
@@ -186,14 +219,11 @@ async fn deliver(
         content,
     };
     let handled = survey.handle(message).await?;
-    if !handled.duplicate {
-        send(bot, chat, &handled.replies).await?;
-    }
-    Ok(())
+    Ok((!handled.duplicate).then_some(handled.replies))
 }
 
-async fn send(bot: &Bot, chat: ChatId, replies: &[Reply]) -> Result<()> {
-    for m in outgoing(replies) {
+async fn send_all(bot: &Bot, chat: ChatId, messages: Vec<Outgoing>) -> Result<()> {
+    for m in messages {
         retry::send(|| {
             let request = bot.send_message(chat, m.text.clone());
             match &m.keyboard {

@@ -72,6 +72,7 @@ fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         (0..15u16).prop_map(Action::Pick),
         (0..20u16).prop_map(Action::Edit),
+        (0..9u16, 0..9u16).prop_map(|(q, n)| Action::Set(q, n)),
         prop::sample::select(vec![
             Action::Done,
             Action::Keep,

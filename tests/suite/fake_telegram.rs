@@ -43,6 +43,8 @@ pub struct Api {
     next_message: i64,
     pub answered_callbacks: Vec<String>,
     pub removed_keyboards: Vec<(i64, i64)>,
+    /// editMessageText calls (the compact form edited in place).
+    pub edits: usize,
     pub commands: Vec<String>,
     /// Command lists registered for single chats (the staff's).
     pub scoped_commands: Vec<(i64, Vec<String>)>,
@@ -85,6 +87,27 @@ fn bot_message(chat_id: i64, message_id: i64, text: &str) -> Value {
         "message_id": message_id, "date": 1612148400, "chat": chat(chat_id), "text": text,
         "from": { "id": 777, "is_bot": true, "first_name": "Khảo sát", "username": "khaosat_test_bot" },
     })
+}
+
+/// Rows of `(label, callback_data)` of a request's inline keyboard.
+fn keyboard_of(p: &Value) -> Vec<Vec<(String, String)>> {
+    p["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    row.as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|b| {
+                            let label = b["text"].as_str().unwrap_or("").to_string();
+                            (label, b["callback_data"].as_str().unwrap_or("").to_string())
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The request's parameters, sent as JSON or (for methods that can upload
@@ -199,25 +222,7 @@ async fn method(
             let message_id = api.next_message;
             let chat_id = p["chat_id"].as_i64().unwrap_or(0);
             let text = p["text"].as_str().unwrap_or("").to_string();
-            let keyboard = p["reply_markup"]["inline_keyboard"]
-                .as_array()
-                .map(|rows| {
-                    rows.iter()
-                        .map(|row| {
-                            row.as_array()
-                                .into_iter()
-                                .flatten()
-                                .map(|b| {
-                                    (
-                                        b["text"].as_str().unwrap_or("").to_string(),
-                                        b["callback_data"].as_str().unwrap_or("").to_string(),
-                                    )
-                                })
-                                .collect()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let keyboard = keyboard_of(&p);
             if let Some(t) = api.offered.remove(&chat_id) {
                 api.latencies.push(t.elapsed());
             }
@@ -240,6 +245,25 @@ async fn method(
             );
             fake.api.lock().unwrap().removed_keyboards.push((c, m));
             ok(bot_message(c, m, ""))
+        }
+        "editmessagetext" => {
+            let (c, m) = (
+                p["chat_id"].as_i64().unwrap_or(0),
+                p["message_id"].as_i64().unwrap_or(0),
+            );
+            let text = p["text"].as_str().unwrap_or("").to_string();
+            let keyboard = keyboard_of(&p);
+            let mut api = fake.api.lock().unwrap();
+            api.edits += 1;
+            if let Some(sent) = api
+                .sent
+                .iter_mut()
+                .find(|x| x.chat == c && x.message_id == m)
+            {
+                sent.text = text.clone();
+                sent.keyboard = keyboard;
+            }
+            ok(bot_message(c, m, &text))
         }
         "answercallbackquery" => {
             fake.api

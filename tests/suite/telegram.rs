@@ -106,6 +106,55 @@ impl<'a> Person<'a> {
         join(&self.replies().await)
     }
 
+    /// Taps option `n` on row `row` of the compact form, which is edited in place.
+    async fn tap(&mut self, row: u16, n: u16) -> String {
+        let sent: Vec<Sent> = self
+            .fake
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat == self.chat)
+            .collect();
+        let m = sent
+            .iter()
+            .rev()
+            .find(|s| !s.keyboard.is_empty())
+            .expect("a message with buttons");
+        let suffix = format!(":g{row}.{n}");
+        let data = m
+            .keyboard
+            .iter()
+            .flatten()
+            .find(|(_, d)| d.ends_with(&suffix))
+            .unwrap_or_else(|| panic!("no grid button {row}.{n} in {:?}", m.keyboard))
+            .1
+            .clone();
+        let edits = self.fake.api.lock().unwrap().edits;
+        self.fake.press(self.chat, m.message_id, &data);
+        for _ in 0..500 {
+            if self.fake.api.lock().unwrap().edits > edits {
+                let now: Vec<Sent> = self
+                    .fake
+                    .sent()
+                    .into_iter()
+                    .filter(|s| s.chat == self.chat)
+                    .collect();
+                assert_eq!(
+                    now.len(),
+                    self.seen,
+                    "a tap edits the message; it sends no new one"
+                );
+                return now
+                    .iter()
+                    .find(|s| s.message_id == m.message_id)
+                    .unwrap()
+                    .text
+                    .clone();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the grid was not edited after tapping {row}.{n}");
+    }
+
     fn last(&self) -> Sent {
         self.fake
             .sent()
@@ -203,33 +252,72 @@ async fn a_leader_finishes_after_a_bot_restart(backend: Backend) {
     let mut p = Person::new(&fake, 6001);
     let intro = p.say(&format!("/start {}", token.as_str())).await;
     assert!(intro.contains("Đơn vị 1/3: Phòng Nội vụ"), "{intro}");
-    for _ in 0..6 {
-        p.press("Tác động tích cực").await;
+    // The compact form: one message for the unit, six rows of options.
+    let form = p.last();
+    assert!(
+        form.text.contains("Phòng Nội vụ (1/3)") && form.text.contains("4 = Tác động tích cực"),
+        "{}",
+        form.text
+    );
+    assert_eq!(form.keyboard.len(), 7, "six areas and a last row");
+    let row: Vec<&str> = form.keyboard[0].iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(row, ["1.", "1", "2", "3", "4", "5", "?"]);
+    // Areas in any order, each tap editing the same message.
+    for area in [3, 1, 2, 6, 5] {
+        p.tap(area, 4).await;
     }
-    let next = p.press("Gửi phiếu").await;
+    assert!(
+        p.last().button("Gửi đánh giá").is_none(),
+        "not before every area is rated"
+    );
+    let done = p.tap(4, 5).await;
+    assert!(
+        done.contains("4. Đội ngũ cán bộ, công chức, viên chức: Tác động rất tích cực"),
+        "{done}"
+    );
+    assert!(done.contains("Đã đủ các lĩnh vực"), "{done}");
+    let changed = p.tap(4, 6).await;
+    assert!(
+        changed.contains("viên chức: Không đánh giá được"),
+        "{changed}"
+    );
+    let next = p.press("Gửi đánh giá").await;
     assert!(
         next.contains("Đã ghi nhận đánh giá về Phòng Nội vụ") && next.contains("Đơn vị 2/3"),
         "{next}"
     );
-    p.press("Tác động vừa").await;
-    p.press("Không đánh giá được").await;
+    p.tap(1, 3).await;
+    p.tap(2, 6).await;
 
     // The bot process restarts in the middle of the second unit.
     bot.stop().await;
     h.restart().await;
     let bot = start_bot(&fake, h.survey.clone());
-    // The leader goes on with the buttons of the message sent before the restart.
-    let after = p.press("Tác động rất tích cực").await;
-    assert!(after.contains("Câu 4/6"), "{after}");
-    for _ in 0..3 {
-        p.press("Tác động ít").await;
+    // The leader goes on with the form sent before the restart.
+    let after = p.tap(3, 5).await;
+    assert!(
+        after.contains("1. Chỉ đạo, điều hành: Tác động vừa"),
+        "{after}"
+    );
+    for area in 4..=6 {
+        p.tap(area, 2).await;
     }
-    p.press("Gửi phiếu").await;
+    p.press("Gửi đánh giá").await;
+    // Typing works too, question by question.
     for _ in 0..6 {
         p.say("4").await;
     }
     let end = p.say("gửi").await;
     assert!(end.contains("đánh giá xong 3 đơn vị"), "{end}");
+    let ballots = h.store().ballots().await.unwrap();
+    assert_eq!(
+        ballots[0].ballot.answers.get("doi-ngu"),
+        Some(&Answer::Choice(6))
+    );
+    assert_eq!(
+        ballots[1].ballot.answers.get("to-chuc-bo-may"),
+        Some(&Answer::Choice(5))
+    );
     let units: Vec<String> = h
         .store()
         .ballots()
