@@ -383,11 +383,20 @@ impl Turn<'_> {
     }
 
     fn welcome(&mut self) {
-        let m = self
-            .campaign()
-            .messages
-            .welcome
-            .replace("{title}", &self.campaign().title);
+        let c = self.campaign();
+        let mut m = c.messages.welcome.replace("{title}", &c.title);
+        let open: Vec<&str> = c
+            .groups
+            .iter()
+            .filter(|g| g.access == Access::Open)
+            .map(|g| g.name.as_str())
+            .collect();
+        if !open.is_empty() {
+            m.push_str(&format!(
+                "\n\nKhông có mã phiếu? {} có thể trả lời không cần mã: quét mã QR dán tại nơi làm thủ tục của đơn vị (Bộ phận một cửa).",
+                open.join(", ")
+            ));
+        }
         self.say(m);
     }
 

@@ -312,6 +312,10 @@ async fn token_problems_get_polite_messages(backend: Backend) {
     let mut chat = Chat::new("telegram", "1004");
     chat.start(&h.survey, None).await;
     assert!(chat.text().contains("xin gõ mã phiếu"), "{}", chat.text());
+    assert!(
+        !chat.text().contains("Không có mã phiếu?"),
+        "the shipped campaign has no open group"
+    );
     chat.say(&h.survey, "xin chào").await;
     assert!(chat.text().contains("xin gõ mã phiếu"));
 
@@ -453,6 +457,13 @@ async fn quotas_and_open_access(backend: Backend) {
     // Open access: a public link per unit; one ballot per channel user and unit.
     let link = "o_dan_xa-a";
     let mut a = Chat::new("telegram", "citizen-a");
+    a.start(&h.survey, None).await;
+    assert!(
+        a.text()
+            .contains("Không có mã phiếu? Người dân có thể trả lời không cần mã"),
+        "{}",
+        a.text()
+    );
     a.start(&h.survey, Some(link)).await;
     assert!(
         a.text().contains("Ông/bà có hài lòng không?"),
