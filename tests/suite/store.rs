@@ -19,6 +19,16 @@ async fn to_review(h: &Harness, chat: &mut Chat, token: &str) {
     assert!(chat.text().contains("xem lại"), "{}", chat.text());
 }
 
+/// One citizen ballot for each unit, in order.
+async fn submit_citizen_ballots(h: &Harness, units: &[&str]) {
+    for (i, unit) in units.iter().enumerate() {
+        let token = h.token("nguoi-dan", &[unit]).await;
+        let mut c = Chat::new("telegram", &format!("citizen-{i}"));
+        to_review(h, &mut c, token.as_str()).await;
+        c.say(&h.survey, "gửi").await;
+    }
+}
+
 async fn ballots_refuse_update_and_delete(backend: Backend) {
     let Some(h) = Harness::shipped(backend).await else {
         return;
@@ -244,15 +254,7 @@ async fn ballots_form_an_unbroken_hash_chain(backend: Backend) {
     let Some(h) = Harness::shipped(backend).await else {
         return;
     };
-    for (i, unit) in ["binh-an", "binh-chanh", "ha-lam", "noi-vu"]
-        .iter()
-        .enumerate()
-    {
-        let token = h.token("nguoi-dan", &[unit]).await;
-        let mut c = Chat::new("telegram", &format!("c{i}"));
-        to_review(&h, &mut c, token.as_str()).await;
-        c.say(&h.survey, "gửi").await;
-    }
+    submit_citizen_ballots(&h, &["binh-an", "binh-chanh", "ha-lam", "noi-vu"]).await;
     let ballots = h.store().ballots().await.unwrap();
     assert_eq!(ballots.len(), 4);
     let mut prev = GENESIS.to_string();
@@ -271,15 +273,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     let Some(h) = Harness::shipped(backend).await else {
         return;
     };
-    for (i, unit) in ["binh-an", "binh-chanh", "ha-lam", "noi-vu"]
-        .iter()
-        .enumerate()
-    {
-        let token = h.token("nguoi-dan", &[unit]).await;
-        let mut c = Chat::new("zalo", &format!("v{i}"));
-        to_review(&h, &mut c, token.as_str()).await;
-        c.say(&h.survey, "gửi").await;
-    }
+    submit_citizen_ballots(&h, &["binh-an", "binh-chanh", "ha-lam", "noi-vu"]).await;
     let ballots = h.store().ballots().await.unwrap();
     let Verdict::Intact { ballots: n, head } = verify(&ballots) else {
         panic!("a fresh chain is intact")
