@@ -576,7 +576,6 @@ impl Turn<'_> {
             if spent.len() >= units.len() {
                 self.say(c.messages.token_used.clone());
             }
-            self.tx.delete_session(self.respondent).await?;
             return Ok(());
         }
         let Some(assessment) = c.assessment_of(&open[0].id, &group) else {

@@ -363,6 +363,18 @@ async fn token_problems_get_polite_messages(backend: Backend) {
     chat.start(&h.survey, Some(token.as_str())).await;
     assert!(chat.text().contains("đã được dùng"), "{}", chat.text());
     assert_eq!(h.store().ballots().await.unwrap().len(), 1);
+    // Someone in the middle of a ballot who tries a used token loses nothing.
+    let own = h.token("nguoi-dan", &["ha-lam"]).await;
+    chat.start(&h.survey, Some(own.as_str())).await;
+    chat.say(&h.survey, "4").await;
+    chat.start(&h.survey, Some(token.as_str())).await;
+    assert!(chat.text().contains("đã được dùng"), "{}", chat.text());
+    chat.start(&h.survey, None).await;
+    assert!(
+        chat.text().contains("Câu 2/14") && chat.text().contains("UBND thị trấn Hà Lam"),
+        "{}",
+        chat.text()
+    );
     h.finish().await;
 }
 
