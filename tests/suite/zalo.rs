@@ -471,11 +471,12 @@ async fn long_messages_are_split_for_zalo(backend: Backend) {
         .map(|s| s.text.as_str())
         .collect::<Vec<_>>()
         .join(" ");
-    assert_eq!(
-        joined.split_whitespace().count(),
-        long.split_whitespace().count()
-    );
-    assert!(z.last().ends_with("của huyện."));
+    // Every word of the long welcome arrives, in order (the welcome then
+    // mentions answering without a token: this campaign has an open group).
+    let got: Vec<&str> = joined.split_whitespace().collect();
+    let want: Vec<&str> = long.split_whitespace().collect();
+    assert_eq!(&got[..want.len()], &want[..]);
+    assert!(z.last().contains("Không có mã phiếu?"));
     z.h.finish().await;
 }
 
