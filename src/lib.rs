@@ -4,6 +4,7 @@
 //! The pure core (`dialogue`, `campaign`, `engine`, `token`) has no I/O; the
 //! adapters (`store`, `survey`, `cli`) wire it to a database and to people.
 
+pub mod aggregate;
 pub mod ballot;
 pub mod campaign;
 pub mod cli;

@@ -1,5 +1,6 @@
 //! One integration test binary (one link step): the modules below.
 
+mod aggregate;
 mod browser;
 mod cli;
 mod compile;
