@@ -152,7 +152,9 @@ async fn health_metrics_and_bad_requests(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
-    let huge = c
+    // Its own client: the server may close that connection, which must not
+    // be reused for the requests below.
+    let huge = client()
         .post(format!("{base}/api/chat"))
         .json(&json!({ "kind": "text", "value": "x".repeat(200_000) }))
         .send()
