@@ -173,6 +173,25 @@ pub fn check_id(file: &SourceFile, diags: &mut Diagnostics, id: &Spanned<String>
     }
 }
 
+/// A message an operator may override: their text (NFC, its placeholders
+/// checked), or the default.
+pub fn message(
+    file: &SourceFile,
+    diags: &mut Diagnostics,
+    key: &str,
+    value: &Option<Spanned<String>>,
+    allowed: &[&str],
+    default: &str,
+) -> String {
+    match value {
+        Some(v) => {
+            check_placeholders(file, diags, key, v, allowed);
+            crate::text::nfc(v.get_ref())
+        }
+        None => default.to_string(),
+    }
+}
+
 /// Checks that a message only uses the placeholders it is given.
 pub fn check_placeholders(
     file: &SourceFile,

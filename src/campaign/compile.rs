@@ -13,7 +13,7 @@ use super::file::{CampaignFile, CampaignMessagesFile};
 use super::{
     Access, Assessment, Band, Campaign, CampaignMessages, Category, Group, Scoring, Unit, UnitKind,
 };
-use crate::diagnostic::{self, Diagnostics, SourceFile, check_id, check_placeholders};
+use crate::diagnostic::{self, Diagnostics, SourceFile, check_id};
 use crate::dialogue::{self, Dialogue};
 use crate::text;
 
@@ -361,14 +361,9 @@ fn messages(
     diags: &mut Diagnostics,
     raw: &CampaignMessagesFile,
 ) -> CampaignMessages {
-    let mut take =
-        |key: &str, value: &Option<Spanned<String>>, allowed: &[&str], default: &str| match value {
-            Some(v) => {
-                check_placeholders(file, diags, key, v, allowed);
-                text::nfc(v.get_ref())
-            }
-            None => default.to_string(),
-        };
+    let mut take = |key: &str, value: &Option<Spanned<String>>, allowed: &[&str], default: &str| {
+        diagnostic::message(file, diags, key, value, allowed, default)
+    };
     CampaignMessages {
         welcome: take(
             "welcome",

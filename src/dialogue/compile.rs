@@ -12,7 +12,7 @@ use super::{
     Condition, Dialogue, DialogueMessages, Question, QuestionKind, Scale, ScaleOption, Section,
     Test,
 };
-use crate::diagnostic::{self, Diagnostics, SourceFile, check_id, check_placeholders};
+use crate::diagnostic::{self, Diagnostics, SourceFile, check_id};
 use crate::text;
 
 /// Longest free-text answer a dialogue may allow (fits one Zalo message).
@@ -175,15 +175,10 @@ impl Compiler<'_> {
     }
 
     fn messages(&mut self, raw: &MessagesFile) -> DialogueMessages {
+        let (file, diags) = (self.file, &mut self.diags);
         let mut take =
             |key: &str, value: &Option<Spanned<String>>, allowed: &[&str], default: &str| {
-                match value {
-                    Some(v) => {
-                        check_placeholders(self.file, &mut self.diags, key, v, allowed);
-                        text::nfc(v.get_ref())
-                    }
-                    None => default.to_string(),
-                }
+                diagnostic::message(file, diags, key, value, allowed, default)
             };
         DialogueMessages {
             intro: take(

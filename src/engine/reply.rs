@@ -65,18 +65,26 @@ impl Reply {
         }
     }
 
+    /// The choices are all "edit question n" buttons (the review screen),
+    /// which channels show compactly.
+    pub fn edits_only(&self) -> bool {
+        !self.choices.is_empty()
+            && self
+                .choices
+                .iter()
+                .all(|c| matches!(c.action, Action::Edit(_)))
+    }
+
     /// Renders the reply for a text-only channel (terminal, Zalo): numbered
     /// options and the words to type for each control.
     pub fn to_plain_text(&self) -> String {
         let mut out = self.text.clone();
-        let edits = self
-            .choices
-            .iter()
-            .filter(|c| matches!(c.action, Action::Edit(_)))
-            .count();
-        if edits > 0 && edits == self.choices.len() {
+        if self.edits_only() {
             // The review already numbers every answer.
-            out.push_str(&format!("\n(Gõ số câu muốn sửa, từ 1 đến {edits}.)"));
+            out.push_str(&format!(
+                "\n(Gõ số câu muốn sửa, từ 1 đến {}.)",
+                self.choices.len()
+            ));
         } else if !self.choices.is_empty() {
             out.push('\n');
             for c in &self.choices {

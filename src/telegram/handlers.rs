@@ -137,7 +137,7 @@ async fn on_progress(
             }
         }
     };
-    for piece in crate::zalo::split(&text, super::MAX_TEXT_CHARS) {
+    for piece in crate::text::split(&text, super::MAX_TEXT_CHARS) {
         retry::send(|| bot.send_message(msg.chat.id, piece.clone()).send()).await?;
     }
     Ok(())

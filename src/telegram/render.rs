@@ -47,7 +47,7 @@ pub fn outgoing(replies: &[Reply]) -> Vec<Outgoing> {
 }
 
 fn push(out: &mut Vec<Outgoing>, text: String, keyboard: Option<InlineKeyboardMarkup>, grid: bool) {
-    let pieces = crate::zalo::split(&text, MAX_TEXT_CHARS);
+    let pieces = crate::text::split(&text, MAX_TEXT_CHARS);
     let last = pieces.len().saturating_sub(1);
     for (i, piece) in pieces.into_iter().enumerate() {
         // The keyboard goes under the last piece, next to the question.
@@ -126,11 +126,7 @@ fn button(b: &Button, step: u32) -> InlineKeyboardButton {
 
 fn keyboard(r: &Reply) -> InlineKeyboardMarkup {
     let mut rows: Vec<Vec<InlineKeyboardButton>> = Vec::new();
-    let edits = !r.choices.is_empty()
-        && r.choices
-            .iter()
-            .all(|c| matches!(c.action, Action::Edit(_)));
-    if edits {
+    if r.edits_only() {
         // The review: "edit question n" as a compact grid of numbers.
         for chunk in r.choices.chunks(6) {
             rows.push(

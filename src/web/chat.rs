@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use crate::engine::{Action, Button, Reply};
+use crate::engine::{Button, Reply};
 use crate::survey::{Content, Message};
 use crate::token;
 
@@ -101,10 +101,7 @@ fn web_reply(r: &Reply) -> WebReply {
     };
     WebReply {
         text: r.text.clone(),
-        compact: !r.choices.is_empty()
-            && r.choices
-                .iter()
-                .all(|b| matches!(b.action, Action::Edit(_))),
+        compact: r.edits_only(),
         choices: r.choices.iter().map(button).collect(),
         controls: r.controls.iter().map(button).collect(),
     }

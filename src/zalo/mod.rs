@@ -9,7 +9,7 @@ mod webhook;
 
 pub use client::{SendError, ZaloClient};
 pub use outbox::Outbox;
-pub use render::{MAX_MESSAGE_CHARS, messages, split};
+pub use render::{MAX_MESSAGE_CHARS, messages};
 pub use webhook::{CHANNEL, routes, signature};
 
 use std::sync::Arc;
