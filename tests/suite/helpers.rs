@@ -193,33 +193,25 @@ impl Harness {
         units: &[&str],
         expires_at: Option<i64>,
     ) -> Token {
-        let t = Token::generate(&mut rand::rng());
-        self.store()
-            .insert_tokens(&[TokenRecord {
-                hash: t.hash(),
-                campaign: self.survey.campaign().id.clone(),
-                group: group.to_string(),
-                units: units.iter().map(|u| u.to_string()).collect(),
-                expires_at,
-                batch: "test".into(),
-            }])
-            .await
-            .unwrap();
-        t
+        insert_token(
+            self.store(),
+            &self.survey.campaign().id,
+            group,
+            units,
+            expires_at,
+        )
+        .await
     }
 
-    /// Serves the HTTP application on a free loopback port; returns its base URL.
+    /// Serves the web chat on a free loopback port; returns its base URL.
     pub async fn serve_http(&self) -> String {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = khaosat::web::router(khaosat::web::AppState {
+        serve(khaosat::web::AppState {
             survey: self.survey.clone(),
             secure_cookies: false,
             zalo: None,
             telegram: None,
-        });
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        format!("http://{addr}")
+        })
+        .await
     }
 
     pub async fn finish(self) {
@@ -228,7 +220,41 @@ impl Harness {
     }
 }
 
-async fn open(url: &str, campaign_dir: &Path, now: &Arc<AtomicI64>) -> Survey {
+/// Issues a token (as `khaosat tokens issue` does) and returns it.
+pub async fn insert_token(
+    store: &Store,
+    campaign: &str,
+    group: &str,
+    units: &[&str],
+    expires_at: Option<i64>,
+) -> Token {
+    let t = Token::generate(&mut rand::rng());
+    store
+        .insert_tokens(&[TokenRecord {
+            hash: t.hash(),
+            campaign: campaign.to_string(),
+            group: group.to_string(),
+            units: units.iter().map(|u| u.to_string()).collect(),
+            expires_at,
+            batch: "test".into(),
+        }])
+        .await
+        .unwrap();
+    t
+}
+
+/// Serves the HTTP application on a free loopback port; returns its base URL.
+pub async fn serve(state: khaosat::web::AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = khaosat::web::router(state);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A survey service on the database at `url`, reading time from `now`: what
+/// one `khaosat serve` process holds.
+pub async fn open(url: &str, campaign_dir: &Path, now: &Arc<AtomicI64>) -> Survey {
     let store = Store::open(url).await.unwrap();
     let now = now.clone();
     let clock =

@@ -1,100 +1,13 @@
 //! The Zalo bridge over real HTTP: signed webhook calls in, and the real
 //! client talking to a fake Zalo OA API server on 127.0.0.1.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
-use axum::{Json, Router};
-use khaosat::zalo::{MAX_MESSAGE_CHARS, Outbox, Zalo, ZaloClient, ZaloConfig, signature};
-use serde_json::{Value, json};
+use khaosat::zalo::{MAX_MESSAGE_CHARS, Zalo, signature};
 
-use crate::helpers::{Backend, Harness, small_campaign_dir};
-
-const APP_ID: &str = "4242424242";
-const OA_SECRET: &str = "oa-secret-key";
-const APP_SECRET: &str = "app-secret-key";
-
-#[derive(Debug, Clone)]
-struct Sent {
-    user: String,
-    text: String,
-    token: String,
-}
-
-/// What the fake Zalo server knows and has seen.
-#[derive(Default)]
-struct Fake {
-    valid_access: String,
-    current_refresh: String,
-    generation: u32,
-    sent: Vec<Sent>,
-    attempts: u32,
-    refreshes: u32,
-    /// Error codes to answer the next sends with.
-    script: VecDeque<i64>,
-}
-
-type Shared = Arc<Mutex<Fake>>;
-
-async fn send_message(
-    State(fake): State<Shared>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Json<Value> {
-    let token = headers
-        .get("access_token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let mut f = fake.lock().unwrap();
-    f.attempts += 1;
-    if let Some(code) = f.script.pop_front() {
-        return Json(json!({ "error": code, "message": "scripted error" }));
-    }
-    if token != f.valid_access {
-        return Json(json!({ "error": -216, "message": "Access token is invalid" }));
-    }
-    let user = body["recipient"]["user_id"]
-        .as_str()
-        .unwrap_or("")
-        .to_string();
-    let text = body["message"]["text"].as_str().unwrap_or("").to_string();
-    f.sent.push(Sent { user, text, token });
-    Json(
-        json!({ "error": 0, "message": "Success", "data": { "message_id": format!("m{}", f.sent.len()) } }),
-    )
-}
-
-async fn refresh_token(State(fake): State<Shared>, headers: HeaderMap, body: Bytes) -> Json<Value> {
-    let form = String::from_utf8_lossy(&body).to_string();
-    let field = |k: &str| {
-        form.split('&')
-            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-            .unwrap_or("")
-            .to_string()
-    };
-    let mut f = fake.lock().unwrap();
-    let secret_ok = headers.get("secret_key").and_then(|v| v.to_str().ok()) == Some(APP_SECRET);
-    if !secret_ok
-        || field("app_id") != APP_ID
-        || field("grant_type") != "refresh_token"
-        || field("refresh_token") != f.current_refresh
-    {
-        return Json(json!({ "error": -14014, "error_description": "Invalid refresh token" }));
-    }
-    f.refreshes += 1;
-    f.generation += 1;
-    f.valid_access = format!("at-{}", f.generation);
-    f.current_refresh = format!("rt-{}", f.generation);
-    Json(
-        json!({ "access_token": f.valid_access, "refresh_token": f.current_refresh, "expires_in": "90000" }),
-    )
-}
+use crate::fake_zalo::{self, APP_ID, OA_SECRET, Sent, Shared, event, signature_header};
+use crate::helpers::{Backend, Harness, serve, small_campaign_dir};
 
 /// The service with the Zalo bridge, and a fake Zalo.
 struct Setup {
@@ -107,52 +20,15 @@ struct Setup {
 
 /// `access` is the token the service starts with; the fake accepts `at-0`.
 async fn setup(h: Harness, access: &str) -> Setup {
-    let fake: Shared = Arc::new(Mutex::new(Fake {
-        valid_access: "at-0".into(),
-        current_refresh: "rt-0".into(),
-        ..Fake::default()
-    }));
-    let app = Router::new()
-        .route("/v3.0/oa/message/cs", post(send_message))
-        .route("/v4/oa/access_token", post(refresh_token))
-        .with_state(fake.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let fake_url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-    let config = ZaloConfig {
-        app_id: APP_ID.into(),
-        oa_secret_key: OA_SECRET.into(),
-        app_secret_key: APP_SECRET.into(),
-        refresh_token: Some("rt-0".into()),
-        access_token: Some(access.into()),
-        api_url: fake_url.clone(),
-        oauth_url: fake_url,
-    };
-    let client = Arc::new(
-        ZaloClient::new(config.clone(), h.store().clone())
-            .await
-            .unwrap(),
-    );
-    let outbox = Outbox::new(client.clone(), h.store().clone());
-    let zalo = Arc::new(Zalo {
-        config,
-        client,
-        outbox,
-    });
-    let state = khaosat::web::AppState {
+    let (fake, fake_url) = fake_zalo::start().await;
+    let zalo = fake_zalo::bridge(fake_zalo::config(&fake_url, access), h.store()).await;
+    let base = serve(khaosat::web::AppState {
         survey: h.survey.clone(),
         secure_cookies: false,
         zalo: Some(zalo.clone()),
         telegram: None,
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, khaosat::web::router(state))
-            .await
-            .unwrap()
-    });
+    })
+    .await;
     Setup {
         h,
         zalo,
@@ -162,26 +38,10 @@ async fn setup(h: Harness, access: &str) -> Setup {
     }
 }
 
-fn event(name: &str, user: &str, text: Option<&str>, msg_id: &str) -> String {
-    let mut e = json!({
-        "app_id": APP_ID,
-        "user_id_by_app": format!("app-{user}"),
-        "event_name": name,
-        "timestamp": "1612148400000",
-        "sender": { "id": user },
-        "recipient": { "id": "oa-thang-binh" },
-    });
-    if let Some(t) = text {
-        e["message"] = json!({ "text": t, "msg_id": msg_id });
-    }
-    e.to_string()
-}
-
 impl Setup {
     /// Posts a signed event; returns the HTTP status.
     async fn post(&self, body: &str) -> u16 {
-        let mac = signature(APP_ID, body.as_bytes(), "1612148400000", OA_SECRET);
-        self.post_with(body, Some(&format!("mac={mac}"))).await
+        self.post_with(body, Some(&signature_header(body))).await
     }
 
     async fn post_with(&self, body: &str, header: Option<&str>) -> u16 {

@@ -1,0 +1,166 @@
+//! A fake Zalo Official Account API on 127.0.0.1: the send-message and
+//! token-refresh endpoints, recording what the bridge sent. Also builds the
+//! webhook events Zalo would post, signed as Zalo signs them.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use khaosat::store::Store;
+use khaosat::zalo::{Outbox, Zalo, ZaloClient, ZaloConfig, signature};
+use serde_json::{Value, json};
+
+pub const APP_ID: &str = "4242424242";
+pub const OA_SECRET: &str = "oa-secret-key";
+pub const APP_SECRET: &str = "app-secret-key";
+
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub user: String,
+    pub text: String,
+    pub token: String,
+}
+
+/// What the fake Zalo server knows and has seen.
+#[derive(Default)]
+pub struct Fake {
+    pub valid_access: String,
+    pub current_refresh: String,
+    pub generation: u32,
+    pub sent: Vec<Sent>,
+    pub attempts: u32,
+    pub refreshes: u32,
+    /// Error codes to answer the next sends with.
+    pub script: VecDeque<i64>,
+}
+
+pub type Shared = Arc<Mutex<Fake>>;
+
+async fn send_message(
+    State(fake): State<Shared>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Json<Value> {
+    let token = headers
+        .get("access_token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let mut f = fake.lock().unwrap();
+    f.attempts += 1;
+    if let Some(code) = f.script.pop_front() {
+        return Json(json!({ "error": code, "message": "scripted error" }));
+    }
+    if token != f.valid_access {
+        return Json(json!({ "error": -216, "message": "Access token is invalid" }));
+    }
+    let user = body["recipient"]["user_id"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let text = body["message"]["text"].as_str().unwrap_or("").to_string();
+    f.sent.push(Sent { user, text, token });
+    Json(
+        json!({ "error": 0, "message": "Success", "data": { "message_id": format!("m{}", f.sent.len()) } }),
+    )
+}
+
+async fn refresh_token(State(fake): State<Shared>, headers: HeaderMap, body: Bytes) -> Json<Value> {
+    let form = String::from_utf8_lossy(&body).to_string();
+    let field = |k: &str| {
+        form.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut f = fake.lock().unwrap();
+    let secret_ok = headers.get("secret_key").and_then(|v| v.to_str().ok()) == Some(APP_SECRET);
+    if !secret_ok
+        || field("app_id") != APP_ID
+        || field("grant_type") != "refresh_token"
+        || field("refresh_token") != f.current_refresh
+    {
+        return Json(json!({ "error": -14014, "error_description": "Invalid refresh token" }));
+    }
+    f.refreshes += 1;
+    f.generation += 1;
+    f.valid_access = format!("at-{}", f.generation);
+    f.current_refresh = format!("rt-{}", f.generation);
+    Json(
+        json!({ "access_token": f.valid_access, "refresh_token": f.current_refresh, "expires_in": "90000" }),
+    )
+}
+
+/// Starts the fake; it accepts the access token `at-0` and refresh token
+/// `rt-0`. Returns its state and base URL.
+pub async fn start() -> (Shared, String) {
+    let fake: Shared = Arc::new(Mutex::new(Fake {
+        valid_access: "at-0".into(),
+        current_refresh: "rt-0".into(),
+        ..Fake::default()
+    }));
+    let app = Router::new()
+        .route("/v3.0/oa/message/cs", post(send_message))
+        .route("/v4/oa/access_token", post(refresh_token))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (fake, url)
+}
+
+/// The bridge's settings for talking to the fake at `url`.
+pub fn config(url: &str, access: &str) -> ZaloConfig {
+    ZaloConfig {
+        app_id: APP_ID.into(),
+        oa_secret_key: OA_SECRET.into(),
+        app_secret_key: APP_SECRET.into(),
+        refresh_token: Some("rt-0".into()),
+        access_token: Some(access.into()),
+        api_url: url.to_string(),
+        oauth_url: url.to_string(),
+    }
+}
+
+/// A webhook event as Zalo posts it.
+pub fn event(name: &str, user: &str, text: Option<&str>, msg_id: &str) -> String {
+    let mut e = json!({
+        "app_id": APP_ID,
+        "user_id_by_app": format!("app-{user}"),
+        "event_name": name,
+        "timestamp": "1612148400000",
+        "sender": { "id": user },
+        "recipient": { "id": "oa-thang-binh" },
+    });
+    if let Some(t) = text {
+        e["message"] = json!({ "text": t, "msg_id": msg_id });
+    }
+    e.to_string()
+}
+
+/// The `X-ZEvent-Signature` header value Zalo would send with `body`.
+pub fn signature_header(body: &str) -> String {
+    format!(
+        "mac={}",
+        signature(APP_ID, body.as_bytes(), "1612148400000", OA_SECRET)
+    )
+}
+
+/// The Zalo bridge of one service instance, on its store.
+pub async fn bridge(config: ZaloConfig, store: &Store) -> Arc<Zalo> {
+    let client = Arc::new(
+        ZaloClient::new(config.clone(), store.clone())
+            .await
+            .unwrap(),
+    );
+    let outbox = Outbox::new(client.clone(), store.clone());
+    Arc::new(Zalo {
+        config,
+        client,
+        outbox,
+    })
+}
