@@ -1,26 +1,27 @@
-//! Aggregation: ballots into indices per unit, area and respondent group.
-//! Pure, and streaming: ballots are folded in one at a time, so memory grows
-//! with the number of cells, not of ballots.
+//! Aggregation: ballots folded into tallies per unit, respondent group and
+//! question. Pure, and streaming: ballots are added one at a time, so memory
+//! grows with the number of cells (and the free-text wishes), not of ballots.
 //!
-//! As practised in Vietnam (SIPAS): an item's index is the share of its valid
-//! answers that are positive, × 100 ("not applicable" answers are not
-//! valid); an area's index is the mean of its items' indices; a group's index
-//! for a unit is the mean of its areas' indices; the unit's combined index
-//! weighs the groups as the campaign says (by default, their quota shares).
+//! The indices are computed from these tallies in `report`, as practised in
+//! Vietnam (SIPAS): an item's index is the share of its valid answers that
+//! are positive, × 100 ("not applicable" answers are not valid).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::ballot::Ballot;
-use crate::campaign::Campaign;
 use crate::dialogue::{Answer, Dialogue, QuestionKind};
 
-/// Answers to one question, for one unit and group.
+/// Answers to one choice question, for one unit and group.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Tally {
+    /// The section (area) the question belongs to.
+    pub area: String,
     pub valid: u32,
     pub not_applicable: u32,
     pub positive: u32,
     pub score_sum: f64,
+    /// Answers per option, by 1-based option number − 1.
+    pub options: Vec<u32>,
 }
 
 impl Tally {
@@ -34,13 +35,27 @@ impl Tally {
     }
 }
 
-/// Where a tally belongs: unit, group, area (section id), item (question id).
-pub type Key = (String, String, String, String);
+/// A free-text answer (a wish, a proposal) with the question it answers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Wish {
+    pub question: String,
+    pub text: String,
+}
 
-/// Running totals over the ballots folded in so far.
-#[derive(Debug, Clone, Default)]
+/// Everything one group said about one unit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cell {
+    pub ballots: u32,
+    /// By question id.
+    pub items: HashMap<String, Tally>,
+    pub wishes: Vec<Wish>,
+}
+
+/// Running totals over the ballots added so far.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Aggregate {
-    pub tallies: BTreeMap<Key, Tally>,
+    /// unit → group → cell.
+    pub cells: HashMap<String, HashMap<String, Cell>>,
     pub ballots: u64,
 }
 
@@ -48,77 +63,103 @@ impl Aggregate {
     /// Adds one ballot, read with the dialogue version it was answered on.
     pub fn add(&mut self, ballot: &Ballot, dialogue: &Dialogue) {
         self.ballots += 1;
+        let cell = entry(
+            entry(&mut self.cells, &ballot.unit, HashMap::new),
+            &ballot.group,
+            Cell::default,
+        );
+        cell.ballots += 1;
         for q in &dialogue.questions {
-            let QuestionKind::Choice { .. } = q.kind else {
+            let Some(answer) = ballot.answers.get(&q.id) else {
                 continue;
+            };
+            let chosen: &[u16] = match (&q.kind, answer) {
+                (QuestionKind::Text { .. }, Answer::Text(text)) => {
+                    cell.wishes.push(Wish {
+                        question: q.id.clone(),
+                        text: text.clone(),
+                    });
+                    continue;
+                }
+                (QuestionKind::Choice { .. }, Answer::Choice(n)) => std::slice::from_ref(n),
+                (QuestionKind::Multiple { .. }, Answer::Choices(ns)) => ns,
+                _ => continue,
             };
             let Some(scale) = dialogue.scale_of(q) else {
                 continue;
             };
-            if !scale.options.iter().any(|o| o.positive) {
-                continue;
+            let tally = entry(&mut cell.items, &q.id, || Tally {
+                area: dialogue.sections[q.section].id.clone(),
+                options: vec![0; scale.options.len()],
+                ..Tally::default()
+            });
+            let mut counted = false;
+            for &n in chosen {
+                let Some(option) = scale.options.get(usize::from(n).wrapping_sub(1)) else {
+                    continue;
+                };
+                if let Some(c) = tally.options.get_mut(usize::from(n) - 1) {
+                    *c += 1;
+                }
+                if option.not_applicable {
+                    tally.not_applicable += 1;
+                } else if !counted {
+                    // A multi-choice answer is one valid respondent.
+                    counted = true;
+                    tally.valid += 1;
+                    tally.positive += u32::from(option.positive);
+                    tally.score_sum += option.score.unwrap_or(0.0);
+                }
             }
-            let Some(Answer::Choice(n)) = ballot.answers.get(&q.id) else {
-                continue;
-            };
-            let Some(option) = scale.options.get(usize::from(*n).wrapping_sub(1)) else {
-                continue;
-            };
-            let key = (
-                ballot.unit.clone(),
-                ballot.group.clone(),
-                dialogue.sections[q.section].id.clone(),
-                q.id.clone(),
-            );
-            let t = self.tallies.entry(key).or_default();
-            if option.not_applicable {
-                t.not_applicable += 1;
-            } else {
-                t.valid += 1;
-                t.positive += u32::from(option.positive);
-                t.score_sum += option.score.unwrap_or(0.0);
+        }
+    }
+
+    /// The cell of one unit and group, if any ballot reached it.
+    pub fn cell(&self, unit: &str, group: &str) -> Option<&Cell> {
+        self.cells.get(unit)?.get(group)
+    }
+
+    /// Wishes of every cell in a fixed order, for outputs that must not
+    /// depend on the order ballots were added in.
+    pub fn sort_wishes(&mut self) {
+        for groups in self.cells.values_mut() {
+            for cell in groups.values_mut() {
+                cell.wishes.sort();
             }
         }
     }
 
-    /// Mean of the item indices of one area.
-    pub fn area_index(&self, unit: &str, group: &str, area: &str) -> Option<f64> {
-        mean(
-            self.tallies
-                .iter()
-                .filter(|((u, g, a, _), _)| u == unit && g == group && a == area)
-                .filter_map(|(_, t)| t.index()),
-        )
-    }
-
-    /// Mean of the area indices of one group for one unit.
-    pub fn group_index(&self, unit: &str, group: &str) -> Option<f64> {
-        let mut areas: Vec<&str> = self
-            .tallies
-            .keys()
-            .filter(|(u, g, _, _)| u == unit && g == group)
-            .map(|(_, _, a, _)| a.as_str())
-            .collect();
-        areas.dedup();
-        mean(areas.iter().filter_map(|a| self.area_index(unit, group, a)))
-    }
-
-    /// The unit's combined index: the groups weighted as the campaign says,
-    /// re-normalised over the groups that have answers.
-    pub fn unit_index(&self, campaign: &Campaign, unit: &str) -> Option<f64> {
-        let kind = campaign.unit(unit)?.kind;
-        let (mut sum, mut weights) = (0.0, 0.0);
-        for a in campaign.assessments.iter().filter(|a| a.kind == kind) {
-            if let Some(i) = self.group_index(unit, &campaign.groups[a.group].id) {
-                sum += a.weight * i;
-                weights += a.weight;
-            }
-        }
-        (weights > 0.0).then(|| sum / weights)
+    /// Number of tallies (cells × questions): the size of the results.
+    pub fn size(&self) -> usize {
+        let per_cell = |c: &Cell| c.items.len() + c.wishes.len();
+        self.cells
+            .values()
+            .flat_map(|g| g.values())
+            .map(per_cell)
+            .sum()
     }
 }
 
-fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
+/// The entry for a borrowed key, allocating the key only when it is new.
+fn entry<'a, V>(map: &'a mut HashMap<String, V>, key: &str, new: impl FnOnce() -> V) -> &'a mut V {
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), new());
+    }
+    map.get_mut(key).expect("inserted above")
+}
+
+/// Mean of some values; `None` for none.
+pub fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
     (n > 0).then(|| sum / f64::from(n))
+}
+
+/// Tallies keyed for display: `(area, question) → tally`, sorted.
+pub fn by_area(cell: &Cell) -> BTreeMap<(&str, &str), &Tally> {
+    cell.items
+        .iter()
+        .map(|(q, t)| ((t.area.as_str(), q.as_str()), t))
+        .collect()
 }

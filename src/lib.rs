@@ -14,6 +14,7 @@ pub mod engine;
 pub mod metrics;
 pub mod progress;
 pub mod qr_sheet;
+pub mod report;
 pub mod store;
 pub mod survey;
 pub mod telegram;

@@ -232,16 +232,15 @@ fn compile(dir: &Path, file: &SourceFile, raw: CampaignFile, diags: &mut Diagnos
                 }
             })
             .clone();
-        if let Some(d) = &dialogue {
-            if let Some(other) = dialogue_ids.insert(d.id.clone(), rel.clone()) {
-                if other != *rel {
-                    diags.push(file.error(
-                        Some(a.dialogue.span()),
-                        format!("dialogues `{other}` and `{rel}` share the id `{}`", d.id),
-                        "give every dialogue file its own `id`",
-                    ));
-                }
-            }
+        if let Some(d) = &dialogue
+            && let Some(other) = dialogue_ids.insert(d.id.clone(), rel.clone())
+            && other != *rel
+        {
+            diags.push(file.error(
+                Some(a.dialogue.span()),
+                format!("dialogues `{other}` and `{rel}` share the id `{}`", d.id),
+                "give every dialogue file its own `id`",
+            ));
         }
         if let (Some(kind), Some(group), Some(dialogue)) = (kind, group, dialogue) {
             assessments.push(Assessment {

@@ -1,8 +1,9 @@
-//! The command line: `khaosat check | tokens | chat | progress | verify | serve`.
+//! The command line: `khaosat check | tokens | chat | progress | verify | report | serve`.
 
 mod chat;
 mod check;
 mod progress;
+mod report;
 mod serve;
 mod tokens;
 mod trial;
@@ -59,6 +60,13 @@ pub enum Command {
     },
     /// Recompute the ballots' hash chain; report the first ballot that does not match.
     Verify,
+    /// Compute the results and write every report (Excel, HTML, CSV, JSON,
+    /// open data) into a folder. Refuses if the hash chain does not verify.
+    Report {
+        /// The folder to write into (created if missing).
+        #[arg(long, default_value = "bao-cao")]
+        out: PathBuf,
+    },
     /// Run the service: the web chat, health and metrics over HTTP.
     Serve(serve::ServeArgs),
     /// Answer a questionnaire in the terminal (reads answers from standard
@@ -116,5 +124,6 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve::run(&cli, args).await,
         Command::Verify => verify::run(&cli).await,
         Command::Progress { unit } => progress::run(&cli, unit.as_deref()).await,
+        Command::Report { out } => report::run(&cli, out).await,
     }
 }

@@ -433,10 +433,10 @@ impl Machine<'_> {
         match q.kind {
             QuestionKind::Choice { .. } => self.record(question, Answer::Choice(n), from_review),
             QuestionKind::Multiple { max_choices, .. } => {
-                if picked.is_empty() {
-                    if let Some(Answer::Choices(old)) = self.s.answers.get(&q.id) {
-                        picked = old.clone();
-                    }
+                if picked.is_empty()
+                    && let Some(Answer::Choices(old)) = self.s.answers.get(&q.id)
+                {
+                    picked = old.clone();
                 }
                 if let Some(i) = picked.iter().position(|p| *p == n) {
                     picked.remove(i);

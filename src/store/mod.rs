@@ -270,13 +270,29 @@ impl Store {
 
     /// Every stored ballot in chain order, with its stored hashes and receipt.
     pub async fn ballots(&self) -> Result<Vec<StoredBallot>> {
+        self.ballots_after(0, i64::MAX).await
+    }
+
+    /// Up to `limit` ballots with a sequence number above `after`, in chain
+    /// order: a page, for reading every ballot in bounded memory.
+    pub async fn ballots_after(&self, after: i64, limit: i64) -> Result<Vec<StoredBallot>> {
         let rows = sqlx::query(
             "SELECT seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, submitted_on, \
-             answers, prev_hash, hash, receipt FROM ballots ORDER BY seq",
+             answers, prev_hash, hash, receipt FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2",
         )
+        .bind(after)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await
         .context("reading ballots")?;
         rows.iter().map(tx::StoredBallot::from_row).collect()
+    }
+
+    /// The source of a recorded dialogue version.
+    pub async fn dialogue_source(&self, id: &str, version: &str) -> Result<Option<String>> {
+        let mut tx = self.begin().await?;
+        let source = tx.dialogue_source(id, version).await?;
+        tx.commit().await?;
+        Ok(source)
     }
 }

@@ -274,14 +274,13 @@ impl Tx {
                 .await
                 .context("locking the ballot chain")?;
         }
-        if let Some(quota) = quota {
-            if self
+        if let Some(quota) = quota
+            && self
                 .ballot_count(&ballot.campaign, &ballot.unit, &ballot.group)
                 .await?
                 >= quota
-            {
-                return Ok(Submission::QuotaFull);
-            }
+        {
+            return Ok(Submission::QuotaFull);
         }
         let spent = sqlx::query(
             "INSERT INTO spends (credential, unit_id) VALUES ($1, $2) \

@@ -38,16 +38,31 @@ impl Staff {
 /// Refusal for staff commands: says nothing about what the command would show.
 const NOT_STAFF: &str = "Xin lỗi, lệnh này chỉ dành cho cán bộ phụ trách khảo sát.";
 
+/// The staff's commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StaffCommand {
+    /// `/tiendo [unit]`
+    Progress,
+    /// `/baocao`
+    Report,
+}
+
+fn staff_command(msg: &teloxide::types::Message) -> Option<StaffCommand> {
+    let first = msg.text()?.split_whitespace().next()?;
+    match first.split('@').next()? {
+        "/tiendo" => Some(StaffCommand::Progress),
+        "/baocao" => Some(StaffCommand::Report),
+        _ => None,
+    }
+}
+
 /// The whole update tree: staff commands, messages, button presses.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
     dptree::entry()
         .branch(
             Update::filter_message()
-                .filter(|m: teloxide::types::Message| {
-                    m.text()
-                        .is_some_and(|t| t.trim_start().starts_with("/tiendo"))
-                })
-                .endpoint(on_progress),
+                .filter(|m: teloxide::types::Message| staff_command(&m).is_some())
+                .endpoint(on_staff_command),
         )
         .branch(Update::filter_message().endpoint(on_message))
         .branch(Update::filter_callback_query().endpoint(on_button))
@@ -77,11 +92,8 @@ pub async fn route_message(
     survey: Arc<Survey>,
     staff: Staff,
 ) -> Result<()> {
-    if msg
-        .text()
-        .is_some_and(|t| t.trim_start().starts_with("/tiendo"))
-    {
-        on_progress(bot, msg, survey, staff).await
+    if staff_command(&msg).is_some() {
+        on_staff_command(bot, msg, survey, staff).await
     } else {
         on_message(bot, update, msg, survey).await
     }
@@ -103,17 +115,27 @@ async fn on_message(
     deliver(&bot, &survey, msg.chat.id, update.id.0, content).await
 }
 
-/// `/tiendo [unit]`: progress against the quotas, for staff only.
-async fn on_progress(
+/// Staff commands, refused to anyone else.
+async fn on_staff_command(
     bot: Bot,
     msg: teloxide::types::Message,
     survey: Arc<Survey>,
     staff: Staff,
 ) -> Result<()> {
     let user = msg.from.as_ref().map_or(0, |u| u.id.0 as i64);
-    let text = if !msg.chat.is_private() || !staff.contains(user) {
-        NOT_STAFF.to_string()
-    } else {
+    if !msg.chat.is_private() || !staff.contains(user) {
+        retry::send(|| bot.send_message(msg.chat.id, NOT_STAFF).send()).await?;
+        return Ok(());
+    }
+    match staff_command(&msg) {
+        Some(StaffCommand::Report) => super::report::send(&bot, msg.chat.id, &survey).await,
+        _ => on_progress(bot, msg, survey).await,
+    }
+}
+
+/// `/tiendo [unit]`: progress against the quotas.
+async fn on_progress(bot: Bot, msg: teloxide::types::Message, survey: Arc<Survey>) -> Result<()> {
+    let text = {
         let c = survey.campaign();
         let p = survey.progress().await?;
         let arg = msg
@@ -163,19 +185,19 @@ pub async fn on_button(
     };
     let out = outgoing(&replies);
     // A tap on the compact form updates that same message.
-    if let (true, Some(id), [only]) = (tap && replies.len() == 1, pressed, out.as_slice()) {
-        if only.grid {
-            let edited = retry::send(|| {
-                let request = bot.edit_message_text(chat, id, only.text.clone());
-                match &only.keyboard {
-                    Some(k) => request.reply_markup(k.clone()).send(),
-                    None => request.send(),
-                }
-            })
-            .await;
-            if edited.is_ok() {
-                return Ok(());
+    if let (true, Some(id), [only]) = (tap && replies.len() == 1, pressed, out.as_slice())
+        && only.grid
+    {
+        let edited = retry::send(|| {
+            let request = bot.edit_message_text(chat, id, only.text.clone());
+            match &only.keyboard {
+                Some(k) => request.reply_markup(k.clone()).send(),
+                None => request.send(),
             }
+        })
+        .await;
+        if edited.is_ok() {
+            return Ok(());
         }
     }
     // Otherwise the pressed message has been answered (or was stale): take its buttons off.

@@ -8,6 +8,7 @@
 
 mod handlers;
 mod render;
+mod report;
 mod retry;
 mod webhook;
 
@@ -41,6 +42,10 @@ pub fn staff_commands() -> Vec<BotCommand> {
     all.push(BotCommand::new(
         "tiendo",
         "Tiến độ so với chỉ tiêu (cán bộ phụ trách)",
+    ));
+    all.push(BotCommand::new(
+        "baocao",
+        "Tổng hợp kết quả: tệp Excel và trang HTML (cán bộ phụ trách)",
     ));
     all
 }

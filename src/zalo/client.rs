@@ -163,10 +163,10 @@ impl ZaloClient {
     /// `stale`. The new refresh token is stored before the access token is used.
     async fn refresh(&self, stale: Option<&str>) -> Result<(), SendError> {
         let _one_at_a_time = self.refreshing.lock().await;
-        if let Some(stale) = stale {
-            if self.access.read().await.as_deref() != Some(stale) {
-                return Ok(());
-            }
+        if let Some(stale) = stale
+            && self.access.read().await.as_deref() != Some(stale)
+        {
+            return Ok(());
         }
         let refresh_token = self
             .store

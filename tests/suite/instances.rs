@@ -108,7 +108,7 @@ fn script(
         .into_iter()
         .find(|d| d.id == "nguoi-dan")
         .unwrap();
-    let (mut typed, mut ballot) = (Vec::new(), BTreeMap::new());
+    let (mut typed, mut ballot): (Vec<Vec<String>>, _) = (Vec::new(), BTreeMap::new());
     for (k, q) in dialogue.questions.iter().enumerate() {
         let answer = match q.id.as_str() {
             // Only asked after an unhappy overall answer; these are 3–5.
@@ -129,9 +129,9 @@ fn script(
             _ => unreachable!(),
         };
         if k == 2 || k == 6 {
-            typed
-                .last_mut()
-                .map(|step: &mut Vec<String>| step.push(text));
+            if let Some(step) = typed.last_mut() {
+                step.push(text);
+            }
         } else {
             typed.push(vec![text]);
         }

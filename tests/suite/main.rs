@@ -1,6 +1,5 @@
 //! One integration test binary (one link step): the modules below.
 
-mod aggregate;
 mod browser;
 mod cli;
 mod compile;
@@ -10,6 +9,7 @@ mod fake_telegram;
 mod fake_zalo;
 mod helpers;
 mod instances;
+mod report;
 mod store;
 mod telegram;
 mod web;

@@ -1,0 +1,40 @@
+//! `khaosat report --out DIR`: compute the results from the stored ballots
+//! and write the workbook, the portal page, CSV, JSON and the open data.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::Cli;
+use crate::report::write_reports;
+use crate::store::Store;
+
+pub async fn run(cli: &Cli, out: &Path) -> Result<()> {
+    let campaign = cli.load_campaign()?;
+    let url = cli.database();
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("opening the database {url}"))?;
+    let written = write_reports(&store, &campaign, out, chrono::Utc::now()).await;
+    store.close().await;
+    let written = written?;
+    let r = &written.report;
+    println!(
+        "Đã tổng hợp {} phiếu; mã băm cuối chuỗi: {}",
+        r.ballots, r.chain_head
+    );
+    println!(
+        "Computed from {} ballots; chain head {}",
+        r.ballots, r.chain_head
+    );
+    println!("Written to {}:", out.display());
+    for f in &written.files {
+        let size = std::fs::metadata(f).map_or(0, |m| m.len());
+        let name = f.file_name().map_or_else(
+            || f.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        println!("  {name:<28} {:>10} bytes", size);
+    }
+    Ok(())
+}

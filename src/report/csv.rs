@@ -1,0 +1,77 @@
+//! CSV files: UTF-8 with a byte-order mark, so Excel shows Vietnamese
+//! correctly; comma-separated with a decimal point (RFC 4180), so any tool
+//! reads them; text that a spreadsheet would run as a formula is neutralised.
+
+use super::tables::{Table, Value};
+
+/// Marks the file as UTF-8 for Excel.
+pub const BOM: &str = "\u{feff}";
+
+/// One table as a CSV file's content.
+pub fn table(t: &Table) -> String {
+    let mut out = String::from(BOM);
+    row(&mut out, t.headers.iter().map(|h| text_field(h)));
+    for r in &t.rows {
+        row(
+            &mut out,
+            r.iter().map(|v| match v {
+                Value::Text(s) => text_field(s),
+                other => other.text(),
+            }),
+        );
+    }
+    out
+}
+
+/// Appends one record, fields quoted where they must be.
+pub fn row(out: &mut String, fields: impl Iterator<Item = String>) {
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if f.contains([',', '"', '\r', '\n']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(&f);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+/// Free text as a field: a leading `=`, `+`, `-`, `@`, tab or carriage
+/// return would make a spreadsheet treat it as a formula, so it gets a
+/// leading apostrophe (OWASP's advice for CSV injection).
+pub fn text_field(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_and_quotes_escaped() {
+        let t = Table {
+            sheet: "s",
+            file: "f.csv",
+            headers: vec!["Ý kiến".into()],
+            rows: vec![
+                vec![Value::Text("=HYPERLINK(\"http://x\")".into())],
+                vec![Value::Text("@SUM(A1)".into())],
+                vec![Value::Text("a, \"b\"\nc".into())],
+                vec![Value::Figure(-1.5)],
+            ],
+            notes: vec![],
+        };
+        assert_eq!(
+            table(&t),
+            "\u{feff}Ý kiến\r\n\"'=HYPERLINK(\"\"http://x\"\")\"\r\n'@SUM(A1)\r\n\"a, \"\"b\"\"\nc\"\r\n-1.50\r\n"
+        );
+    }
+}

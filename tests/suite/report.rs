@@ -1,0 +1,395 @@
+//! Aggregation and the published report: values worked out by hand,
+//! properties over random ballots, and snapshots of the workbook and page.
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use chrono::{DateTime, Utc};
+use khaosat::aggregate::Aggregate;
+use khaosat::ballot::Ballot;
+use khaosat::campaign::Campaign;
+use khaosat::dialogue::Answer;
+use khaosat::report::open_data::OpenData;
+use khaosat::report::tables::tables;
+use khaosat::report::{Report, build, csv, html, xlsx};
+use khaosat::store::StoredBallot;
+use proptest::prelude::*;
+
+use crate::helpers::{load, manifest_dir, small_campaign_dir, vn};
+
+fn ballot(unit: &str, group: &str, answers: &[(&str, Answer)]) -> Ballot {
+    Ballot {
+        seq: 0,
+        campaign: "small".into(),
+        unit: unit.into(),
+        group: group.into(),
+        dialogue_id: group.into(),
+        dialogue_version: String::new(),
+        submitted_on: "2021-02-01".into(),
+        answers: answers
+            .iter()
+            .map(|(q, a)| (q.to_string(), a.clone()))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+/// The small campaign's dialogue ids are its group ids.
+fn aggregate(c: &Campaign, ballots: &[Ballot]) -> Aggregate {
+    let dialogues = c.dialogues();
+    let mut agg = Aggregate::default();
+    for b in ballots {
+        let d = dialogues.iter().find(|d| d.id == b.dialogue_id).unwrap();
+        agg.add(b, d);
+    }
+    agg.sort_wishes();
+    agg
+}
+
+fn now() -> DateTime<Utc> {
+    vn("2021-02-16T08:00:00")
+}
+
+fn report(c: &Campaign, ballots: &[Ballot]) -> Report {
+    build(c, &aggregate(c, ballots), "ab12cd34", now())
+}
+
+/// The small campaign with a given suppression threshold.
+fn small(min_cell: u32) -> Campaign {
+    let mut c = load(&small_campaign_dir());
+    c.scoring.min_cell = min_cell;
+    c
+}
+
+/// The hand-computed dataset. Officials rate areas a and b on "Ít" (1) /
+/// "Nhiều" (2, positive) / "Không đánh giá được" (3); citizens answer
+/// "chung" with "Không hài lòng" (1) / "Hài lòng" (2, positive).
+fn hand_dataset() -> Vec<Ballot> {
+    use Answer::{Choice, Text};
+    vec![
+        ballot("xa-a", "can-bo", &[("a1", Choice(2)), ("b1", Choice(1))]),
+        ballot("xa-a", "can-bo", &[("a1", Choice(2)), ("b1", Choice(3))]),
+        ballot("xa-a", "can-bo", &[("a1", Choice(1)), ("b1", Choice(2))]),
+        ballot("xa-a", "dan", &[("chung", Choice(2))]),
+        ballot("xa-a", "dan", &[("chung", Choice(1))]),
+        ballot(
+            "xa-a",
+            "dan",
+            &[
+                ("chung", Choice(2)),
+                ("y-kien", Text("Cần thêm ghế chờ".into())),
+            ],
+        ),
+        ballot("xa-a", "dan", &[("chung", Choice(2))]),
+    ]
+}
+
+/// With nothing suppressed (min_cell = 1), by hand:
+///   a1 = Nhiều, Nhiều, Ít → 2 of 3 valid positive → 66.67; mean (2+2+1)/3 = 1.67
+///   b1 = Ít, n/a, Nhiều → 1 of 2 valid positive → 50.00; mean (1+2)/2 = 1.50
+///   officials' index = (66.667 + 50) / 2 = 58.33
+///   citizens: Hài lòng ×3, Không hài lòng ×1 → 75.00; mean 7/4 = 1.75
+///   weights = quota shares: officials 2/3, citizens 1/3
+///   combined = 2/3 × 58.333 + 1/3 × 75 = 38.889 + 25 = 63.89
+///   points (linear, max 1) = 0.63889 → 0.64; xã A ranks 1st, xã B (no
+///   ballots) is not ranked.
+#[test]
+fn a_small_dataset_gives_the_hand_computed_figures() {
+    let r = report(&small(1), &hand_dataset());
+    assert_eq!(r.ballots, 7);
+    let k = &r.kinds[0];
+    let a = &k.units[0];
+    let officials = &a.cells[0];
+    assert_eq!((officials.ballots, officials.quota), (3, 2));
+    let area_a = &officials.areas[0];
+    let area_b = &officials.areas[1];
+    assert_eq!((area_a.valid, area_a.not_applicable), (3, 0));
+    assert_eq!((area_a.index, area_a.mean), (Some(66.67), Some(1.67)));
+    assert_eq!(area_a.distribution, Some(vec![1, 2, 0]));
+    assert_eq!((area_b.valid, area_b.not_applicable), (2, 1));
+    assert_eq!((area_b.index, area_b.mean), (Some(50.0), Some(1.5)));
+    assert_eq!(officials.index, Some(58.33));
+    assert!((officials.weight - 2.0 / 3.0).abs() < 1e-12);
+    let citizens = &a.cells[1];
+    assert_eq!(
+        (citizens.index, citizens.areas[0].mean),
+        (Some(75.0), Some(1.75))
+    );
+    assert_eq!(a.combined, Some(63.89));
+    assert_eq!(a.points, Some(0.64));
+    assert_eq!(a.rank, Some(1));
+    assert_eq!(a.wishes.len(), 1);
+    assert_eq!(a.wishes[0].text, "Cần thêm ghế chờ");
+    let b = &k.units[1];
+    assert_eq!((b.combined, b.points, b.rank), (None, None, None));
+    assert_eq!(b.cells[0].ballots, 0);
+}
+
+/// With min_cell = 3: the officials' cell (3 ballots) is published, but b1
+/// has only 2 valid answers, so it is withheld and area b has no index; the
+/// officials' index is area a's alone, 66.67; the citizens' cell (4) stays.
+///   combined = 2/3 × 66.667 + 1/3 × 75 = 44.444 + 25 = 69.44
+/// With min_cell = 4 the officials' cell itself is withheld: the combined
+/// index is the citizens' 75.00.
+#[test]
+fn small_cells_and_questions_are_withheld_and_left_out_of_every_index() {
+    let r = report(&small(3), &hand_dataset());
+    let a = &r.kinds[0].units[0];
+    let b1 = &a.cells[0].areas[1];
+    assert!(b1.suppressed);
+    assert_eq!((b1.index, b1.mean, &b1.distribution), (None, None, &None));
+    assert_eq!(b1.items[0].valid, 2, "counts stay");
+    assert_eq!(a.cells[0].index, Some(66.67));
+    assert_eq!(a.combined, Some(69.44));
+
+    let r = report(&small(4), &hand_dataset());
+    let a = &r.kinds[0].units[0];
+    assert!(a.cells[0].suppressed);
+    assert!(a.cells[0].areas.is_empty());
+    assert_eq!(a.cells[0].ballots, 3, "the count is still shown");
+    assert_eq!(a.combined, Some(75.0));
+    // The citizens' wish is published; none from a withheld cell would be.
+    assert_eq!(a.wishes.len(), 1);
+    let page = html::page(&r);
+    assert!(
+        page.contains("(ẩn)") && page.contains("dưới 4 phiếu"),
+        "{page}"
+    );
+}
+
+#[test]
+fn index_points_are_linear_by_default_or_by_bands() {
+    use khaosat::campaign::{Band, Scoring};
+    let linear = Scoring {
+        min_cell: 5,
+        max_points: 2.0,
+        bands: Vec::new(),
+    };
+    assert_eq!(linear.points(75.0), 1.5);
+    assert_eq!(linear.points(120.0), 2.0, "capped at 100");
+    let banded = Scoring {
+        min_cell: 5,
+        max_points: 2.0,
+        bands: vec![
+            Band {
+                at_least: 80.0,
+                points: 1.0,
+            },
+            Band {
+                at_least: 50.0,
+                points: 0.5,
+            },
+        ],
+    };
+    assert_eq!(banded.points(85.0), 2.0);
+    assert_eq!(banded.points(80.0), 2.0);
+    assert_eq!(banded.points(63.9), 1.0);
+    assert_eq!(banded.points(49.9), 0.0);
+}
+
+fn stored(ballots: &[Ballot]) -> Vec<StoredBallot> {
+    ballots
+        .iter()
+        .enumerate()
+        .map(|(i, b)| StoredBallot {
+            ballot: Ballot {
+                seq: i as i64 + 1,
+                ..b.clone()
+            },
+            prev_hash: String::new(),
+            hash: String::new(),
+            receipt: format!("R{i:04}"),
+        })
+        .collect()
+}
+
+/// Every output of a report, as bytes, by file name.
+fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    out.insert("xlsx".into(), xlsx::workbook(r).unwrap());
+    out.insert("html".into(), html::page(r).into_bytes());
+    out.insert("json".into(), serde_json::to_vec(r).unwrap());
+    for t in tables(r) {
+        out.insert(t.file.into(), csv::table(&t).into_bytes());
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut open = OpenData::new(dir.path(), c, r);
+    let dialogues = c.dialogues();
+    for b in stored(ballots) {
+        let d = dialogues
+            .iter()
+            .find(|d| d.id == b.ballot.dialogue_id)
+            .unwrap();
+        open.push(&b, d).unwrap();
+    }
+    for path in open.finish().unwrap() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        out.insert(name, std::fs::read(&path).unwrap());
+    }
+    out
+}
+
+fn any_ballot() -> impl Strategy<Value = Ballot> {
+    let text = prop_oneof![Just(None), "[a-zà-ỹ =+@-]{1,12}".prop_map(Some)];
+    (0..2usize, 0..2usize, 0..4u16, 0..4u16, text).prop_map(|(u, g, x, y, t)| {
+        let unit = ["xa-a", "xa-b"][u];
+        let mut answers = Vec::new();
+        if g == 0 {
+            // 0 = not answered; 1–3 the options.
+            if x > 0 {
+                answers.push(("a1", Answer::Choice(x)));
+            }
+            if y > 0 {
+                answers.push(("b1", Answer::Choice(y)));
+            }
+            ballot(unit, "can-bo", &answers)
+        } else {
+            answers.push(("chung", Answer::Choice(x % 2 + 1)));
+            if let Some(t) = t {
+                answers.push(("y-kien", Answer::Text(t)));
+            }
+            ballot(unit, "dan", &answers)
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Indices are shares × 100 and points follow them, whatever the answers.
+    #[test]
+    fn indices_stay_within_0_to_100(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32) {
+        let r = report(&small(min), &ballots);
+        let ok = |x: Option<f64>| x.is_none_or(|x| (0.0..=100.0).contains(&x));
+        for (_, u) in r.units() {
+            prop_assert!(ok(u.combined));
+            prop_assert!(u.points.is_none_or(|p| (0.0..=1.0).contains(&p)));
+            for c in &u.cells {
+                prop_assert!(ok(c.index));
+                for a in &c.areas {
+                    prop_assert!(ok(a.index));
+                    prop_assert!(a.items.iter().all(|i| ok(i.index)));
+                }
+            }
+        }
+    }
+
+    /// Results, and every output byte, do not depend on the ballots' order.
+    #[test]
+    fn results_do_not_depend_on_ballot_order(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32, seed in any::<u64>()) {
+        let c = small(min);
+        let r = report(&c, &ballots);
+        let mut shuffled = ballots.clone();
+        let n = shuffled.len();
+        for i in (1..n).rev() {
+            shuffled.swap(i, (seed as usize ^ (i * 7919)) % (i + 1));
+        }
+        let again = report(&c, &shuffled);
+        prop_assert_eq!(&again, &r);
+        let (a, b) = (outputs(&c, &r, &[]), outputs(&c, &again, &[]));
+        prop_assert_eq!(a, b);
+    }
+
+    /// Whatever the answers in a withheld cell or to a withheld question,
+    /// no output changes by a byte: nothing of them leaks.
+    #[test]
+    fn suppressed_cells_never_leak(ballots in prop::collection::vec(any_ballot(), 1..40), min in 2..6u32, flip in any::<u64>()) {
+        let c = small(min);
+        let r = report(&c, &ballots);
+        let mut changed = ballots.clone();
+        for (i, b) in changed.iter_mut().enumerate() {
+            let unit = r.kinds[0].units.iter().find(|u| u.id == b.unit).unwrap();
+            let cell = unit.cells.iter().find(|c| c.group == b.group).unwrap();
+            let bit = (flip >> (i % 64)) & 1 == 1;
+            if cell.ballots < min {
+                // A withheld cell: any other answers at all.
+                for a in b.answers.values_mut() {
+                    *a = match &*a {
+                        Answer::Choice(n) => Answer::Choice(if bit { *n % 2 + 1 } else { 1 }),
+                        Answer::Text(t) => Answer::Text(format!("{t} khác")),
+                        other => other.clone(),
+                    };
+                }
+            } else {
+                // A withheld question: another valid option.
+                for item in cell.areas.iter().flat_map(|a| &a.items).filter(|i| i.suppressed) {
+                    if let Some(Answer::Choice(n)) = b.answers.get_mut(&item.id)
+                        && *n <= 2
+                        && bit
+                    {
+                        *n = 3 - *n;
+                    }
+                }
+            }
+        }
+        let again = report(&c, &changed);
+        let (before, after) = (outputs(&c, &r, &ballots), outputs(&c, &again, &changed));
+        for (name, bytes) in &before {
+            prop_assert!(after.get(name) == Some(bytes), "{} changed:\n{}\n---\n{}", name,
+                String::from_utf8_lossy(bytes), String::from_utf8_lossy(&after[name]));
+        }
+    }
+}
+
+/// Compares `actual` with the file in tests/snapshots; `UPDATE_SNAPSHOTS=1`
+/// rewrites it (review the diff before committing).
+fn snapshot(name: &str, actual: &str) {
+    let path = manifest_dir().join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing; run with UPDATE_SNAPSHOTS=1 to write it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from its snapshot at line {}:\n  want: {:?}\n  got:  {:?}\n\
+             (UPDATE_SNAPSHOTS=1 rewrites it)",
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}
+
+/// The workbook's sheets as text: what Excel shows in each cell.
+fn sheets(bytes: Vec<u8>) -> String {
+    use calamine::{Data, Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    let mut out = String::new();
+    for name in wb.sheet_names() {
+        out.push_str(&format!("== {name}\n"));
+        let range = wb.worksheet_range(&name).unwrap();
+        for row in range.rows() {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|d| match d {
+                    Data::Empty => String::new(),
+                    Data::Float(f) => format!("{f}"),
+                    Data::Int(i) => i.to_string(),
+                    other => other.to_string(),
+                })
+                .collect();
+            out.push_str(&cells.join(" | "));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn the_workbook_and_the_page_match_their_snapshots() {
+    let r = report(&small(3), &hand_dataset());
+    let book = sheets(xlsx::workbook(&r).unwrap());
+    assert!(book.contains("== Tổng hợp\n"), "{book}");
+    snapshot("report-small.xlsx.txt", &book);
+    snapshot("report-small.html", &html::page(&r));
+}
