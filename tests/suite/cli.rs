@@ -404,3 +404,95 @@ fn tokio_block<F: std::future::Future>(f: F) -> F::Output {
         .unwrap()
         .block_on(f)
 }
+
+#[test]
+fn report_writes_every_output_and_refuses_altered_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let token = &issue(db, &dir.path().join("t"), "nguoi-dan", "binh-an", "1")[0];
+    let mut script = vec!["4"; 10];
+    script.extend(["bỏ qua", "rat hai long", "=Nên có thêm ghế chờ", "gửi"]);
+    chat(db, "citizen", Some(token), &script);
+    let ballots = tokio_block(async { Store::open(db).await.unwrap().ballots().await.unwrap() });
+    let (receipt, head) = (&ballots[0].receipt, &ballots[0].hash);
+
+    let out = dir.path().join("bao-cao");
+    let campaign = shipped_campaign_dir();
+    let args = [
+        "--campaign",
+        campaign.to_str().unwrap(),
+        "--database-url",
+        db,
+        "report",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = khaosat(&args, "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("Computed from 1 ballots; chain head {head}")),
+        "{}",
+        stdout(&o)
+    );
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    for name in ["bao-cao.html", "ket-qua.json", "thong-tin.csv"] {
+        assert!(
+            read(name).contains(head.as_str()),
+            "{name} names the chain head"
+        );
+    }
+    assert!(
+        std::fs::read(out.join("bao-cao.xlsx"))
+            .unwrap()
+            .starts_with(b"PK")
+    );
+    // One ballot is below the minimum: the cell is withheld everywhere, but
+    // the respondent still finds their receipt in the open data.
+    let progress = read("tien-do.csv");
+    assert!(progress.starts_with('\u{feff}'), "UTF-8 with BOM");
+    assert!(
+        progress.contains("UBND xã Bình An,\"Tổ chức, cá nhân\",1,20,5.0"),
+        "{progress}"
+    );
+    let open = read("phieu-nguoi-dan.csv");
+    let line = open.lines().find(|l| l.contains(receipt.as_str())).unwrap();
+    assert!(
+        line.contains("binh-an") && !line.contains("Rất hài lòng"),
+        "{line}"
+    );
+    assert!(
+        !read("y-kien.csv").contains("ghế chờ"),
+        "a withheld cell's wish"
+    );
+    assert!(read("linh-vuc.csv").contains("(ẩn)"));
+
+    // Altered behind the database's back: no report.
+    tokio_block(async {
+        let store = Store::open(db).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER ballots_no_update; UPDATE ballots SET unit_id = 'binh-chanh';")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let out = dir.path().join("altered");
+    let args = [
+        "--campaign",
+        campaign.to_str().unwrap(),
+        "--database-url",
+        db,
+        "report",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = khaosat(&args, "");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("ballot 1 does not match")
+            && stderr(&o).contains("No report was written"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}

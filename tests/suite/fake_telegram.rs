@@ -58,6 +58,8 @@ pub struct Api {
     counts: HashMap<i64, tokio::sync::watch::Sender<usize>>,
     /// `(url, secret)` given to setWebhook.
     pub webhook: Option<(String, String)>,
+    /// Files sent with sendDocument: `(chat, file name, bytes)`.
+    pub documents: Vec<(i64, String, Vec<u8>)>,
     /// Answer the next sendMessage calls with 429.
     pub rate_limit_next: u32,
     pub rate_limited: u32,
@@ -132,6 +134,25 @@ fn params(body: &[u8]) -> Value {
         map.insert(name.to_string(), Value::String(value.to_string()));
     }
     Value::Object(map)
+}
+
+/// The file name and bytes of the multipart part named `field`.
+fn file_part(body: &[u8], field: &str) -> Option<(String, Vec<u8>)> {
+    let find = |hay: &[u8], needle: &[u8], from: usize| {
+        hay.get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + from)
+    };
+    let boundary_end = find(body, b"\r\n", 0)?;
+    let boundary = [b"\r\n", &body[..boundary_end]].concat();
+    let header = format!("name=\"{field}\"; filename=\"");
+    let at = find(body, header.as_bytes(), 0)? + header.len();
+    let name_end = find(body, b"\"", at)?;
+    let name = String::from_utf8_lossy(&body[at..name_end]).into_owned();
+    let start = find(body, b"\r\n\r\n", name_end)? + 4;
+    let end = find(body, &boundary, start)?;
+    Some((name, body[start..end].to_vec()))
 }
 
 async fn method(
@@ -235,6 +256,34 @@ async fn method(
                 message_id,
                 text: text.clone(),
                 keyboard,
+            });
+            ok(bot_message(chat_id, message_id, &text))
+        }
+        "senddocument" => {
+            // The file's part, read as bytes: it is not text.
+            // teloxide names the file's part in the field: `attach://<part>`.
+            let part = p["document"].as_str().unwrap_or("");
+            let part = part.strip_prefix("attach://").unwrap_or("document");
+            let (name, bytes) = file_part(&body, part).unwrap_or_default();
+            let mut api = fake.api.lock().unwrap();
+            api.next_message += 1;
+            let message_id = api.next_message;
+            let chat_id = p["chat_id"]
+                .as_str()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            api.documents.push((chat_id, name.clone(), bytes));
+            // Seen in the chat as its caption, after the file name.
+            let text = format!("[{name}] {}", p["caption"].as_str().unwrap_or(""));
+            let sent_so_far = api.sent.iter().filter(|m| m.chat == chat_id).count() + 1;
+            if let Some(w) = api.counts.get(&chat_id) {
+                w.send_replace(sent_so_far);
+            }
+            api.sent.push(Sent {
+                chat: chat_id,
+                message_id,
+                text: text.clone(),
+                keyboard: Vec::new(),
             });
             ok(bot_message(chat_id, message_id, &text))
         }

@@ -393,3 +393,10 @@ fn the_workbook_and_the_page_match_their_snapshots() {
     snapshot("report-small.xlsx.txt", &book);
     snapshot("report-small.html", &html::page(&r));
 }
+
+/// The sheet names of a workbook.
+pub fn sheet_names(bytes: Vec<u8>) -> Vec<String> {
+    use calamine::{Reader, Xlsx};
+    let wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
+    wb.sheet_names()
+}

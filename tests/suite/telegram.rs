@@ -483,13 +483,42 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
             .await
             .contains("Không có đơn vị “xyz”")
     );
+    // The report, as files in the chat.
+    let mut report = staff.say("/baocao").await;
+    for _ in 0..100 {
+        if fake.api.lock().unwrap().documents.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        report = join(&staff.replies().await);
+    }
+    let head = h.store().ballots().await.unwrap()[0].hash.clone();
+    assert!(
+        report.contains(&head),
+        "the caption names the chain head: {report}"
+    );
+    {
+        let api = fake.api.lock().unwrap();
+        let names: Vec<&str> = api.documents.iter().map(|(_, n, _)| n.as_str()).collect();
+        assert_eq!(names, ["bao-cao.xlsx", "bao-cao.html"]);
+        assert!(api.documents.iter().all(|(chat, _, _)| *chat == 4242));
+        let workbook = &api.documents[0].2;
+        assert!(workbook.starts_with(b"PK"), "a zip file arrived whole");
+        let sheets = crate::report::sheet_names(workbook.clone());
+        assert!(sheets.contains(&"Tổng hợp".to_string()), "{sheets:?}");
+        let page = String::from_utf8(api.documents[1].2.clone()).unwrap();
+        assert!(page.contains("UBND xã Bình An") && page.contains(&head));
+    }
     // Anyone else learns nothing.
     let mut other = Person::new(&fake, 4243);
-    let refused = other.say("/tiendo").await;
-    assert_eq!(
-        refused,
-        "Xin lỗi, lệnh này chỉ dành cho cán bộ phụ trách khảo sát."
-    );
+    for command in ["/tiendo", "/baocao"] {
+        let refused = other.say(command).await;
+        assert_eq!(
+            refused,
+            "Xin lỗi, lệnh này chỉ dành cho cán bộ phụ trách khảo sát."
+        );
+    }
+    assert_eq!(fake.api.lock().unwrap().documents.len(), 2);
     {
         let api = fake.api.lock().unwrap();
         assert!(
