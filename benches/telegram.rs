@@ -76,8 +76,12 @@ fn ms(d: Duration) -> f64 {
 
 async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Result_ {
     let dir = tempfile::tempdir().unwrap();
-    let url = std::env::var("BENCH_DATABASE")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let url = match std::env::var("BENCH_DATABASE") {
+        // A new database for each run on the server BENCH_DATABASE names.
+        Ok(admin) if admin.starts_with("postgres") => fresh_postgres(&admin).await,
+        Ok(other) => other,
+        Err(_) => format!("sqlite://{}", dir.path().join("bench.db").display()),
+    };
     let store = Store::open(&url).await.unwrap();
     let campaign = khaosat::campaign::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/thang-binh-2021"),
@@ -176,6 +180,22 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
         p99: pick(0.99),
         max: *lat.last().unwrap(),
     }
+}
+
+/// Creates an empty database next to the one `admin` names; returns its URL.
+async fn fresh_postgres(admin: &str) -> String {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    let name = format!(
+        "khaosat_bench_{}",
+        khaosat::token::hex(&rand::random::<[u8; 4]>())
+    );
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    format!("{base}/{name}")
 }
 
 fn peak_rss_mb() -> u64 {

@@ -45,6 +45,19 @@ pub struct TokenRecord {
     pub batch: String,
 }
 
+/// Connections per instance to PostgreSQL: `KHAOSAT_DB_POOL`, default 10.
+fn postgres_pool_size() -> Result<u32> {
+    match std::env::var("KHAOSAT_DB_POOL") {
+        Err(_) => Ok(10),
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => anyhow::bail!(
+                "KHAOSAT_DB_POOL is `{v}`; it must be a number of connections, at least 1 (the default is 10)"
+            ),
+        },
+    }
+}
+
 /// Turns a path or URL into a database URL: a bare path means SQLite.
 pub fn database_url(spec: &str) -> String {
     if spec.starts_with("sqlite:")
@@ -112,7 +125,7 @@ impl Store {
                     .with_context(|| format!("reading the database URL {url}"))?
                     .disable_statement_logging();
                 AnyPoolOptions::new()
-                    .max_connections(10)
+                    .max_connections(postgres_pool_size()?)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts)
                     .await
@@ -275,17 +288,39 @@ impl Store {
 
     /// Up to `limit` ballots with a sequence number above `after`, in chain
     /// order: a page, for reading every ballot in bounded memory.
+    ///
+    /// The database encodes the whole page as one text of JSON lines, so it
+    /// crosses the driver as one row: sqlx hands SQLite rows over one at a
+    /// time between threads, which cost 20 µs a row, ten times the rest of
+    /// the report's work.
     pub async fn ballots_after(&self, after: i64, limit: i64) -> Result<Vec<StoredBallot>> {
-        let rows = sqlx::query(
-            "SELECT seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, submitted_on, \
-             answers, prev_hash, hash, receipt FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading ballots")?;
-        rows.iter().map(tx::StoredBallot::from_row).collect()
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT group_concat(line, char(10)) FROM (SELECT json_array(seq, campaign, \
+                 unit_id, group_id, dialogue_id, dialogue_version, submitted_on, json(answers), \
+                 prev_hash, hash, receipt) AS line FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2)"
+            }
+            Backend::Postgres => {
+                "SELECT string_agg(json_build_array(seq, campaign, unit_id, group_id, dialogue_id, \
+                 dialogue_version, submitted_on, answers::json, prev_hash, hash, receipt)::text, \
+                 E'\\n' ORDER BY seq) FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq \
+                 LIMIT $2) AS page"
+            }
+        };
+        let page: Option<String> = sqlx::query_scalar(sql)
+            .bind(after)
+            .bind(limit)
+            .fetch_one(&self.pool)
+            .await
+            .context("reading ballots")?;
+        let mut ballots = page
+            .as_deref()
+            .unwrap_or_default()
+            .lines()
+            .map(tx::StoredBallot::from_json_line)
+            .collect::<Result<Vec<_>>>()?;
+        ballots.sort_by_key(|b| b.ballot.seq);
+        Ok(ballots)
     }
 
     /// The source of a recorded dialogue version.

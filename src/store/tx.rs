@@ -1,7 +1,6 @@
 //! The operations of one conversation step, inside one transaction.
 
 use anyhow::{Context, Result};
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Backend, TokenRecord};
@@ -44,22 +43,36 @@ pub struct StoredBallot {
 }
 
 impl StoredBallot {
-    pub(super) fn from_row(r: &AnyRow) -> Result<Self> {
-        let answers: String = r.try_get(7)?;
+    /// A ballot as `ballots_after` encodes it: a JSON array of the columns.
+    pub(super) fn from_json_line(line: &str) -> Result<Self> {
+        type Columns = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            std::collections::BTreeMap<String, crate::dialogue::Answer>,
+            String,
+            String,
+            String,
+        );
+        let c: Columns = serde_json::from_str(line).context("reading a stored ballot")?;
         Ok(Self {
             ballot: Ballot {
-                seq: r.try_get(0)?,
-                campaign: r.try_get(1)?,
-                unit: r.try_get(2)?,
-                group: r.try_get(3)?,
-                dialogue_id: r.try_get(4)?,
-                dialogue_version: r.try_get(5)?,
-                submitted_on: r.try_get(6)?,
-                answers: serde_json::from_str(&answers).context("reading a ballot's answers")?,
+                seq: c.0,
+                campaign: c.1,
+                unit: c.2,
+                group: c.3,
+                dialogue_id: c.4,
+                dialogue_version: c.5,
+                submitted_on: c.6,
+                answers: c.7,
             },
-            prev_hash: r.try_get(8)?,
-            hash: r.try_get(9)?,
-            receipt: r.try_get(10)?,
+            prev_hash: c.8,
+            hash: c.9,
+            receipt: c.10,
         })
     }
 }
