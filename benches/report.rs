@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench report                    # 100,000 and 1,000,000 ballots
 //!     BENCH_BALLOTS=200000 cargo bench --bench report
+//!     BENCH_WISHES=0 cargo bench --bench report    # no free text (default: 1 ballot in 10)
 //!
 //! The peak is the process's high-water mark reset just before the report
 //! (`/proc/self/clear_refs`), so it is the report's own, not the generator's.
@@ -79,7 +80,7 @@ fn main() {
 }
 
 /// Stores `n` ballots spread over every unit and group, answered at random
-/// (a free-text wish on one in ten citizens' ballots); returns the answers.
+/// (a free-text wish on a share of the ballots); returns the answers.
 async fn generate(store: &Store, c: &Campaign, n: usize) -> usize {
     let mut rng = StdRng::seed_from_u64(2021);
     let cells: Vec<_> = c
@@ -92,6 +93,11 @@ async fn generate(store: &Store, c: &Campaign, n: usize) -> usize {
                 .map(move |a| (u, a))
         })
         .collect();
+    // Share of ballots with a free-text wish (BENCH_WISHES, default 0.1).
+    let wishes: f64 = std::env::var("BENCH_WISHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.1);
     let mut prev = GENESIS.to_string();
     let mut answers = 0;
     let mut seq = 0i64;
@@ -132,7 +138,7 @@ async fn generate(store: &Store, c: &Campaign, n: usize) -> usize {
                         QuestionKind::Number { .. } => {
                             Answer::Number(rng.random_range(1..4) as f64)
                         }
-                        QuestionKind::Text { .. } if rng.random_bool(0.1) => {
+                        QuestionKind::Text { .. } if rng.random_bool(wishes) => {
                             Answer::Text(format!("Mong muốn số {seq}: giải quyết nhanh hơn"))
                         }
                         _ => continue,

@@ -25,6 +25,9 @@ use crate::token::{self, Token};
 /// Failed token attempts allowed per respondent per hour.
 pub const TOKEN_ATTEMPTS_PER_HOUR: u32 = 10;
 
+/// How long processed message ids are remembered, to ignore redeliveries.
+pub const KEEP_MESSAGE_IDS: chrono::TimeDelta = chrono::TimeDelta::days(3);
+
 /// Prefix of an open-access start payload: `o_<group>_<unit>`.
 pub const OPEN_PREFIX: &str = "o_";
 
@@ -144,6 +147,16 @@ impl Survey {
     }
 
     /// Progress against the quotas now.
+    /// Forgets the ids of messages processed more than [`KEEP_MESSAGE_IDS`]
+    /// ago. Redeliveries come within a day (Telegram keeps an update 24
+    /// hours; Zalo retries within minutes), and Telegram picks update ids
+    /// at random after a week without updates, so an id kept longer could
+    /// make a new message look like an old one. Returns how many went.
+    pub async fn forget_old_message_ids(&self) -> Result<u64> {
+        let cutoff = self.now() - KEEP_MESSAGE_IDS;
+        self.store.forget_inbound_before(cutoff.timestamp()).await
+    }
+
     pub async fn progress(&self) -> Result<crate::progress::Progress> {
         let counts = self.store.ballot_counts(&self.campaign.id).await?;
         Ok(crate::progress::Progress::new(&self.campaign, &counts))

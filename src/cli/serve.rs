@@ -58,6 +58,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
         let _ = stop_tx.send(true);
     });
 
+    forget_old_message_ids(&survey, stop_rx.clone());
     let zalo = start_zalo(&survey, &web_url).await?;
     let (telegram_task, telegram_webhook) =
         start_telegram(&survey, args, &web_url, &stop_rx).await?;
@@ -100,6 +101,26 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     survey.store().close().await;
     println!("khaosat: stopped");
     Ok(())
+}
+
+/// Every hour, forgets message ids older than `KEEP_MESSAGE_IDS`.
+fn forget_old_message_ids(survey: &Arc<Survey>, mut stop: watch::Receiver<bool>) {
+    let survey = survey.clone();
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = hourly.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match survey.forget_old_message_ids().await {
+                Ok(n) => tracing::debug!(forgotten = n, "old message ids forgotten"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "could not forget old message ids")
+                }
+            }
+        }
+    });
 }
 
 async fn start_zalo(survey: &Arc<Survey>, web_url: &str) -> Result<Option<Arc<Zalo>>> {

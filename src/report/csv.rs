@@ -24,20 +24,25 @@ pub fn table(t: &Table) -> String {
 }
 
 /// Appends one record, fields quoted where they must be.
-pub fn row(out: &mut String, fields: impl Iterator<Item = String>) {
+pub fn row<S: AsRef<str>>(out: &mut String, fields: impl Iterator<Item = S>) {
     for (i, f) in fields.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        if f.contains([',', '"', '\r', '\n']) {
-            out.push('"');
-            out.push_str(&f.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&f);
-        }
+        field(out, f.as_ref());
     }
     out.push_str("\r\n");
+}
+
+/// Appends one field, quoted if it holds a comma, a quote or a line break.
+pub fn field(out: &mut String, f: &str) {
+    if f.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+        out.push('"');
+        out.push_str(&f.replace('"', "\"\""));
+        out.push('"');
+    } else {
+        out.push_str(f);
+    }
 }
 
 /// Free text as a field: a leading `=`, `+`, `-`, `@`, tab or carriage

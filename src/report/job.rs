@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 
 use super::open_data::OpenData;
 use super::tables::tables;
@@ -21,7 +22,7 @@ use crate::store::{Store, StoredBallot};
 use crate::verify::{Chain, Verdict};
 
 /// Ballots read per query.
-const PAGE: i64 = 5_000;
+const PAGE: i64 = 1_000;
 
 /// File names of the outputs.
 pub const WORKBOOK: &str = "bao-cao.xlsx";
@@ -49,12 +50,9 @@ pub async fn write_reports(
     // Pass 1: check the chain and tally.
     let mut chain = Chain::default();
     let mut agg = Aggregate::default();
-    let mut after = 0;
-    loop {
-        let page = store.ballots_after(after, PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.ballot.seq;
-        for b in &page {
+    let mut pages = read_pages(store, i64::MAX);
+    while let Some(page) = pages.recv().await {
+        for b in &page? {
             if let Err(Verdict::Broken { seq, problem }) = chain.push(b) {
                 bail!(
                     "ballot {seq} does not match: {problem}. No report was written; \
@@ -86,18 +84,43 @@ pub async fn write_reports(
 
     // Pass 2: the open data, up to the same ballot as the figures.
     let mut open = OpenData::new(out, c, &report);
-    let mut after = 0;
-    let count = chain.ballots() as i64;
-    while after < count {
-        let page = store.ballots_after(after, PAGE.min(count - after)).await?;
-        let Some(last) = page.last() else { break };
-        after = last.ballot.seq;
-        for b in page.iter().filter(|b| b.ballot.campaign == c.id) {
+    let mut pages = read_pages(store, chain.ballots() as i64);
+    while let Some(page) = pages.recv().await {
+        for b in page?.iter().filter(|b| b.ballot.campaign == c.id) {
             open.push(b, &*dialogues.of(store, b).await?)?;
         }
     }
     files.extend(open.finish()?);
     Ok(Written { report, files })
+}
+
+/// Reads the ballots up to sequence number `last` page by page in a task of
+/// its own, one page ahead of the caller: reading and tallying use both cores.
+fn read_pages(store: &Store, last: i64) -> mpsc::Receiver<Result<Vec<StoredBallot>>> {
+    let (tx, rx) = mpsc::channel(1);
+    let store = store.clone();
+    tokio::spawn(async move {
+        let mut after = 0;
+        while after < last {
+            let page = store.ballots_after(after, PAGE.min(last - after)).await;
+            match page {
+                Ok(page) => {
+                    let Some(seq) = page.last().map(|b| b.ballot.seq) else {
+                        break;
+                    };
+                    after = seq;
+                    if tx.send(Ok(page)).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    break;
+                }
+            }
+        }
+    });
+    rx
 }
 
 /// Compiled dialogues by id and version: the campaign's, and older

@@ -12,11 +12,12 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
 use super::Report;
-use super::csv::{BOM, row, text_field};
+use super::csv::{BOM, field, row, text_field};
 use crate::campaign::Campaign;
 use crate::dialogue::{Answer, Dialogue, format_number};
 use crate::store::StoredBallot;
@@ -30,16 +31,26 @@ struct Visibility {
     questions: HashSet<String>,
 }
 
+/// One questionnaire's file.
+struct OutFile {
+    /// Question ids, in column order (the campaign's version of the questionnaire).
+    columns: Vec<String>,
+    /// For each version answered on: column → question index in that version.
+    versions: HashMap<String, Vec<Option<usize>>>,
+    writer: BufWriter<File>,
+}
+
 /// Writes the ballot files under one folder.
 pub struct OpenData {
     dir: PathBuf,
     /// unit → group → what may be shown.
-    visible: HashMap<(String, String), Visibility>,
-    /// dialogue id → (columns, file).
-    files: HashMap<String, (Vec<String>, BufWriter<File>)>,
-    /// Header texts of questions, by dialogue id.
-    campaign_dialogues: HashMap<String, std::sync::Arc<Dialogue>>,
+    visible: HashMap<String, HashMap<String, Visibility>>,
+    /// By dialogue id.
+    files: HashMap<String, OutFile>,
+    /// The campaign's questionnaires, which give the columns.
+    campaign_dialogues: HashMap<String, Arc<Dialogue>>,
     written: Vec<PathBuf>,
+    line: String,
 }
 
 /// Note in the "Ghi chú" column of a withheld ballot.
@@ -47,7 +58,7 @@ const WITHHELD: &str = "Đơn vị có ít phiếu của nhóm này: nội dung 
 
 impl OpenData {
     pub fn new(dir: &Path, c: &Campaign, r: &Report) -> Self {
-        let mut visible = HashMap::new();
+        let mut visible: HashMap<String, HashMap<String, Visibility>> = HashMap::new();
         for (_, u) in r.units() {
             for cell in &u.cells {
                 let questions = cell
@@ -57,8 +68,8 @@ impl OpenData {
                     .filter(|i| i.distribution.is_none())
                     .map(|i| i.id.clone())
                     .collect();
-                visible.insert(
-                    (u.id.clone(), cell.group.clone()),
+                visible.entry(u.id.clone()).or_default().insert(
+                    cell.group.clone(),
                     Visibility {
                         withheld: cell.ballots < r.min_cell,
                         questions,
@@ -76,96 +87,119 @@ impl OpenData {
                 .map(|d| (d.id.clone(), d))
                 .collect(),
             written: Vec::new(),
+            line: String::new(),
         }
     }
 
     /// Writes one ballot, answered on `dialogue`.
     pub fn push(&mut self, b: &StoredBallot, dialogue: &Dialogue) -> Result<()> {
         let ballot = &b.ballot;
-        let current = self.campaign_dialogues.get(&ballot.dialogue_id).cloned();
-        let columns_of = current.as_deref().unwrap_or(dialogue);
         if !self.files.contains_key(&ballot.dialogue_id) {
-            let path = self.dir.join(format!("phieu-{}.csv", ballot.dialogue_id));
-            let file =
-                File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-            let mut w = BufWriter::new(file);
-            let columns: Vec<String> = columns_of.questions.iter().map(|q| q.id.clone()).collect();
-            let mut header = String::from(BOM);
-            let fixed = ["Mã biên nhận", "Ngày", "Đơn vị", "Nhóm đối tượng"];
-            row(
-                &mut header,
-                fixed
-                    .iter()
-                    .map(|s| s.to_string())
-                    .chain(columns_of.questions.iter().map(|q| text_field(&q.short)))
-                    .chain(["Ghi chú".to_string()]),
-            );
-            w.write_all(header.as_bytes())?;
-            self.written.push(path);
-            self.files.insert(ballot.dialogue_id.clone(), (columns, w));
+            let current = self.campaign_dialogues.get(&ballot.dialogue_id).cloned();
+            let file = self.create(current.as_deref().unwrap_or(dialogue))?;
+            self.files.insert(ballot.dialogue_id.clone(), file);
         }
-        let none = Visibility::default();
-        let key = (ballot.unit.clone(), ballot.group.clone());
-        let vis = self.visible.get(&key);
-        let withheld = vis.is_none_or(|v| v.withheld);
-        let vis = vis.unwrap_or(&none);
-        let (columns, w) = self
+        let file = self
             .files
             .get_mut(&ballot.dialogue_id)
             .expect("created above");
-        let mut line = String::new();
-        let answers = columns.iter().map(|q| {
-            if withheld || vis.questions.contains(q) {
-                return String::new();
+        if !file.versions.contains_key(&ballot.dialogue_version) {
+            let map = file
+                .columns
+                .iter()
+                .map(|id| dialogue.question_index(id))
+                .collect();
+            file.versions.insert(ballot.dialogue_version.clone(), map);
+        }
+        let questions = &file.versions[&ballot.dialogue_version];
+        let vis = self
+            .visible
+            .get(&ballot.unit)
+            .and_then(|groups| groups.get(&ballot.group));
+        let withheld = vis.is_none_or(|v| v.withheld);
+
+        let line = &mut self.line;
+        line.clear();
+        for fixed in [
+            &b.receipt,
+            &ballot.submitted_on,
+            &ballot.unit,
+            &ballot.group,
+        ] {
+            field(line, fixed);
+            line.push(',');
+        }
+        for (column, q) in file.columns.iter().zip(questions) {
+            let shown = !withheld && vis.is_some_and(|v| !v.questions.contains(column));
+            if let (true, Some(q)) = (shown, q)
+                && let Some(answer) = ballot.answers.get(column)
+            {
+                describe(line, dialogue, *q, answer);
             }
-            match ballot.answers.get(q) {
-                Some(a) => describe(dialogue, q, a),
-                None => String::new(),
-            }
-        });
-        row(
-            &mut line,
-            [
-                b.receipt.clone(),
-                ballot.submitted_on.clone(),
-                ballot.unit.clone(),
-                ballot.group.clone(),
-            ]
-            .into_iter()
-            .chain(answers)
-            .chain([if withheld {
-                WITHHELD.to_string()
-            } else {
-                String::new()
-            }]),
-        );
-        w.write_all(line.as_bytes())?;
+            line.push(',');
+        }
+        if withheld {
+            field(line, WITHHELD);
+        }
+        line.push_str("\r\n");
+        file.writer.write_all(line.as_bytes())?;
         Ok(())
+    }
+
+    fn create(&mut self, d: &Dialogue) -> Result<OutFile> {
+        let path = self.dir.join(format!("phieu-{}.csv", d.id));
+        let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let mut writer = BufWriter::new(f);
+        let mut header = String::from(BOM);
+        let fixed = ["Mã biên nhận", "Ngày", "Đơn vị", "Nhóm đối tượng"];
+        row(
+            &mut header,
+            fixed
+                .iter()
+                .map(|s| s.to_string())
+                .chain(d.questions.iter().map(|q| text_field(&q.short)))
+                .chain(["Ghi chú".to_string()]),
+        );
+        writer.write_all(header.as_bytes())?;
+        self.written.push(path);
+        Ok(OutFile {
+            columns: d.questions.iter().map(|q| q.id.clone()).collect(),
+            versions: HashMap::new(),
+            writer,
+        })
     }
 
     /// Flushes every file; returns their paths.
     pub fn finish(mut self) -> Result<Vec<PathBuf>> {
-        for (_, (_, w)) in self.files.iter_mut() {
-            w.flush()?;
+        for f in self.files.values_mut() {
+            f.writer.flush()?;
         }
         Ok(self.written)
     }
 }
 
-/// An answer as published: option labels, numbers, neutralised text.
-fn describe(d: &Dialogue, question: &str, a: &Answer) -> String {
-    let q = d.questions.iter().find(|q| q.id == question);
-    let scale = q.and_then(|q| d.scale_of(q));
-    let label = |n: &u16| {
+/// Appends an answer as published: option labels, numbers, neutralised text.
+fn describe(out: &mut String, d: &Dialogue, question: usize, a: &Answer) {
+    let scale = d.scale_of(&d.questions[question]);
+    let label = |n: u16| {
         scale
-            .and_then(|s| s.options.get(usize::from(*n).wrapping_sub(1)))
-            .map_or(n.to_string(), |o| o.label.clone())
+            .and_then(|s| s.options.get(usize::from(n).wrapping_sub(1)))
+            .map(|o| o.label.as_str())
     };
     match a {
-        Answer::Choice(n) => label(n),
-        Answer::Choices(ns) => ns.iter().map(label).collect::<Vec<_>>().join("; "),
-        Answer::Text(t) => text_field(t),
-        Answer::Number(x) => format_number(*x),
-        Answer::Skipped => String::new(),
+        Answer::Choice(n) => match label(*n) {
+            Some(l) => field(out, l),
+            None => out.push_str(&n.to_string()),
+        },
+        Answer::Choices(ns) => {
+            let labels: Vec<String> = ns
+                .iter()
+                .map(|n| label(*n).map_or(n.to_string(), str::to_string))
+                .collect();
+            field(out, &labels.join("; "));
+        }
+        Answer::Text(t) => field(out, &text_field(t)),
+        Answer::Number(x) => out.push_str(&format_number(*x)),
+        Answer::Skipped => {}
     }
 }

@@ -260,6 +260,17 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets processed message ids received before `before` (Unix
+    /// seconds); returns how many.
+    pub async fn forget_inbound_before(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM inbound WHERE received_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .context("forgetting old message ids")?;
+        Ok(done.rows_affected())
+    }
+
     /// Records a reply that could not be delivered and will not be retried.
     pub async fn record_undeliverable(
         &self,
@@ -289,20 +300,22 @@ impl Store {
     /// Up to `limit` ballots with a sequence number above `after`, in chain
     /// order: a page, for reading every ballot in bounded memory.
     ///
-    /// The database encodes the whole page as one text of JSON lines, so it
-    /// crosses the driver as one row: sqlx hands SQLite rows over one at a
-    /// time between threads, which cost 20 µs a row, ten times the rest of
-    /// the report's work.
+    /// The database joins the whole page into one text, a line per ballot
+    /// and its columns separated by tabs, so it crosses the driver as one
+    /// row: sqlx hands SQLite rows over one at a time between threads, at
+    /// about 20 µs a row, ten times the rest of the report's work. No column
+    /// holds a tab or a line break: ids, dates and hashes are checked
+    /// ASCII, and `answers` is JSON, which escapes both.
     pub async fn ballots_after(&self, after: i64, limit: i64) -> Result<Vec<StoredBallot>> {
         let sql = match self.backend {
             Backend::Sqlite => {
-                "SELECT group_concat(line, char(10)) FROM (SELECT json_array(seq, campaign, \
-                 unit_id, group_id, dialogue_id, dialogue_version, submitted_on, json(answers), \
-                 prev_hash, hash, receipt) AS line FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2)"
+                "SELECT group_concat(concat_ws(char(9), seq, campaign, unit_id, group_id, \
+                 dialogue_id, dialogue_version, submitted_on, answers, prev_hash, hash, receipt), \
+                 char(10)) FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2)"
             }
             Backend::Postgres => {
-                "SELECT string_agg(json_build_array(seq, campaign, unit_id, group_id, dialogue_id, \
-                 dialogue_version, submitted_on, answers::json, prev_hash, hash, receipt)::text, \
+                "SELECT string_agg(concat_ws(E'\\t', seq, campaign, unit_id, group_id, \
+                 dialogue_id, dialogue_version, submitted_on, answers, prev_hash, hash, receipt), \
                  E'\\n' ORDER BY seq) FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq \
                  LIMIT $2) AS page"
             }
@@ -317,7 +330,7 @@ impl Store {
             .as_deref()
             .unwrap_or_default()
             .lines()
-            .map(tx::StoredBallot::from_json_line)
+            .map(tx::StoredBallot::from_line)
             .collect::<Result<Vec<_>>>()?;
         ballots.sort_by_key(|b| b.ballot.seq);
         Ok(ballots)

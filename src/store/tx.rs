@@ -43,36 +43,31 @@ pub struct StoredBallot {
 }
 
 impl StoredBallot {
-    /// A ballot as `ballots_after` encodes it: a JSON array of the columns.
-    pub(super) fn from_json_line(line: &str) -> Result<Self> {
-        type Columns = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            std::collections::BTreeMap<String, crate::dialogue::Answer>,
-            String,
-            String,
-            String,
-        );
-        let c: Columns = serde_json::from_str(line).context("reading a stored ballot")?;
+    /// A ballot as `ballots_after` encodes it: its columns joined by tabs.
+    pub(super) fn from_line(line: &str) -> Result<Self> {
+        let mut f = line.splitn(11, '\t');
+        let mut next = || f.next().context("a stored ballot has too few columns");
+        let seq = next()?
+            .parse()
+            .context("reading a ballot's sequence number")?;
+        let (campaign, unit, group) = (next()?.into(), next()?.into(), next()?.into());
+        let (dialogue_id, dialogue_version) = (next()?.into(), next()?.into());
+        let submitted_on = next()?.into();
+        let answers = serde_json::from_str(next()?).context("reading a ballot's answers")?;
         Ok(Self {
             ballot: Ballot {
-                seq: c.0,
-                campaign: c.1,
-                unit: c.2,
-                group: c.3,
-                dialogue_id: c.4,
-                dialogue_version: c.5,
-                submitted_on: c.6,
-                answers: c.7,
+                seq,
+                campaign,
+                unit,
+                group,
+                dialogue_id,
+                dialogue_version,
+                submitted_on,
+                answers,
             },
-            prev_hash: c.8,
-            hash: c.9,
-            receipt: c.10,
+            prev_hash: next()?.into(),
+            hash: next()?.into(),
+            receipt: next()?.into(),
         })
     }
 }

@@ -603,7 +603,45 @@ async fn session_stays_on_its_dialogue_version(backend: Backend) {
     h.finish().await;
 }
 
+/// Message ids are remembered for three days: a redelivery within them is
+/// ignored; after them the id is forgotten, so an id Telegram reuses after a
+/// quiet week is a new message.
+async fn message_ids_are_forgotten_after_three_days(backend: Backend) {
+    let Some(h) = Harness::shipped(backend).await else {
+        return;
+    };
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut chat = Chat::new("telegram", "1003");
+    chat.start(&h.survey, Some(token.as_str())).await;
+    let id = Some("update-5".to_string());
+    let text = || Content::Text("4".into());
+    assert!(
+        !chat
+            .send_with_id(&h.survey, text(), id.clone())
+            .await
+            .duplicate
+    );
+    h.set_time("2021-02-03T09:00:00");
+    assert_eq!(h.survey.forget_old_message_ids().await.unwrap(), 0);
+    assert!(
+        chat.send_with_id(&h.survey, text(), id.clone())
+            .await
+            .duplicate
+    );
+    h.set_time("2021-02-04T09:00:01");
+    assert_eq!(
+        h.survey.forget_old_message_ids().await.unwrap(),
+        2,
+        "the start and the answer"
+    );
+    let reused = chat.send_with_id(&h.survey, text(), id).await;
+    assert!(!reused.duplicate);
+    assert!(chat.text().contains("Câu 3/14"), "{}", chat.text());
+    h.finish().await;
+}
+
 crate::on_both_backends!(
+    message_ids_are_forgotten_after_three_days,
     citizen_ballot_by_buttons_is_stored,
     citizen_ballot_by_typing_is_stored,
     leader_answers_units_across_a_restart,
