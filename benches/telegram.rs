@@ -170,6 +170,11 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
     let _ = stop.send(());
     let _ = bot_task.await;
     survey.store().close().await;
+    if let Ok(admin) = std::env::var("BENCH_DATABASE")
+        && admin.starts_with("postgres")
+    {
+        drop_postgres(&admin, &url).await;
+    }
     let mut lat = fake.api.lock().unwrap().latencies.clone();
     lat.sort();
     let pick = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
@@ -196,6 +201,17 @@ async fn fresh_postgres(admin: &str) -> String {
         .unwrap();
     let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
     format!("{base}/{name}")
+}
+
+/// Drops the database `fresh_postgres` made.
+async fn drop_postgres(admin: &str, url: &str) {
+    use sqlx::Connection;
+    let name = url.rsplit('/').next().unwrap_or_default();
+    let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
 }
 
 fn peak_rss_mb() -> u64 {
