@@ -5,6 +5,7 @@
 //!     cargo bench --bench report                    # 100,000 and 1,000,000 ballots
 //!     BENCH_BALLOTS=200000 cargo bench --bench report
 //!     BENCH_WISHES=0 cargo bench --bench report    # no free text (default: 1 ballot in 10)
+//!     BENCH_BALLOTS=1100 BENCH_OUT=/tmp/bao-cao cargo bench --bench report   # keep the outputs
 //!
 //! The peak is the process's high-water mark reset just before the report
 //! (`/proc/self/clear_refs`), so it is the report's own, not the generator's.
@@ -52,7 +53,10 @@ fn main() {
             let base = rss_mb("VmRSS:");
             let started = Instant::now();
             let now = Utc.with_ymd_and_hms(2021, 2, 16, 1, 0, 0).unwrap();
-            let written = write_reports(&store, &campaign, &dir.path().join("out"), now)
+            // BENCH_OUT keeps the outputs, to look at them.
+            let out = std::env::var("BENCH_OUT")
+                .map_or_else(|_| dir.path().join("out"), std::path::PathBuf::from);
+            let written = write_reports(&store, &campaign, &out, now)
                 .await
                 .unwrap();
             let took = started.elapsed();

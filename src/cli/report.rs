@@ -23,8 +23,9 @@ pub async fn run(cli: &Cli, out: &Path) -> Result<()> {
         "Đã tổng hợp {} phiếu; mã băm cuối chuỗi: {}",
         r.ballots, r.chain_head
     );
+    let noun = if r.ballots == 1 { "ballot" } else { "ballots" };
     println!(
-        "Computed from {} ballots; chain head {}",
+        "Computed from {} {noun}; chain head {}",
         r.ballots, r.chain_head
     );
     println!("Written to {}:", out.display());

@@ -10,9 +10,16 @@ use super::{
     AreaReport, CellReport, GroupSummary, ItemReport, KindReport, Report, UnitReport, WishReport,
 };
 
-/// Builds the published report. `chain_head` is the hash of the last ballot
-/// in `agg`; `now` the moment it is computed at.
-pub fn build(c: &Campaign, agg: &Aggregate, chain_head: &str, now: DateTime<Utc>) -> Report {
+/// Builds the published report from the campaign's tallies. `ballots` and
+/// `chain_head` are the chain it read (what `khaosat verify` prints for the
+/// same data); `now` the moment it is computed at.
+pub fn build(
+    c: &Campaign,
+    agg: &Aggregate,
+    ballots: u64,
+    chain_head: &str,
+    now: DateTime<Utc>,
+) -> Report {
     let min = c.scoring.min_cell;
     let kinds = c
         .kinds
@@ -65,7 +72,7 @@ pub fn build(c: &Campaign, agg: &Aggregate, chain_head: &str, now: DateTime<Utc>
         organisation: c.organisation.clone(),
         generated: c.local_time(now),
         generated_at: now.timestamp(),
-        ballots: agg.ballots,
+        ballots,
         chain_head: chain_head.to_string(),
         min_cell: min,
         scoring: describe(&c.scoring),

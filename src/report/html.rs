@@ -162,17 +162,23 @@ fn kind(h: &mut String, k: &KindReport) {
     h.push_str("</section>\n");
 }
 
-/// Horizontal bars, 0–100, one per unit.
+/// Width of the charts' drawing, in SVG units; the page scales it to the
+/// screen, so a phone shows it at about four-fifths.
+const WIDTH: usize = 480;
+
+/// Horizontal bars, 0–100, one per unit, each under its unit's name (names
+/// are long; beside the bars they would leave no room on a phone).
 fn bar_chart(h: &mut String, bars: &[(&str, f64)]) {
-    const ROW: usize = 26;
-    let height = bars.len() * ROW + 24;
+    const ROW: usize = 44;
+    let scale = 4.0; // 100 → 400 units, room for the value after the bar
+    let height = bars.len() * ROW + 22;
     let _ = writeln!(
         h,
-        "<svg class=\"chart\" viewBox=\"0 0 640 {height}\" role=\"img\" \
+        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" \
          aria-label=\"Chỉ số tổng hợp theo đơn vị\">"
     );
     for tick in [0, 25, 50, 75, 100] {
-        let x = 260.0 + 3.4 * f64::from(tick);
+        let x = scale * f64::from(tick);
         let _ = writeln!(
             h,
             "<line x1=\"{x}\" y1=\"0\" x2=\"{x}\" y2=\"{}\" class=\"grid\"/>\
@@ -183,25 +189,26 @@ fn bar_chart(h: &mut String, bars: &[(&str, f64)]) {
     }
     for (i, (name, value)) in bars.iter().enumerate() {
         let y = i * ROW;
-        let w = 3.4 * value.clamp(0.0, 100.0);
+        let w = scale * value.clamp(0.0, 100.0);
         let _ = writeln!(
             h,
-            "<text x=\"254\" y=\"{ty}\" class=\"label\">{name}</text>\
-             <rect x=\"260\" y=\"{ry}\" width=\"{w:.1}\" height=\"18\" class=\"bar\"/>\
-             <text x=\"{vx:.1}\" y=\"{ty}\" class=\"value\">{v}</text>",
+            "<text x=\"0\" y=\"{ty}\" class=\"label\">{name}</text>\
+             <rect x=\"0\" y=\"{ry}\" width=\"{w:.1}\" height=\"14\" class=\"bar\"/>\
+             <text x=\"{vx:.1}\" y=\"{vy}\" class=\"value\">{v}</text>",
             ty = y + 17,
-            ry = y + 4,
+            ry = y + 23,
+            vy = y + 36,
             name = esc(name),
-            vx = 264.0 + w,
+            vx = w + 4.0,
             v = figure(Some(*value), false),
         );
     }
     h.push_str("</svg>\n");
 }
 
-/// One stacked bar per area: the share of each answer option.
+/// One stacked bar per area, under its title: the share of each answer option.
 fn distribution_chart(h: &mut String, areas: &[AreaReport]) {
-    const ROW: usize = 30;
+    const ROW: usize = 46;
     let rows: Vec<&AreaReport> = areas
         .iter()
         .filter(|a| {
@@ -213,10 +220,10 @@ fn distribution_chart(h: &mut String, areas: &[AreaReport]) {
     let Some(labels) = rows.first().map(|a| &a.labels) else {
         return;
     };
-    let height = rows.len() * ROW + 20 * labels.len().div_ceil(3) + 10;
+    let height = rows.len() * ROW + 26 * labels.len().div_ceil(2) + 8;
     let _ = writeln!(
         h,
-        "<svg class=\"chart\" viewBox=\"0 0 640 {height}\" role=\"img\" \
+        "<svg class=\"chart\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" \
          aria-label=\"Phân bố câu trả lời theo lĩnh vực\">"
     );
     for (i, a) in rows.iter().enumerate() {
@@ -225,35 +232,35 @@ fn distribution_chart(h: &mut String, areas: &[AreaReport]) {
         let total: u32 = counts.iter().sum();
         let _ = writeln!(
             h,
-            "<text x=\"254\" y=\"{}\" class=\"label\">{}</text>",
-            y + 19,
+            "<text x=\"0\" y=\"{}\" class=\"label\">{}</text>",
+            y + 17,
             esc(&a.title)
         );
-        let mut x = 260.0;
+        let mut x = 0.0;
         for (o, n) in counts.iter().enumerate() {
-            let w = 370.0 * f64::from(*n) / f64::from(total.max(1));
+            let w = WIDTH as f64 * f64::from(*n) / f64::from(total.max(1));
             let _ = writeln!(
                 h,
-                "<rect x=\"{x:.1}\" y=\"{}\" width=\"{w:.1}\" height=\"20\" class=\"o{}\">\
+                "<rect x=\"{x:.1}\" y=\"{}\" width=\"{w:.1}\" height=\"16\" class=\"o{}\">\
                  <title>{}: {n}</title></rect>",
-                y + 5,
+                y + 23,
                 o % 6,
                 esc(labels.get(o).map_or("", String::as_str)),
             );
             x += w;
         }
     }
-    // The legend, three options a line.
-    let top = rows.len() * ROW + 6;
+    // The legend, two options a line.
+    let top = rows.len() * ROW + 4;
     for (o, label) in labels.iter().enumerate() {
-        let (x, y) = (10 + 210 * (o % 3), top + 20 * (o / 3));
+        let (x, y) = (WIDTH / 2 * (o % 2), top + 26 * (o / 2));
         let _ = writeln!(
             h,
-            "<rect x=\"{x}\" y=\"{y}\" width=\"12\" height=\"12\" class=\"o{}\"/>\
+            "<rect x=\"{x}\" y=\"{y}\" width=\"15\" height=\"15\" class=\"o{}\"/>\
              <text x=\"{}\" y=\"{}\" class=\"legend\">{}</text>",
             o % 6,
-            x + 16,
-            y + 11,
+            x + 20,
+            y + 13,
             esc(label)
         );
     }
@@ -284,11 +291,13 @@ h1{font-size:1.35rem;margin:.2rem 0 .4rem}h2{font-size:1.15rem;margin-top:1.6rem
 border-bottom:2px solid #b40000;padding-bottom:.2rem}h3{font-size:1rem}h4{margin:.8rem 0 .3rem}\
 .org{text-transform:uppercase;font-weight:600;color:#b40000;margin:0}.meta,.muted{color:#555}\
 section{background:#fff;border-radius:8px;padding:4px 14px 14px;margin:12px 0}\
-.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.92rem}\
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;min-width:30rem;font-size:.92rem}\
 th,td{border:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}\
-th{background:#eef3fa}td.n{text-align:right;white-space:nowrap}\
+th{background:#eef3fa;font-size:.8rem;font-weight:600}td.n{text-align:right;white-space:nowrap}\
+td:nth-child(2){min-width:9rem}\
 details{border-top:1px solid #eee;padding:6px 0}summary{cursor:pointer;font-weight:600}\
-.chart{width:100%;height:auto;font-size:12px}.label{text-anchor:end}.tick{text-anchor:middle;fill:#666}\
+.chart{width:100%;max-width:640px;height:auto;font-size:17px;display:block;overflow:visible}\
+.tick{text-anchor:middle;fill:#666;font-size:14px}\
 .grid{stroke:#e3e3e3}.bar{fill:#2f6db5}.value{fill:#1a1a1a}\
 .o0{fill:#c0392b}.o1{fill:#e67e22}.o2{fill:#bdc3c7}.o3{fill:#5dade2}.o4{fill:#1f618d}.o5{fill:#7f8c8d}\
 .chain{font-family:ui-monospace,monospace;font-size:.8rem;word-break:break-all}\

@@ -65,7 +65,7 @@ pub async fn write_reports(
         }
     }
     agg.sort_wishes();
-    let report = build(c, &agg, chain.head(), now);
+    let report = build(c, &agg, chain.ballots() as u64, chain.head(), now);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut files = Vec::new();

@@ -431,7 +431,7 @@ fn report_writes_every_output_and_refuses_altered_data() {
     let o = khaosat(&args, "");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains(&format!("Computed from 1 ballots; chain head {head}")),
+        stdout(&o).contains(&format!("Computed from 1 ballot; chain head {head}")),
         "{}",
         stdout(&o)
     );

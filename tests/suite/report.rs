@@ -50,7 +50,8 @@ fn now() -> DateTime<Utc> {
 }
 
 fn report(c: &Campaign, ballots: &[Ballot]) -> Report {
-    build(c, &aggregate(c, ballots), "ab12cd34", now())
+    let agg = aggregate(c, ballots);
+    build(c, &agg, agg.ballots, "ab12cd34", now())
 }
 
 /// The small campaign with a given suppression threshold.
