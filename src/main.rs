@@ -20,9 +20,18 @@ async fn main() -> ExitCode {
     }
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
+        // Standard output closed early (`khaosat progress | head`): done.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

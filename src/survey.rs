@@ -146,7 +146,6 @@ impl Survey {
         &self.metrics
     }
 
-    /// Progress against the quotas now.
     /// Forgets the ids of messages processed more than [`KEEP_MESSAGE_IDS`]
     /// ago. Redeliveries come within a day (Telegram keeps an update 24
     /// hours; Zalo retries within minutes), and Telegram picks update ids
@@ -157,6 +156,7 @@ impl Survey {
         self.store.forget_inbound_before(cutoff.timestamp()).await
     }
 
+    /// Progress against the quotas now.
     pub async fn progress(&self) -> Result<crate::progress::Progress> {
         let counts = self.store.ballot_counts(&self.campaign.id).await?;
         Ok(crate::progress::Progress::new(&self.campaign, &counts))

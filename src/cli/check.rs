@@ -8,7 +8,7 @@ use crate::campaign::{Campaign, Category};
 use crate::dialogue;
 
 pub fn run(c: &Campaign) -> Result<()> {
-    print!("{}", report(c));
+    say_raw!("{}", report(c));
     Ok(())
 }
 
@@ -17,7 +17,7 @@ pub fn run_files(files: &[PathBuf]) -> Result<()> {
     let mut failed = 0;
     for f in files {
         match dialogue::compile_file(f) {
-            Ok(d) => println!(
+            Ok(d) => say!(
                 "{}: ok — {} (phiên bản {}, {} câu hỏi)",
                 f.display(),
                 d.id,

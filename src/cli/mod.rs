@@ -1,5 +1,22 @@
 //! The command line: `khaosat check | tokens | chat | progress | verify | report | serve`.
 
+/// `println!` that returns an error instead of panicking when standard
+/// output is closed (`khaosat progress | head`); `main` ends quietly on it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
+/// `print!` that returns an error instead of panicking; see `say!`.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 mod chat;
 mod check;
 mod progress;

@@ -17,7 +17,7 @@ pub async fn run(cli: &Cli, unit: Option<&str>) -> Result<()> {
             None => bail!("unknown unit `{u}`; `khaosat progress` lists every unit"),
         },
     };
-    print!("{text}");
+    say_raw!("{text}");
     survey.store().close().await;
     Ok(())
 }

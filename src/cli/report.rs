@@ -19,23 +19,25 @@ pub async fn run(cli: &Cli, out: &Path) -> Result<()> {
     store.close().await;
     let written = written?;
     let r = &written.report;
-    println!(
+    say!(
         "Đã tổng hợp {} phiếu; mã băm cuối chuỗi: {}",
-        r.ballots, r.chain_head
+        r.ballots,
+        r.chain_head
     );
     let noun = if r.ballots == 1 { "ballot" } else { "ballots" };
-    println!(
+    say!(
         "Computed from {} {noun}; chain head {}",
-        r.ballots, r.chain_head
+        r.ballots,
+        r.chain_head
     );
-    println!("Written to {}:", out.display());
+    say!("Written to {}:", out.display());
     for f in &written.files {
         let size = std::fs::metadata(f).map_or(0, |m| m.len());
         let name = f.file_name().map_or_else(
             || f.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        println!("  {name:<28} {:>10} bytes", size);
+        say!("  {name:<28} {:>10} bytes", size);
     }
     Ok(())
 }

@@ -43,13 +43,13 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
         .web_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    println!(
+    say!(
         "khaosat: {} — cơ sở dữ liệu {}",
         survey.campaign().title,
         cli.database()
     );
-    println!("  Trang trả lời phiếu (web chat): {web_url}/");
-    println!("  Tình trạng: {web_url}/healthz   Số liệu: {web_url}/metrics");
+    say!("  Trang trả lời phiếu (web chat): {web_url}/");
+    say!("  Tình trạng: {web_url}/healthz   Số liệu: {web_url}/metrics");
 
     // One signal stops everything: the HTTP server and the bot.
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -63,14 +63,14 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     let (telegram_task, telegram_webhook) =
         start_telegram(&survey, args, &web_url, &stop_rx).await?;
     if !survey.is_open() {
-        println!(
+        say!(
             "  The survey period is {} – {}: respondents are told it is not open. Use --trial to try it today.",
             survey.campaign().local_time(survey.campaign().opens),
             survey.campaign().local_time(survey.campaign().closes)
         );
     }
     if cli.trial {
-        print!(
+        say_raw!(
             "{}",
             trial::demo_tokens(&survey, &cli.database(), Some(&web_url)).await?
         );
@@ -99,7 +99,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
         }
     }
     survey.store().close().await;
-    println!("khaosat: stopped");
+    say!("khaosat: stopped");
     Ok(())
 }
 
@@ -125,14 +125,14 @@ fn forget_old_message_ids(survey: &Arc<Survey>, mut stop: watch::Receiver<bool>)
 
 async fn start_zalo(survey: &Arc<Survey>, web_url: &str) -> Result<Option<Arc<Zalo>>> {
     let Some(config) = ZaloConfig::from_env() else {
-        println!(
+        say!(
             "  Zalo: off (set KHAOSAT_ZALO_APP_ID, KHAOSAT_ZALO_OA_SECRET_KEY, KHAOSAT_ZALO_APP_SECRET_KEY and KHAOSAT_ZALO_REFRESH_TOKEN to turn it on)"
         );
         return Ok(None);
     };
     let client = Arc::new(ZaloClient::new(config.clone(), survey.store().clone()).await?);
     let outbox = Outbox::new(client.clone(), survey.store().clone());
-    println!("  Zalo: on — webhook {web_url}/zalo/webhook");
+    say!("  Zalo: on — webhook {web_url}/zalo/webhook");
     Ok(Some(Arc::new(Zalo {
         config,
         client,
@@ -153,7 +153,7 @@ async fn start_telegram(
 ) -> Result<TelegramStart> {
     let token = std::env::var("TELOXIDE_TOKEN").unwrap_or_default();
     if token.trim().is_empty() {
-        println!("  Telegram: off (set TELOXIDE_TOKEN to the bot's token to turn it on)");
+        say!("  Telegram: off (set TELOXIDE_TOKEN to the bot's token to turn it on)");
         return Ok((None, None));
     }
     // Honours TELOXIDE_API_URL (a local Bot API server, or tests).
@@ -167,10 +167,10 @@ async fn start_telegram(
         let url = format!("{}/telegram/webhook", web_url.trim_end_matches('/'));
         telegram::prepare(&bot, &staff).await?;
         telegram::register(&bot, &url, &secret).await?;
-        println!("  Telegram: on — webhook {url}");
+        say!("  Telegram: on — webhook {url}");
         return Ok((None, Some(Arc::new(TelegramWebhook { bot, staff, secret }))));
     }
-    println!("  Telegram: on — long polling");
+    say!("  Telegram: on — long polling");
     let survey = survey.clone();
     let stop = stopped(stop.clone());
     let task = tokio::spawn(async move {

@@ -66,12 +66,12 @@ pub async fn run(cli: &Cli, cmd: &TokensCommand) -> Result<()> {
         .await
         .with_context(|| format!("opening the database {url}"))?;
     let issued = issue(&campaign, &store, args).await?;
-    println!("Đã phát hành {} mã phiếu vào {}.", issued.tokens.len(), url);
-    println!("  Danh sách: {}", issued.csv.display());
+    say!("Đã phát hành {} mã phiếu vào {}.", issued.tokens.len(), url);
+    say!("  Danh sách: {}", issued.csv.display());
     for s in &issued.sheets {
-        println!("  Trang in:  {}", s.display());
+        say!("  Trang in:  {}", s.display());
     }
-    println!(
+    say!(
         "These files hold usable tokens (the database keeps only their hashes): print them, \
          hand the cards out, then delete the files."
     );

@@ -496,3 +496,20 @@ fn report_writes_every_output_and_refuses_altered_data() {
     );
     assert!(!out.exists());
 }
+
+/// `khaosat check | head -1`: when the reader has gone, the command ends
+/// quietly instead of panicking.
+#[test]
+fn a_closed_standard_output_ends_a_command_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let campaign = shipped_campaign_dir();
+    let o = Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .args(["--campaign", campaign.to_str().unwrap(), "check"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
