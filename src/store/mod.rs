@@ -45,6 +45,10 @@ pub struct TokenRecord {
     pub batch: String,
 }
 
+/// PostgreSQL advisory lock keys (any numbers, unique to khaosat).
+pub(crate) const CHAIN_LOCK: i64 = 4242001;
+pub(crate) const ZALO_REFRESH_LOCK: i64 = 4242002;
+
 /// Connections per instance to PostgreSQL: `KHAOSAT_DB_POOL`, default 10.
 fn postgres_pool_size() -> Result<u32> {
     match std::env::var("KHAOSAT_DB_POOL") {
@@ -237,6 +241,20 @@ impl Store {
             .await
             .context("reading the Zalo tokens")?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    /// Serialises Zalo token refreshes across instances sharing a
+    /// PostgreSQL database: the returned transaction holds an advisory lock
+    /// until it ends. `None` on SQLite, which has one instance, whose own
+    /// mutex is enough (and whose single connection must not wait on Zalo).
+    pub async fn lock_zalo_refresh(&self) -> Result<Option<Tx>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut tx = self.begin().await?;
+        tx.lock(ZALO_REFRESH_LOCK, "locking the Zalo token refresh")
+            .await?;
+        Ok(Some(tx))
     }
 
     /// Persists Zalo tokens (before the new access token is used).

@@ -73,6 +73,16 @@ impl StoredBallot {
 }
 
 impl Tx {
+    /// Takes a PostgreSQL advisory lock held until the transaction ends.
+    pub(super) async fn lock(&mut self, key: i64, what: &'static str) -> Result<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await
+            .context(what)?;
+        Ok(())
+    }
+
     pub(super) fn new(tx: Transaction<'static, Any>, backend: Backend) -> Self {
         Self { tx, backend }
     }
@@ -277,10 +287,8 @@ impl Tx {
         if self.backend == Backend::Postgres {
             // Appends (and the quota counts before them) are serialised across
             // instances; SQLite's single connection already serialises them.
-            sqlx::query("SELECT pg_advisory_xact_lock(4242001)")
-                .execute(&mut *self.tx)
-                .await
-                .context("locking the ballot chain")?;
+            self.lock(super::CHAIN_LOCK, "locking the ballot chain")
+                .await?;
         }
         if let Some(quota) = quota
             && self

@@ -159,8 +159,11 @@ impl ZaloClient {
         }))
     }
 
-    /// Replaces the access token, unless another task already replaced
-    /// `stale`. The new refresh token is stored before the access token is used.
+    /// Replaces the access token, unless another task or instance already
+    /// replaced `stale` (the token Zalo refused; `None` when there was none):
+    /// then the newer token is taken from the database. One refresh at a
+    /// time, across instances too: the refresh token can be used once. The
+    /// new refresh token is stored before the access token is used.
     async fn refresh(&self, stale: Option<&str>) -> Result<(), SendError> {
         let _one_at_a_time = self.refreshing.lock().await;
         if let Some(stale) = stale
@@ -168,10 +171,16 @@ impl ZaloClient {
         {
             return Ok(());
         }
-        let refresh_token = self
-            .store
-            .zalo_tokens()
-            .await?
+        let across_instances = self.store.lock_zalo_refresh().await?;
+        let saved = self.store.zalo_tokens().await?;
+        if let Some((_, Some(access))) = &saved
+            && Some(access.as_str()) != stale
+        {
+            *self.access.write().await = Some(access.clone());
+            tracing::info!("Zalo access token taken from another instance's refresh");
+            return Ok(());
+        }
+        let refresh_token = saved
             .map(|(r, _)| r)
             .or_else(|| self.config.refresh_token.clone())
             .ok_or(SendError::NoToken)?;
@@ -206,6 +215,9 @@ impl ZaloClient {
             .save_zalo_tokens(&refresh, Some(&access), chrono::Utc::now().timestamp())
             .await?;
         *self.access.write().await = Some(access);
+        if let Some(lock) = across_instances {
+            lock.rollback().await?;
+        }
         tracing::info!("Zalo access token refreshed");
         Ok(())
     }

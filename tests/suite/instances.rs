@@ -298,3 +298,39 @@ async fn two_instances_on_one_database_behave_as_one() {
     }
     db.drop_db().await;
 }
+
+/// Zalo's refresh token can be used once. When the access token expires,
+/// two instances sending at the same moment must not both spend it: one
+/// refreshes, the other takes the new access token from the database, and
+/// both messages go out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_refresh_the_zalo_token_once() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let (zalo, zalo_url) = fake_zalo::start().await;
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let store = khaosat::store::Store::open(&db.url).await.unwrap();
+        let config = fake_zalo::config(&zalo_url, "expired-at-start");
+        clients.push(khaosat::zalo::ZaloClient::new(config, store).await.unwrap());
+    }
+    for round in 0..3 {
+        // Each round the fake expires the access token first.
+        zalo.lock().unwrap().valid_access = format!("gone-{round}");
+        let (ta, tb) = (format!("a{round}"), format!("b{round}"));
+        let (a, b) = tokio::join!(
+            clients[0].send_text("u-a", &ta),
+            clients[1].send_text("u-b", &tb)
+        );
+        a.unwrap();
+        b.unwrap();
+        assert_eq!(
+            zalo.lock().unwrap().refreshes,
+            round + 1,
+            "one refresh a round"
+        );
+    }
+    assert_eq!(zalo.lock().unwrap().sent.len(), 6);
+    db.drop_db().await;
+}
