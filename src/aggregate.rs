@@ -6,7 +6,7 @@
 //! Vietnam (SIPAS): an item's index is the share of its valid answers that
 //! are positive, × 100 ("not applicable" answers are not valid).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use crate::ballot::Ballot;
 use crate::dialogue::{Answer, Dialogue, QuestionKind};
@@ -128,16 +128,6 @@ impl Aggregate {
             }
         }
     }
-
-    /// Number of tallies (cells × questions): the size of the results.
-    pub fn size(&self) -> usize {
-        let per_cell = |c: &Cell| c.items.len() + c.wishes.len();
-        self.cells
-            .values()
-            .flat_map(|g| g.values())
-            .map(per_cell)
-            .sum()
-    }
 }
 
 /// The entry for a borrowed key, allocating the key only when it is new.
@@ -154,12 +144,4 @@ pub fn mean(values: impl IntoIterator<Item = f64>) -> Option<f64> {
         .into_iter()
         .fold((0.0, 0u32), |(s, n), v| (s + v, n + 1));
     (n > 0).then(|| sum / f64::from(n))
-}
-
-/// Tallies keyed for display: `(area, question) → tally`, sorted.
-pub fn by_area(cell: &Cell) -> BTreeMap<(&str, &str), &Tally> {
-    cell.items
-        .iter()
-        .map(|(q, t)| ((t.area.as_str(), q.as_str()), t))
-        .collect()
 }
