@@ -15,7 +15,6 @@ use sha2::Sha256;
 
 use crate::ballot::Ballot;
 use crate::campaign::{Access, Campaign, PeriodState};
-use crate::diagnostic::SourceFile;
 use crate::dialogue::{self, Dialogue, QuestionKind};
 use crate::engine::{self, Action, At, Effect, Input, Outcome, Reply, Session, UnitRef};
 use crate::metrics::Metrics;
@@ -283,9 +282,7 @@ impl Survey {
             .dialogue_source(id, version)
             .await?
             .with_context(|| format!("dialogue {id} version {version} is not recorded"))?;
-        let d = dialogue::compile(&SourceFile::new(format!("<stored {id}@{version}>"), source))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let d = Arc::new(d);
+        let d = Arc::new(dialogue::compile_stored(id, version, source)?);
         self.dialogues.insert(key, d.clone());
         Ok(d)
     }

@@ -25,6 +25,13 @@ pub fn compile_file(path: &Path) -> Result<Dialogue, Diagnostics> {
     compile(&SourceFile::read(path)?)
 }
 
+/// Compiles a dialogue version recorded in the store (a session finishing on
+/// it, a report reading ballots answered on it).
+pub fn compile_stored(id: &str, version: &str, source: String) -> anyhow::Result<Dialogue> {
+    compile(&SourceFile::new(format!("<stored {id}@{version}>"), source))
+        .map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 /// Compiles a dialogue from source text.
 pub fn compile(file: &SourceFile) -> Result<Dialogue, Diagnostics> {
     let raw: DialogueFile = toml::from_str(&file.text)

@@ -7,7 +7,7 @@
 mod compile;
 mod file;
 
-pub use compile::{compile, compile_file};
+pub use compile::{compile, compile_file, compile_stored};
 
 use serde::{Deserialize, Serialize};
 

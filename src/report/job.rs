@@ -16,7 +16,6 @@ use super::tables::tables;
 use super::{Report, build, csv, html, xlsx};
 use crate::aggregate::Aggregate;
 use crate::campaign::Campaign;
-use crate::diagnostic::SourceFile;
 use crate::dialogue::{self, Dialogue};
 use crate::store::{Store, StoredBallot};
 use crate::verify::{Chain, Verdict};
@@ -152,9 +151,7 @@ impl Dialogues {
                 b.ballot.seq
             )
         })?;
-        let d = dialogue::compile(&SourceFile::new(format!("<stored {id}@{version}>"), source))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let d = Arc::new(d);
+        let d = Arc::new(dialogue::compile_stored(id, version, source)?);
         self.0.insert(key, d.clone());
         Ok(d)
     }
