@@ -239,35 +239,21 @@ async fn method(
                     "parameters": { "retry_after": 1 },
                 }));
             }
-            api.next_message += 1;
-            let message_id = api.next_message;
             let chat_id = p["chat_id"].as_i64().unwrap_or(0);
             let text = p["text"].as_str().unwrap_or("").to_string();
-            let keyboard = keyboard_of(&p);
             if let Some(t) = api.offered.remove(&chat_id) {
                 api.latencies.push(t.elapsed());
             }
-            let sent_so_far = api.sent.iter().filter(|m| m.chat == chat_id).count() + 1;
-            if let Some(w) = api.counts.get(&chat_id) {
-                w.send_replace(sent_so_far);
-            }
-            api.sent.push(Sent {
-                chat: chat_id,
-                message_id,
-                text: text.clone(),
-                keyboard,
-            });
+            let message_id = api.record_sent(chat_id, &text, keyboard_of(&p));
             ok(bot_message(chat_id, message_id, &text))
         }
         "senddocument" => {
-            // The file's part, read as bytes: it is not text.
-            // teloxide names the file's part in the field: `attach://<part>`.
+            // The file's part, read as bytes: it is not text. teloxide
+            // names that part in the field: `attach://<part>`.
             let part = p["document"].as_str().unwrap_or("");
             let part = part.strip_prefix("attach://").unwrap_or("document");
             let (name, bytes) = file_part(&body, part).unwrap_or_default();
             let mut api = fake.api.lock().unwrap();
-            api.next_message += 1;
-            let message_id = api.next_message;
             let chat_id = p["chat_id"]
                 .as_str()
                 .and_then(|c| c.parse().ok())
@@ -275,16 +261,7 @@ async fn method(
             api.documents.push((chat_id, name.clone(), bytes));
             // Seen in the chat as its caption, after the file name.
             let text = format!("[{name}] {}", p["caption"].as_str().unwrap_or(""));
-            let sent_so_far = api.sent.iter().filter(|m| m.chat == chat_id).count() + 1;
-            if let Some(w) = api.counts.get(&chat_id) {
-                w.send_replace(sent_so_far);
-            }
-            api.sent.push(Sent {
-                chat: chat_id,
-                message_id,
-                text: text.clone(),
-                keyboard: Vec::new(),
-            });
+            let message_id = api.record_sent(chat_id, &text, Vec::new());
             ok(bot_message(chat_id, message_id, &text))
         }
         "editmessagereplymarkup" => {
@@ -325,6 +302,26 @@ async fn method(
         other => Json(
             json!({ "ok": false, "error_code": 400, "description": format!("Bad Request: method {other} is not faked") }),
         ),
+    }
+}
+
+impl Api {
+    /// Records a message the bot sent to `chat` and wakes whoever waits on
+    /// that chat; returns its message id.
+    fn record_sent(&mut self, chat: i64, text: &str, keyboard: Vec<Vec<(String, String)>>) -> i64 {
+        self.next_message += 1;
+        let message_id = self.next_message;
+        let sent_so_far = self.sent.iter().filter(|m| m.chat == chat).count() + 1;
+        if let Some(w) = self.counts.get(&chat) {
+            w.send_replace(sent_so_far);
+        }
+        self.sent.push(Sent {
+            chat,
+            message_id,
+            text: text.to_string(),
+            keyboard,
+        });
+        message_id
     }
 }
 
