@@ -238,14 +238,7 @@ fn a_scripted_chat_completes_a_citizen_ballot() {
         "{}",
         stdout(&o)
     );
-    tokio_block(async {
-        let store = Store::open(db).await.unwrap();
-        sqlx::raw_sql("DROP TRIGGER ballots_no_update; UPDATE ballots SET unit_id = 'binh-chanh';")
-            .execute(store.pool())
-            .await
-            .unwrap();
-        store.close().await;
-    });
+    move_ballots_behind_the_triggers(db);
     let o = khaosat(&["--database-url", db, "verify"], "");
     assert!(!o.status.success());
     assert!(
@@ -405,6 +398,34 @@ fn tokio_block<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+/// Edits every ballot directly in the SQLite file, dropping the trigger that
+/// refuses it: what someone with the file could do.
+fn move_ballots_behind_the_triggers(db: &str) {
+    tokio_block(async {
+        let store = Store::open(db).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER ballots_no_update; UPDATE ballots SET unit_id = 'binh-chanh';")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+}
+
+/// `khaosat report --out OUT` on the shipped campaign.
+fn report(db: &str, out: &Path) -> Output {
+    let campaign = shipped_campaign_dir();
+    let args = [
+        "--campaign",
+        campaign.to_str().unwrap(),
+        "--database-url",
+        db,
+        "report",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    khaosat(&args, "")
+}
+
 #[test]
 fn report_writes_every_output_and_refuses_altered_data() {
     let dir = tempfile::tempdir().unwrap();
@@ -418,17 +439,7 @@ fn report_writes_every_output_and_refuses_altered_data() {
     let (receipt, head) = (&ballots[0].receipt, &ballots[0].hash);
 
     let out = dir.path().join("bao-cao");
-    let campaign = shipped_campaign_dir();
-    let args = [
-        "--campaign",
-        campaign.to_str().unwrap(),
-        "--database-url",
-        db,
-        "report",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let o = khaosat(&args, "");
+    let o = report(db, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
         stdout(&o).contains(&format!("Computed from 1 ballot; chain head {head}")),
@@ -468,25 +479,9 @@ fn report_writes_every_output_and_refuses_altered_data() {
     assert!(read("linh-vuc.csv").contains("(ẩn)"));
 
     // Altered behind the database's back: no report.
-    tokio_block(async {
-        let store = Store::open(db).await.unwrap();
-        sqlx::raw_sql("DROP TRIGGER ballots_no_update; UPDATE ballots SET unit_id = 'binh-chanh';")
-            .execute(store.pool())
-            .await
-            .unwrap();
-        store.close().await;
-    });
+    move_ballots_behind_the_triggers(db);
     let out = dir.path().join("altered");
-    let args = [
-        "--campaign",
-        campaign.to_str().unwrap(),
-        "--database-url",
-        db,
-        "report",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let o = khaosat(&args, "");
+    let o = report(db, &out);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("ballot 1 does not match")
