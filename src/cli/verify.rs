@@ -31,17 +31,13 @@ pub async fn run(cli: &Cli) -> Result<()> {
 /// Checks the chain a page at a time, so memory does not grow with it.
 async fn check_in_pages(store: &Store) -> Result<Verdict> {
     let mut chain = Chain::default();
-    let mut after = 0;
-    loop {
-        let page = store.ballots_after(after, 1_000).await?;
-        let Some(last) = page.last() else {
-            return Ok(chain.verdict());
-        };
-        after = last.ballot.seq;
-        for b in &page {
+    let mut pages = store.read_ballots(i64::MAX);
+    while let Some(page) = pages.recv().await {
+        for b in &page? {
             if let Err(broken) = chain.push(b) {
                 return Ok(broken);
             }
         }
     }
+    Ok(chain.verdict())
 }

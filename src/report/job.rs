@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
-use tokio::sync::mpsc;
 
 use super::open_data::OpenData;
 use super::tables::tables;
@@ -19,9 +18,6 @@ use crate::campaign::Campaign;
 use crate::dialogue::{self, Dialogue};
 use crate::store::{Store, StoredBallot};
 use crate::verify::{Chain, Verdict};
-
-/// Ballots read per query.
-const PAGE: i64 = 1_000;
 
 /// File names of the outputs.
 pub const WORKBOOK: &str = "bao-cao.xlsx";
@@ -49,7 +45,7 @@ pub async fn write_reports(
     // Pass 1: check the chain and tally.
     let mut chain = Chain::default();
     let mut agg = Aggregate::default();
-    let mut pages = read_pages(store, i64::MAX);
+    let mut pages = store.read_ballots(i64::MAX);
     while let Some(page) = pages.recv().await {
         for b in &page? {
             if let Err(Verdict::Broken { seq, problem }) = chain.push(b) {
@@ -83,7 +79,7 @@ pub async fn write_reports(
 
     // Pass 2: the open data, up to the same ballot as the figures.
     let mut open = OpenData::new(out, c, &report);
-    let mut pages = read_pages(store, chain.ballots() as i64);
+    let mut pages = store.read_ballots(chain.ballots() as i64);
     while let Some(page) = pages.recv().await {
         for b in page?.iter().filter(|b| b.ballot.campaign == c.id) {
             open.push(b, &*dialogues.of(store, b).await?)?;
@@ -91,35 +87,6 @@ pub async fn write_reports(
     }
     files.extend(open.finish()?);
     Ok(Written { report, files })
-}
-
-/// Reads the ballots up to sequence number `last` page by page in a task of
-/// its own, one page ahead of the caller: reading and tallying use both cores.
-fn read_pages(store: &Store, last: i64) -> mpsc::Receiver<Result<Vec<StoredBallot>>> {
-    let (tx, rx) = mpsc::channel(1);
-    let store = store.clone();
-    tokio::spawn(async move {
-        let mut after = 0;
-        while after < last {
-            let page = store.ballots_after(after, PAGE.min(last - after)).await;
-            match page {
-                Ok(page) => {
-                    let Some(seq) = page.last().map(|b| b.ballot.seq) else {
-                        break;
-                    };
-                    after = seq;
-                    if tx.send(Ok(page)).await.is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    break;
-                }
-            }
-        }
-    });
-    rx
 }
 
 /// Compiled dialogues by id and version: the campaign's, and older

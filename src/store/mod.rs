@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor, Row};
+use tokio::sync::mpsc;
 
 /// Where the default embedded database lives.
 pub const DEFAULT_DATABASE: &str = "data/khaosat.db";
@@ -44,6 +45,9 @@ pub struct TokenRecord {
     pub expires_at: Option<i64>,
     pub batch: String,
 }
+
+/// Ballots read per query by `read_ballots`.
+const PAGE: i64 = 1_000;
 
 /// PostgreSQL advisory lock keys (any numbers, unique to khaosat).
 pub(crate) const CHAIN_LOCK: i64 = 4242001;
@@ -352,6 +356,37 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         ballots.sort_by_key(|b| b.ballot.seq);
         Ok(ballots)
+    }
+
+    /// Every ballot up to sequence number `last`, a page at a time, read in
+    /// a task of its own one page ahead of the caller (so reading and the
+    /// caller's work use both cores), in bounded memory. An error ends the
+    /// pages.
+    pub fn read_ballots(&self, last: i64) -> mpsc::Receiver<Result<Vec<StoredBallot>>> {
+        let (tx, rx) = mpsc::channel(1);
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut after = 0;
+            while after < last {
+                let page = store.ballots_after(after, PAGE.min(last - after)).await;
+                match page {
+                    Ok(page) => {
+                        let Some(seq) = page.last().map(|b| b.ballot.seq) else {
+                            break;
+                        };
+                        after = seq;
+                        if tx.send(Ok(page)).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        break;
+                    }
+                }
+            }
+        });
+        rx
     }
 
     /// The source of a recorded dialogue version.
