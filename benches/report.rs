@@ -47,7 +47,7 @@ fn main() {
             let url = format!("sqlite://{}", dir.path().join("bench.db").display());
             let store = Store::open(&url).await.unwrap();
             let started = Instant::now();
-            let answers = generate(&store, &campaign, n).await;
+            let answers = generate(&url, &campaign, n).await;
             let generated = started.elapsed();
             let _ = std::fs::write("/proc/self/clear_refs", "5");
             let base = rss_mb("VmRSS:");
@@ -85,13 +85,19 @@ fn main() {
 
 /// Stores `n` ballots spread over every unit and group, answered at random
 /// (a free-text wish on a share of the ballots); returns the answers.
-async fn generate(store: &Store, c: &Campaign, n: usize) -> usize {
+async fn generate(url: &str, c: &Campaign, n: usize) -> usize {
+    // Written straight into the database, as the service would have, on a
+    // connection of our own.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&khaosat::store::database_url(url))
+        .await
+        .unwrap();
     let mut rng = StdRng::seed_from_u64(2021);
     let cells: Vec<_> = c
-        .units
+        .units()
         .iter()
         .flat_map(|u| {
-            c.assessments
+            c.assessments()
                 .iter()
                 .filter(move |a| a.kind == u.kind)
                 .map(move |a| (u, a))
@@ -108,7 +114,7 @@ async fn generate(store: &Store, c: &Campaign, n: usize) -> usize {
     // Rows per INSERT: sqlx looks bound parameters up by name, so fewer is faster.
     const BATCH: usize = 50;
     while (seq as usize) < n {
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = pool.begin().await.unwrap();
         for _ in 0..200 {
             let rows = BATCH.min(n - seq as usize);
             if rows == 0 {
@@ -125,18 +131,18 @@ async fn generate(store: &Store, c: &Campaign, n: usize) -> usize {
                 let d = &a.dialogue;
                 let mut b = Ballot {
                     seq,
-                    campaign: c.id.clone(),
+                    campaign: c.id().to_string(),
                     unit: unit.id.clone(),
-                    group: c.groups[a.group].id.clone(),
-                    dialogue_id: d.id.clone(),
-                    dialogue_version: d.version.clone(),
+                    group: c.groups()[a.group].id.clone(),
+                    dialogue_id: d.id().to_string(),
+                    dialogue_version: d.version().to_string(),
                     submitted_on: format!("2021-02-{:02}", 1 + seq % 15),
                     answers: Default::default(),
                 };
-                for q in &d.questions {
+                for q in d.questions() {
                     let answer = match &q.kind {
                         QuestionKind::Choice { scale } => {
-                            let options = d.scales[*scale].options.len() as u16;
+                            let options = d.scales()[*scale].options.len() as u16;
                             Answer::Choice(rng.random_range(1..=options))
                         }
                         QuestionKind::Number { .. } => {
@@ -189,6 +195,7 @@ async fn generate(store: &Store, c: &Campaign, n: usize) -> usize {
         }
         tx.commit().await.unwrap();
     }
+    pool.close().await;
     answers
 }
 

@@ -15,13 +15,13 @@
 #[allow(dead_code)]
 mod fake_telegram;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use fake_telegram::FakeTelegram;
+use khaosat::settings::Settings;
 use khaosat::store::{Store, TokenRecord};
-use khaosat::survey::{Clock, Options, Survey};
+use khaosat::survey::Clock;
 use khaosat::token::Token;
 use rand::Rng;
 
@@ -87,7 +87,7 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/thang-binh-2021"),
     )
     .unwrap();
-    let units: Vec<String> = campaign.units.iter().map(|u| u.id.clone()).collect();
+    let units: Vec<String> = campaign.units().iter().map(|u| u.id.clone()).collect();
     let mut rng = rand::rng();
     let tokens: Vec<Token> = (0..respondents)
         .map(|_| Token::generate(&mut rng))
@@ -97,7 +97,7 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
         .enumerate()
         .map(|(i, t)| TokenRecord {
             hash: t.hash(),
-            campaign: campaign.id.clone(),
+            campaign: campaign.id().to_string(),
             group: "nguoi-dan".into(),
             units: vec![units[i % units.len()].clone()],
             expires_at: None,
@@ -105,32 +105,21 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
         })
         .collect();
     store.insert_tokens(&records).await.unwrap();
+    store.close().await;
     let now = Utc.with_ymd_and_hms(2021, 2, 1, 2, 0, 0).unwrap();
-    let survey = Arc::new(
-        Survey::new(
-            campaign,
-            store,
-            Options {
-                clock: Clock::fixed(now),
-                trial: false,
-            },
-        )
-        .await
-        .unwrap(),
-    );
-
     let fake = FakeTelegram::start().await;
-    let bot =
-        teloxide::Bot::new("123456:BENCH").set_api_url(reqwest::Url::parse(&fake.url).unwrap());
+    // The service as `khaosat serve` assembles it, the bot on the fake.
+    let mut settings = Settings::new(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/thang-binh-2021"),
+        url.clone(),
+    );
+    settings.clock = Clock::fixed(now);
+    fake.configure(&mut settings);
+    let app = khaosat::startup::build(settings).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let bot_task = tokio::spawn(khaosat::telegram::run(
-        bot,
-        survey.clone(),
-        Default::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let bot_task = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
 
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -169,7 +158,6 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
     let elapsed = started.elapsed();
     let _ = stop.send(());
     let _ = bot_task.await;
-    survey.store().close().await;
     if let Ok(admin) = std::env::var("BENCH_DATABASE")
         && admin.starts_with("postgres")
     {
@@ -191,10 +179,7 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
 async fn fresh_postgres(admin: &str) -> String {
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(admin).await.unwrap();
-    let name = format!(
-        "khaosat_bench_{}",
-        khaosat::token::hex(&rand::random::<[u8; 4]>())
-    );
+    let name = format!("khaosat_bench_{}", khaosat::hex::random::<4>());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await

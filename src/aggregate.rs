@@ -69,7 +69,7 @@ impl Aggregate {
             Cell::default,
         );
         cell.ballots += 1;
-        for q in &dialogue.questions {
+        for q in dialogue.questions() {
             let Some(answer) = ballot.answers.get(&q.id) else {
                 continue;
             };
@@ -89,7 +89,7 @@ impl Aggregate {
                 continue;
             };
             let tally = entry(&mut cell.items, &q.id, || Tally {
-                area: dialogue.sections[q.section].id.clone(),
+                area: dialogue.sections()[q.section].id.clone(),
                 options: vec![0; scale.options.len()],
                 ..Tally::default()
             });

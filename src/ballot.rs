@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::dialogue::Answer;
-use crate::token::{ALPHABET, hex};
+use crate::hex;
+use crate::token::ALPHABET;
 
 /// `prev_hash` of the first ballot.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -30,6 +31,16 @@ pub struct Ballot {
     pub answers: BTreeMap<String, Answer>,
 }
 
+/// A ballot as it stands in the chain: its content, the hash of the ballot
+/// before it, its own hash, and the receipt the respondent was shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredBallot {
+    pub ballot: Ballot,
+    pub prev_hash: String,
+    pub hash: String,
+    pub receipt: String,
+}
+
 impl Ballot {
     /// The canonical encoding that is hashed.
     pub fn canonical(&self) -> String {
@@ -42,7 +53,7 @@ impl Ballot {
         h.update(prev_hash.as_bytes());
         h.update(b"\n");
         h.update(self.canonical().as_bytes());
-        hex(&h.finalize())
+        hex::encode(&h.finalize())
     }
 }
 

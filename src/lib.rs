@@ -1,8 +1,13 @@
 //! khaosat — a chat-bot survey channel for the administrative-reform impact
 //! survey of a Vietnamese district.
 //!
-//! The pure core (`dialogue`, `campaign`, `engine`, `token`) has no I/O; the
-//! adapters (`store`, `survey`, `cli`) wire it to a database and to people.
+//! The pure core (`campaign`, `dialogue`, `engine`, `ballot`, `token`,
+//! `aggregate`, `report` figures, `verify`) has no I/O. The service
+//! (`survey`) runs the engine against the store (`store`). The channels
+//! (`telegram`, `zalo`, `web`, the terminal in `cli`) and the operations
+//! endpoints (`ops`) are thin adapters, each with its own state and router;
+//! `http` composes routers without knowing whose they are. `startup` is the
+//! composition root, assembling everything from `settings`.
 
 pub mod aggregate;
 pub mod ballot;
@@ -11,10 +16,16 @@ pub mod cli;
 pub mod diagnostic;
 pub mod dialogue;
 pub mod engine;
+pub mod hex;
+pub mod http;
 pub mod metrics;
+pub mod ops;
 pub mod progress;
 pub mod qr_sheet;
 pub mod report;
+pub mod secret;
+pub mod settings;
+pub mod startup;
 pub mod store;
 pub mod survey;
 pub mod telegram;

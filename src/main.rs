@@ -1,24 +1,17 @@
-//! The `khaosat` binary: parse the command line, run, map errors to exit codes.
+//! The `khaosat` binary: parse the command line (and the environment, once),
+//! set up logging, run, map errors to exit codes.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use khaosat::cli::{Cli, run};
+use khaosat::settings::{LogFormat, Settings};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KHAOSAT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    // KHAOSAT_LOG_FORMAT=json: one JSON object per line, for log collectors.
-    if std::env::var("KHAOSAT_LOG_FORMAT").is_ok_and(|f| f == "json") {
-        logs.json().init();
-    } else {
-        logs.init();
-    }
-    match run(Cli::parse()).await {
+    let cli = Cli::parse();
+    init_logs(&cli.settings);
+    match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         // Standard output closed early (`khaosat progress | head`): done.
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
@@ -26,6 +19,20 @@ async fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Logs to standard error, filtered by `KHAOSAT_LOG`; JSON lines for log
+/// collectors with `KHAOSAT_LOG_FORMAT=json`.
+fn init_logs(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
     }
 }
 

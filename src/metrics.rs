@@ -6,6 +6,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+use tokio::sync::watch;
 
 /// The label every per-channel metric carries.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -21,7 +22,31 @@ pub struct Metrics {
     pub duplicates: Family<ChannelLabel, Counter>,
     pub errors: Family<ChannelLabel, Counter>,
     pub reply_seconds: Family<ChannelLabel, Histogram>,
+    /// Platform updates whose handling has ended: replies sent, or failed.
+    pub updates_done: Family<ChannelLabel, Counter>,
     pub ballots_stored: Counter,
+    /// Platform updates done, all channels: what waiting on them watches.
+    done: watch::Sender<u64>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+/// Counts one platform update as done when dropped, on every path out of
+/// its handler (see [`Metrics::update_in_hand`]).
+pub struct UpdateInHand {
+    counter: Counter,
+    done: watch::Sender<u64>,
+}
+
+impl Drop for UpdateInHand {
+    fn drop(&mut self) {
+        self.counter.inc();
+        self.done.send_modify(|n| *n += 1);
+    }
 }
 
 impl Default for Metrics {
@@ -35,6 +60,7 @@ impl Default for Metrics {
         let reply_seconds = Family::<ChannelLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0001, 2.0, 16))
         });
+        let updates_done = Family::<ChannelLabel, Counter>::default();
         let ballots_stored = Counter::default();
         registry.register(
             "messages_in",
@@ -57,6 +83,11 @@ impl Default for Metrics {
             "Time from a message arriving to its replies being durable",
             reply_seconds.clone(),
         );
+        registry.register(
+            "updates_done",
+            "Platform updates fully handled (replies sent, or failed)",
+            updates_done.clone(),
+        );
         registry.register("ballots_stored", "Ballots stored", ballots_stored.clone());
         Self {
             registry,
@@ -65,7 +96,9 @@ impl Default for Metrics {
             duplicates,
             errors,
             reply_seconds,
+            updates_done,
             ballots_stored,
+            done: watch::channel(0).0,
         }
     }
 }
@@ -75,6 +108,31 @@ impl Metrics {
         ChannelLabel {
             channel: channel.to_string(),
         }
+    }
+
+    /// A platform update taken in hand; it counts as done when the returned
+    /// guard is dropped.
+    pub fn update_in_hand(&self, channel: &str) -> UpdateInHand {
+        UpdateInHand {
+            counter: self
+                .updates_done
+                .get_or_create(&Self::channel(channel))
+                .clone(),
+            done: self.done.clone(),
+        }
+    }
+
+    /// Waits until `n` platform updates (all channels together) are done.
+    pub async fn wait_updates_done(&self, n: u64) {
+        let mut done = self.done.subscribe();
+        let _ = done.wait_for(|d| *d >= n).await;
+    }
+
+    /// Platform updates of a channel fully handled so far.
+    pub fn updates_done(&self, channel: &str) -> u64 {
+        self.updates_done
+            .get_or_create(&Self::channel(channel))
+            .get()
     }
 
     /// The metrics in Prometheus text format.

@@ -24,9 +24,9 @@ impl Progress {
     /// `counts` are `(unit id, group id, ballots)` as the store gives them.
     pub fn new(c: &Campaign, counts: &[(String, String, u32)]) -> Self {
         let mut cells = Vec::new();
-        for (u, unit) in c.units.iter().enumerate() {
-            for a in c.assessments.iter().filter(|a| a.kind == unit.kind) {
-                let group = &c.groups[a.group];
+        for (u, unit) in c.units().iter().enumerate() {
+            for a in c.assessments().iter().filter(|a| a.kind == unit.kind) {
+                let group = &c.groups()[a.group];
                 let received = counts
                     .iter()
                     .find(|(cu, cg, _)| *cu == unit.id && *cg == group.id)
@@ -72,15 +72,15 @@ pub fn bar(received: u32, quota: u32) -> String {
 
 /// Days left until the survey closes, as staff say it.
 pub fn days_left(c: &Campaign, now: DateTime<Utc>) -> String {
-    if now > c.closes {
-        return format!("đã kết thúc lúc {}", c.local_time(c.closes));
+    if now > c.closes() {
+        return format!("đã kết thúc lúc {}", c.local_time(c.closes()));
     }
-    let days = (c.local_date(c.closes) - c.local_date(now)).num_days();
+    let days = (c.local_date(c.closes()) - c.local_date(now)).num_days();
     match days {
-        0 => format!("hôm nay là ngày cuối (đến {})", c.local_time(c.closes)),
+        0 => format!("hôm nay là ngày cuối (đến {})", c.local_time(c.closes())),
         d => format!(
             "còn {d} ngày (đến hết {})",
-            c.closes.with_timezone(&c.timezone).format("%d/%m/%Y")
+            c.closes().with_timezone(&c.timezone()).format("%d/%m/%Y")
         ),
     }
 }
@@ -94,16 +94,16 @@ pub fn overview(c: &Campaign, p: &Progress, now: DateTime<Utc>) -> String {
         bar(r, q)
     );
     for category in [Category::Officials, Category::Citizens] {
-        let (r, q) = p.total(|cell| c.groups[cell.group].category == category);
+        let (r, q) = p.total(|cell| c.groups()[cell.group].category == category);
         let name = match category {
             Category::Officials => "Cán bộ, công chức",
             Category::Citizens => "Tổ chức, cá nhân",
         };
         out.push_str(&format!("  {name}: {r}/{q} {}\n", bar(r, q)));
     }
-    for (k, kind) in c.kinds.iter().enumerate() {
+    for (k, kind) in c.kinds().iter().enumerate() {
         out.push_str(&format!("\n{}\n", kind.name));
-        for (u, unit) in c.units.iter().enumerate().filter(|(_, u)| u.kind == k) {
+        for (u, unit) in c.units().iter().enumerate().filter(|(_, u)| u.kind == k) {
             let parts = p
                 .cells
                 .iter()
@@ -125,13 +125,13 @@ pub fn unit_detail(
     unit_id: &str,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    let u = c.units.iter().position(|u| u.id == unit_id)?;
-    let mut out = format!("{} — {}\n", c.units[u].name, days_left(c, now));
+    let u = c.units().iter().position(|u| u.id == unit_id)?;
+    let mut out = format!("{} — {}\n", c.units()[u].name, days_left(c, now));
     for cell in p.cells.iter().filter(|cell| cell.unit == u) {
         let missing = cell.quota.saturating_sub(cell.received);
         out.push_str(&format!(
             "  {}: {}/{} {} — còn thiếu {missing}\n",
-            c.groups[cell.group].name,
+            c.groups()[cell.group].name,
             cell.received,
             cell.quota,
             bar(cell.received, cell.quota)
@@ -141,7 +141,7 @@ pub fn unit_detail(
 }
 
 fn short(c: &Campaign, group: usize) -> &'static str {
-    match c.groups[group].category {
+    match c.groups()[group].category {
         Category::Officials => "cán bộ",
         Category::Citizens => "dân",
     }

@@ -85,7 +85,7 @@ impl Token {
 
     /// What is stored: a hash, never the token.
     pub fn hash(&self) -> String {
-        hex(&Sha256::digest(
+        crate::hex::encode(&Sha256::digest(
             format!("khaosat/token/v1:{}", self.0).as_bytes(),
         ))
     }
@@ -120,11 +120,6 @@ fn check_value(data: &[u8]) -> u8 {
         factor = if factor == 2 { 1 } else { 2 };
     }
     ((32 - sum % 32) % 32) as u8
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! Tamper evidence: recompute the ballot chain and find the first ballot
 //! that does not match. Pure: stored ballots in, a verdict out.
 
-use crate::ballot::{self, GENESIS};
-use crate::store::StoredBallot;
+use crate::ballot::{self, GENESIS, StoredBallot};
 
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]

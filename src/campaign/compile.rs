@@ -233,12 +233,12 @@ fn compile(dir: &Path, file: &SourceFile, raw: CampaignFile, diags: &mut Diagnos
             })
             .clone();
         if let Some(d) = &dialogue
-            && let Some(other) = dialogue_ids.insert(d.id.clone(), rel.clone())
+            && let Some(other) = dialogue_ids.insert(d.id().to_string(), rel.clone())
             && other != *rel
         {
             diags.push(file.error(
                 Some(a.dialogue.span()),
-                format!("dialogues `{other}` and `{rel}` share the id `{}`", d.id),
+                format!("dialogues `{other}` and `{rel}` share the id `{}`", d.id()),
                 "give every dialogue file its own `id`",
             ));
         }

@@ -16,20 +16,20 @@ use crate::dialogue::Dialogue;
 /// A compiled campaign with its compiled dialogues.
 #[derive(Debug, Clone)]
 pub struct Campaign {
-    pub id: String,
-    pub title: String,
-    pub organisation: String,
-    pub timezone: Tz,
-    pub opens: DateTime<Utc>,
-    pub closes: DateTime<Utc>,
+    id: String,
+    title: String,
+    organisation: String,
+    timezone: Tz,
+    opens: DateTime<Utc>,
+    closes: DateTime<Utc>,
     /// Refuse ballots for a unit and group once its quota is reached.
-    pub enforce_quotas: bool,
-    pub messages: CampaignMessages,
-    pub kinds: Vec<UnitKind>,
-    pub units: Vec<Unit>,
-    pub groups: Vec<Group>,
-    pub assessments: Vec<Assessment>,
-    pub scoring: Scoring,
+    enforce_quotas: bool,
+    messages: CampaignMessages,
+    kinds: Vec<UnitKind>,
+    units: Vec<Unit>,
+    groups: Vec<Group>,
+    assessments: Vec<Assessment>,
+    scoring: Scoring,
 }
 
 /// A kind of assessed unit (departments, communes).
@@ -127,6 +127,64 @@ pub enum PeriodState {
 }
 
 impl Campaign {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn organisation(&self) -> &str {
+        &self.organisation
+    }
+
+    pub fn timezone(&self) -> Tz {
+        self.timezone
+    }
+
+    pub fn opens(&self) -> DateTime<Utc> {
+        self.opens
+    }
+
+    pub fn closes(&self) -> DateTime<Utc> {
+        self.closes
+    }
+
+    pub fn enforce_quotas(&self) -> bool {
+        self.enforce_quotas
+    }
+
+    pub fn messages(&self) -> &CampaignMessages {
+        &self.messages
+    }
+
+    pub fn kinds(&self) -> &[UnitKind] {
+        &self.kinds
+    }
+
+    pub fn units(&self) -> &[Unit] {
+        &self.units
+    }
+
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    pub fn assessments(&self) -> &[Assessment] {
+        &self.assessments
+    }
+
+    pub fn scoring(&self) -> &Scoring {
+        &self.scoring
+    }
+
+    /// The same campaign, publishing cells of at least `min_cell` answers.
+    pub fn with_min_cell(mut self, min_cell: u32) -> Self {
+        self.scoring.min_cell = min_cell;
+        self
+    }
+
     pub fn unit(&self, id: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.id == id)
     }
@@ -195,7 +253,7 @@ impl Campaign {
     pub fn dialogues(&self) -> Vec<Arc<Dialogue>> {
         let mut out: Vec<Arc<Dialogue>> = Vec::new();
         for a in &self.assessments {
-            if !out.iter().any(|d| d.id == a.dialogue.id) {
+            if !out.iter().any(|d| d.id() == a.dialogue.id()) {
                 out.push(a.dialogue.clone());
             }
         }

@@ -6,9 +6,11 @@ use anyhow::Result;
 use clap::Args;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::Cli;
+use super::tokens::Links;
 use super::trial;
 use crate::engine::Reply;
+use crate::settings::Settings;
+use crate::startup;
 use crate::survey::{Content, Message};
 
 /// The simulator's channel name.
@@ -24,12 +26,13 @@ pub struct ChatArgs {
     pub user: String,
 }
 
-pub async fn run(cli: &Cli, args: &ChatArgs) -> Result<()> {
-    let survey = cli.open_survey().await?;
+pub async fn run(settings: &Settings, args: &ChatArgs) -> Result<()> {
+    let (survey, store) = startup::open_survey(settings).await?;
     let interactive = std::io::stdin().is_terminal();
     let mut out = tokio::io::stdout();
-    if cli.trial && args.token.is_none() && !survey.has_session(CHANNEL, &args.user).await? {
-        let demo = trial::demo_tokens(&survey, &cli.database(), None).await?;
+    if settings.trial && args.token.is_none() && !survey.has_session(CHANNEL, &args.user).await? {
+        let links = Links::of(settings);
+        let demo = trial::demo_tokens(&survey, &store, &settings.database(), &links, false).await?;
         out.write_all(demo.as_bytes()).await?;
     }
     let send = |content: Content| Message {
@@ -58,7 +61,7 @@ pub async fn run(cli: &Cli, args: &ChatArgs) -> Result<()> {
         let handled = survey.handle(send(content)).await?;
         print(&mut out, &handled.replies).await?;
     }
-    survey.store().close().await;
+    store.close().await;
     Ok(())
 }
 

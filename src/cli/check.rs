@@ -20,9 +20,9 @@ pub fn run_files(files: &[PathBuf]) -> Result<()> {
             Ok(d) => say!(
                 "{}: ok — {} (phiên bản {}, {} câu hỏi)",
                 f.display(),
-                d.id,
-                d.version,
-                d.questions.len()
+                d.id(),
+                d.version(),
+                d.questions().len()
             ),
             Err(e) => {
                 failed += 1;
@@ -39,21 +39,26 @@ pub fn run_files(files: &[PathBuf]) -> Result<()> {
 /// The text `check` prints.
 pub fn report(c: &Campaign) -> String {
     let mut out = String::new();
-    out.push_str(&format!("{} ({})\n{}\n", c.title, c.id, c.organisation));
+    out.push_str(&format!(
+        "{} ({})\n{}\n",
+        c.title(),
+        c.id(),
+        c.organisation()
+    ));
     out.push_str(&format!(
         "Thời gian khảo sát: {} – {} ({})\n\n",
-        c.local_time(c.opens),
-        c.local_time(c.closes),
-        c.timezone
+        c.local_time(c.opens()),
+        c.local_time(c.closes()),
+        c.timezone()
     ));
     out.push_str("Phiếu hỏi:\n");
     for d in c.dialogues() {
         out.push_str(&format!(
             "  {} (phiên bản {}, {} câu hỏi): {}\n",
-            d.id,
-            d.version,
-            d.questions.len(),
-            d.title
+            d.id(),
+            d.version(),
+            d.questions().len(),
+            d.title()
         ));
     }
     out.push_str(&format!(
@@ -61,12 +66,12 @@ pub fn report(c: &Campaign) -> String {
         "Chỉ tiêu số phiếu", "đơn vị", "phiếu/đv", "tổng"
     ));
     let (mut officials, mut citizens) = (0u32, 0u32);
-    for (k, kind) in c.kinds.iter().enumerate() {
+    for (k, kind) in c.kinds().iter().enumerate() {
         out.push_str(&format!("{}\n", kind.name));
-        let units = c.units.iter().filter(|u| u.kind == k).count() as u32;
+        let units = c.units().iter().filter(|u| u.kind == k).count() as u32;
         let mut kind_total = 0;
-        for a in c.assessments.iter().filter(|a| a.kind == k) {
-            let g = &c.groups[a.group];
+        for a in c.assessments().iter().filter(|a| a.kind == k) {
+            let g = &c.groups()[a.group];
             let total = units * a.quota;
             kind_total += a.quota;
             match g.category {

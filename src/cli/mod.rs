@@ -28,33 +28,17 @@ mod verify;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use crate::campaign::{self, Campaign};
-use crate::store::{DEFAULT_DATABASE, Store};
-use crate::survey::{Options, Survey};
-
-/// The shipped campaign.
-pub const DEFAULT_CAMPAIGN: &str = "dialogues/thang-binh-2021";
-/// Where trial mode keeps its data, apart from the real ballots.
-pub const TRIAL_DATABASE: &str = "data/trial.db";
+use crate::settings::Settings;
 
 /// khaosat — administrative-reform survey bot (Telegram, Zalo, web, terminal).
 #[derive(Debug, Parser)]
 #[command(name = "khaosat", version, about)]
 pub struct Cli {
-    /// Campaign folder (campaign.toml and its dialogue files).
-    #[arg(long, global = true, env = "KHAOSAT_CAMPAIGN", default_value = DEFAULT_CAMPAIGN)]
-    pub campaign: PathBuf,
-    /// Database: a SQLite file path, sqlite://… or postgres://… URL.
-    /// Default: data/khaosat.db (data/trial.db with --trial).
-    #[arg(long, global = true, env = "KHAOSAT_DATABASE_URL")]
-    pub database_url: Option<String>,
-    /// Trial mode: ignore the survey period and keep data in data/trial.db,
-    /// apart from real ballots. For trying the shipped 2021 campaign today.
-    #[arg(long, global = true)]
-    pub trial: bool,
+    #[command(flatten)]
+    pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -84,63 +68,35 @@ pub enum Command {
         #[arg(long, default_value = "bao-cao")]
         out: PathBuf,
     },
-    /// Run the service: the web chat, health and metrics over HTTP.
-    Serve(serve::ServeArgs),
+    /// Run the service: the Telegram bot, the Zalo webhook, the web chat,
+    /// health and metrics, until SIGTERM or Ctrl-C.
+    Serve,
     /// Answer a questionnaire in the terminal (reads answers from standard
     /// input, so it can be scripted).
     Chat(chat::ChatArgs),
 }
 
-impl Cli {
-    fn database(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            if self.trial {
-                TRIAL_DATABASE
-            } else {
-                DEFAULT_DATABASE
-            }
-            .to_string()
-        })
-    }
-
-    fn load_campaign(&self) -> Result<Campaign> {
-        campaign::load(&self.campaign).map_err(|d| {
-            anyhow::anyhow!("{d}").context(format!(
-                "the campaign in {} has {} error(s)",
-                self.campaign.display(),
-                d.0.len()
-            ))
-        })
-    }
-
-    async fn open_survey(&self) -> Result<Survey> {
-        let campaign = self.load_campaign()?;
-        let url = self.database();
-        let store = Store::open(&url)
-            .await
-            .with_context(|| format!("opening the database {url}"))?;
-        Survey::new(
-            campaign,
-            store,
-            Options {
-                trial: self.trial,
-                ..Options::default()
-            },
-        )
-        .await
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let settings = &cli.settings;
+    match &cli.command {
+        Command::Check { files } if !files.is_empty() => check::run_files(files),
+        Command::Check { .. } => check::run(&crate::startup::load_campaign(settings)?),
+        Command::Tokens(cmd) => tokens::run(settings, cmd).await,
+        Command::Chat(args) => chat::run(settings, args).await,
+        Command::Serve => serve::run(settings).await,
+        Command::Verify => verify::run(settings).await,
+        Command::Progress { unit } => progress::run(settings, unit.as_deref()).await,
+        Command::Report { out } => report::run(settings, out).await,
     }
 }
 
-/// Runs a parsed command line.
-pub async fn run(cli: Cli) -> Result<()> {
-    match &cli.command {
-        Command::Check { files } if !files.is_empty() => check::run_files(files),
-        Command::Check { .. } => check::run(&cli.load_campaign()?),
-        Command::Tokens(cmd) => tokens::run(&cli, cmd).await,
-        Command::Chat(args) => chat::run(&cli, args).await,
-        Command::Serve(args) => serve::run(&cli, args).await,
-        Command::Verify => verify::run(&cli).await,
-        Command::Progress { unit } => progress::run(&cli, unit.as_deref()).await,
-        Command::Report { out } => report::run(&cli, out).await,
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -3,11 +3,12 @@
 
 use anyhow::{Result, bail};
 
-use super::Cli;
 use crate::progress;
+use crate::settings::Settings;
+use crate::startup;
 
-pub async fn run(cli: &Cli, unit: Option<&str>) -> Result<()> {
-    let survey = cli.open_survey().await?;
+pub async fn run(settings: &Settings, unit: Option<&str>) -> Result<()> {
+    let (survey, store) = startup::open_survey(settings).await?;
     let c = survey.campaign();
     let p = survey.progress().await?;
     let text = match unit {
@@ -18,6 +19,6 @@ pub async fn run(cli: &Cli, unit: Option<&str>) -> Result<()> {
         },
     };
     say_raw!("{text}");
-    survey.store().close().await;
+    store.close().await;
     Ok(())
 }

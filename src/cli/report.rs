@@ -3,18 +3,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::Cli;
 use crate::report::write_reports;
-use crate::store::Store;
+use crate::settings::Settings;
+use crate::startup;
 
-pub async fn run(cli: &Cli, out: &Path) -> Result<()> {
-    let campaign = cli.load_campaign()?;
-    let url = cli.database();
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("opening the database {url}"))?;
+pub async fn run(settings: &Settings, out: &Path) -> Result<()> {
+    let campaign = startup::load_campaign(settings)?;
+    let store = startup::open_store(settings).await?;
     let written = write_reports(&store, &campaign, out, chrono::Utc::now()).await;
     store.close().await;
     let written = written?;

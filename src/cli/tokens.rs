@@ -7,11 +7,12 @@ use anyhow::{Context, Result, bail};
 use chrono::{NaiveDate, TimeZone};
 use clap::{Args, Subcommand};
 
-use super::Cli;
 use crate::campaign::Campaign;
 use crate::qr_sheet::{self, Card};
+use crate::settings::{DEFAULT_LISTEN, Settings};
+use crate::startup;
 use crate::store::{Store, TokenRecord};
-use crate::token::{self, Token};
+use crate::token::Token;
 
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
@@ -42,12 +43,29 @@ pub struct IssueArgs {
     /// Output folder for the CSV and the SVG sheets.
     #[arg(long, default_value = "data/tokens")]
     pub out: PathBuf,
+}
+
+/// Where a token's links point: the Telegram bot and the web chat.
+#[derive(Debug, Clone)]
+pub struct Links {
     /// Telegram bot username, for t.me deep links.
-    #[arg(long, env = "KHAOSAT_TELEGRAM_BOT")]
     pub telegram_bot: Option<String>,
     /// Public address of the web chat, for /s/<token> links.
-    #[arg(long, env = "KHAOSAT_WEB_URL", default_value = "http://127.0.0.1:8080")]
     pub web_url: String,
+}
+
+impl Links {
+    /// The links the settings give (the web chat on its default address
+    /// when no public one is set).
+    pub fn of(settings: &Settings) -> Self {
+        Self {
+            telegram_bot: settings.telegram.bot_name.clone(),
+            web_url: settings
+                .web_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{DEFAULT_LISTEN}")),
+        }
+    }
 }
 
 /// Issued tokens and where they were written.
@@ -58,15 +76,16 @@ pub struct Issued {
     pub sheets: Vec<PathBuf>,
 }
 
-pub async fn run(cli: &Cli, cmd: &TokensCommand) -> Result<()> {
+pub async fn run(settings: &Settings, cmd: &TokensCommand) -> Result<()> {
     let TokensCommand::Issue(args) = cmd;
-    let campaign = cli.load_campaign()?;
-    let url = cli.database();
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("opening the database {url}"))?;
-    let issued = issue(&campaign, &store, args).await?;
-    say!("Đã phát hành {} mã phiếu vào {}.", issued.tokens.len(), url);
+    let campaign = startup::load_campaign(settings)?;
+    let store = startup::open_store(settings).await?;
+    let issued = issue(&campaign, &store, args, &Links::of(settings)).await?;
+    say!(
+        "Đã phát hành {} mã phiếu vào {}.",
+        issued.tokens.len(),
+        crate::store::redacted(&settings.database())
+    );
     say!("  Danh sách: {}", issued.csv.display());
     for s in &issued.sheets {
         say!("  Trang in:  {}", s.display());
@@ -79,10 +98,10 @@ pub async fn run(cli: &Cli, cmd: &TokensCommand) -> Result<()> {
 }
 
 /// Issues tokens: stores their hashes and writes the CSV and SVG sheets.
-pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issued> {
+pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs, links: &Links) -> Result<Issued> {
     let Some(group_index) = c.group_index(&args.group) else {
         let known = c
-            .groups
+            .groups()
             .iter()
             .map(|g| g.id.as_str())
             .collect::<Vec<_>>()
@@ -92,16 +111,16 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
             args.group
         );
     };
-    let group = &c.groups[group_index];
+    let group = &c.groups()[group_index];
     let units: Vec<String> = if args.all_units {
         let kinds: Vec<usize> = c
-            .assessments
+            .assessments()
             .iter()
             .filter(|a| a.group == group_index)
             .map(|a| a.kind)
             .collect();
         let kind = match &args.kind {
-            Some(k) => match c.kinds.iter().position(|x| &x.id == k) {
+            Some(k) => match c.kinds().iter().position(|x| &x.id == k) {
                 Some(i) if kinds.contains(&i) => i,
                 _ => bail!("group `{}` does not assess unit kind `{k}`", group.id),
             },
@@ -111,12 +130,12 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
                 group.id,
                 kinds
                     .iter()
-                    .map(|&k| c.kinds[k].id.as_str())
+                    .map(|&k| c.kinds()[k].id.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         };
-        c.units
+        c.units()
             .iter()
             .filter(|u| u.kind == kind)
             .map(|u| u.id.clone())
@@ -132,7 +151,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
         let Some(unit) = c.unit(id) else {
             bail!(
                 "unknown unit `{id}`; see the unit ids in {}",
-                super::DEFAULT_CAMPAIGN
+                crate::settings::DEFAULT_CAMPAIGN
             );
         };
         if c.assessment(unit.kind, group_index).is_none() {
@@ -149,7 +168,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
         bail!("--count must be from 1 to 100000");
     }
     let expires_at = args.expires.and_then(|d| {
-        c.timezone
+        c.timezone()
             .from_local_datetime(&d.and_hms_opt(23, 59, 59)?)
             .single()
             .map(|t| t.timestamp())
@@ -158,7 +177,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
         "{}-{}-{}",
         group.id,
         chrono::Utc::now().format("%Y%m%d-%H%M%S"),
-        token::hex(&rand::random::<[u8; 2]>())
+        crate::hex::random::<2>()
     );
     let mut rng = rand::rng();
     let tokens: Vec<Token> = (0..args.count).map(|_| Token::generate(&mut rng)).collect();
@@ -166,7 +185,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
         .iter()
         .map(|t| TokenRecord {
             hash: t.hash(),
-            campaign: c.id.clone(),
+            campaign: c.id().to_string(),
             group: group.id.clone(),
             units: units.clone(),
             expires_at,
@@ -183,7 +202,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
         format!(
             "{} đơn vị ({})",
             units.len(),
-            kind.map(|k| c.kinds[k].name.clone()).unwrap_or_default()
+            kind.map(|k| c.kinds()[k].name.clone()).unwrap_or_default()
         )
     };
     let unit_names = units
@@ -193,7 +212,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
         .collect::<Vec<_>>()
         .join("; ");
     let telegram = |t: &Token| {
-        args.telegram_bot.as_ref().map(|b| {
+        links.telegram_bot.as_ref().map(|b| {
             format!(
                 "https://t.me/{}?start={}",
                 b.trim_start_matches('@'),
@@ -201,7 +220,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
             )
         })
     };
-    let web = |t: &Token| format!("{}/s/{}", args.web_url.trim_end_matches('/'), t.as_str());
+    let web = |t: &Token| format!("{}/s/{}", links.web_url.trim_end_matches('/'), t.as_str());
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -225,7 +244,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs) -> Result<Issu
         .map(|t| Card {
             token: t.display(),
             link: telegram(t).unwrap_or_else(|| web(t)),
-            title: c.title.clone(),
+            title: c.title().to_string(),
             unit: unit_label.clone(),
             group: group.name.clone(),
         })

@@ -2,31 +2,38 @@
 
 use anyhow::Result;
 
-use super::tokens::{IssueArgs, issue};
+use super::tokens::{IssueArgs, Links, issue};
+use crate::store::Store;
 use crate::survey::Survey;
 
 /// Issues one token per assessment (leaders and citizens) and describes
 /// them; with `web_url`, as links to the web chat.
-pub async fn demo_tokens(survey: &Survey, database: &str, web_url: Option<&str>) -> Result<String> {
+pub async fn demo_tokens(
+    survey: &Survey,
+    store: &Store,
+    database: &str,
+    links: &Links,
+    as_links: bool,
+) -> Result<String> {
     let c = survey.campaign();
     let mut text = format!(
         "Chế độ dùng thử (--trial): không áp dụng thời gian khảo sát; dữ liệu lưu riêng trong {database}.\n\
          Mã phiếu dùng thử{}:\n",
-        if web_url.is_some() {
+        if as_links {
             " (mở một đường dẫn để bắt đầu)"
         } else {
             " (gõ một mã để bắt đầu)"
         }
     );
-    for a in &c.assessments {
-        let group = &c.groups[a.group];
+    for a in c.assessments() {
+        let group = &c.groups()[a.group];
         let kind_units: Vec<String> = c
-            .units
+            .units()
             .iter()
             .filter(|u| u.kind == a.kind)
             .map(|u| u.id.clone())
             .collect();
-        let per_unit = a.dialogue.per_unit;
+        let per_unit = a.dialogue.per_unit();
         let args = IssueArgs {
             group: group.id.clone(),
             units: if per_unit {
@@ -39,21 +46,24 @@ pub async fn demo_tokens(survey: &Survey, database: &str, web_url: Option<&str>)
             count: 1,
             expires: None,
             out: std::env::temp_dir().join("khaosat-trial-tokens"),
-            telegram_bot: None,
-            web_url: web_url.unwrap_or("http://127.0.0.1:8080").to_string(),
         };
-        let issued = issue(c, survey.store(), &args).await?;
+        let issued = issue(c, store, &args, links).await?;
         let units = if per_unit {
-            format!("{} đơn vị: {}", kind_units.len(), c.kinds[a.kind].name)
+            format!("{} đơn vị: {}", kind_units.len(), c.kinds()[a.kind].name)
         } else {
             c.unit(&kind_units[0])
                 .map(|u| u.name.clone())
                 .unwrap_or_default()
         };
         let token = &issued.tokens[0];
-        let shown = match web_url {
-            Some(url) => format!("{}/s/{}", url.trim_end_matches('/'), token.as_str()),
-            None => token.display(),
+        let shown = if as_links {
+            format!(
+                "{}/s/{}",
+                links.web_url.trim_end_matches('/'),
+                token.as_str()
+            )
+        } else {
+            token.display()
         };
         text.push_str(&format!("  {shown}  {} — {units}\n", group.name));
     }

@@ -1,16 +1,14 @@
 //! `khaosat verify`: prove the stored ballots are unaltered.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
-use super::Cli;
+use crate::settings::Settings;
+use crate::startup;
 use crate::store::Store;
 use crate::verify::{Chain, Verdict};
 
-pub async fn run(cli: &Cli) -> Result<()> {
-    let url = cli.database();
-    let store = Store::open(&url)
-        .await
-        .with_context(|| format!("opening the database {url}"))?;
+pub async fn run(settings: &Settings) -> Result<()> {
+    let store = startup::open_store(settings).await?;
     let verdict = check_in_pages(&store).await;
     store.close().await;
     match verdict? {

@@ -6,8 +6,10 @@
 
 mod compile;
 mod file;
+mod visibility;
 
 pub use compile::{compile, compile_file, compile_stored};
+pub use visibility::Answers;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,17 +17,17 @@ use serde::{Deserialize, Serialize};
 /// by `id` and `version` (a hash of its source text).
 #[derive(Debug, Clone)]
 pub struct Dialogue {
-    pub id: String,
-    pub version: String,
+    id: String,
+    version: String,
     /// The source text, recorded so a session can finish on this version.
-    pub source: String,
-    pub title: String,
+    source: String,
+    title: String,
     /// Asked once for each unit the credential covers, one ballot per unit.
-    pub per_unit: bool,
-    pub messages: DialogueMessages,
-    pub scales: Vec<Scale>,
-    pub sections: Vec<Section>,
-    pub questions: Vec<Question>,
+    per_unit: bool,
+    messages: DialogueMessages,
+    scales: Vec<Scale>,
+    sections: Vec<Section>,
+    questions: Vec<Question>,
 }
 
 /// Texts a dialogue shows around its questions.
@@ -138,6 +140,42 @@ pub enum Answer {
 }
 
 impl Dialogue {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn title(&self) -> &str {
+        &self.title
+    }
+
+    pub fn per_unit(&self) -> bool {
+        self.per_unit
+    }
+
+    pub fn messages(&self) -> &DialogueMessages {
+        &self.messages
+    }
+
+    pub fn scales(&self) -> &[Scale] {
+        &self.scales
+    }
+
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+
+    pub fn questions(&self) -> &[Question] {
+        &self.questions
+    }
+
     pub fn scale_of(&self, question: &Question) -> Option<&Scale> {
         match question.kind {
             QuestionKind::Choice { scale } | QuestionKind::Multiple { scale, .. } => {

@@ -9,15 +9,18 @@
 
 mod action;
 mod answer;
+mod keywords;
 mod reply;
 mod session;
-mod step;
 mod texts;
+mod transitions;
+mod view;
 
 pub use action::Action;
 pub use reply::{Button, Grid, GridRow, Reply};
 pub use session::{At, Session, UnitRef};
-pub use step::{start, step};
+pub use transitions::{start, step};
+pub use view::view;
 
 use std::collections::BTreeMap;
 
@@ -32,6 +35,9 @@ pub enum Input {
     Text(String),
     /// A button press, carrying the session step the button was drawn at.
     Press { step: u32, action: Action },
+    /// A command the channel recognised, valid wherever the respondent is
+    /// (it carries no step, unlike a button).
+    Command(Action),
     /// Button data that could not be decoded (forged or corrupted).
     BadPress,
     /// The ballot asked for by [`Effect::Submit`] is stored.

@@ -20,28 +20,28 @@ pub fn build(
     chain_head: &str,
     now: DateTime<Utc>,
 ) -> Report {
-    let min = c.scoring.min_cell;
+    let min = c.scoring().min_cell;
     let kinds = c
-        .kinds
+        .kinds()
         .iter()
         .enumerate()
         .map(|(k, kind)| {
             let mut units: Vec<UnitReport> = c
-                .units
+                .units()
                 .iter()
                 .filter(|u| u.kind == k)
                 .map(|u| unit(c, agg, k, &u.id, &u.name))
                 .collect();
             rank(&mut units);
             let summary = c
-                .assessments
+                .assessments()
                 .iter()
                 .filter(|a| a.kind == k)
                 .map(|a| {
-                    let group = &c.groups[a.group];
+                    let group = &c.groups()[a.group];
                     // Sum the published tallies of the published cells only.
                     let mut total = Cell::default();
-                    for u in c.units.iter().filter(|u| u.kind == k) {
+                    for u in c.units().iter().filter(|u| u.kind == k) {
                         if let Some(cell) = agg.cell(&u.id, &group.id)
                             && cell.ballots >= min
                         {
@@ -67,26 +67,26 @@ pub fn build(
         })
         .collect();
     Report {
-        campaign: c.id.clone(),
-        title: c.title.clone(),
-        organisation: c.organisation.clone(),
+        campaign: c.id().to_string(),
+        title: c.title().to_string(),
+        organisation: c.organisation().to_string(),
         generated: c.local_time(now),
         generated_at: now.timestamp(),
         ballots,
         chain_head: chain_head.to_string(),
         min_cell: min,
-        scoring: describe(&c.scoring),
+        scoring: describe(c.scoring()),
         kinds,
     }
 }
 
 fn unit(c: &Campaign, agg: &Aggregate, kind: usize, id: &str, name: &str) -> UnitReport {
-    let min = c.scoring.min_cell;
+    let min = c.scoring().min_cell;
     let mut cells = Vec::new();
     let mut group_exact = Vec::new();
     let mut wishes = Vec::new();
-    for a in c.assessments.iter().filter(|a| a.kind == kind) {
-        let group = &c.groups[a.group];
+    for a in c.assessments().iter().filter(|a| a.kind == kind) {
+        let group = &c.groups()[a.group];
         let empty = Cell::default();
         let cell = agg.cell(id, &group.id).unwrap_or(&empty);
         let suppressed = cell.ballots > 0 && cell.ballots < min;
@@ -100,7 +100,7 @@ fn unit(c: &Campaign, agg: &Aggregate, kind: usize, id: &str, name: &str) -> Uni
             for w in &cell.wishes {
                 let question = a
                     .dialogue
-                    .questions
+                    .questions()
                     .iter()
                     .find(|q| q.id == w.question)
                     .map_or(w.question.clone(), |q| q.short.clone());
@@ -138,7 +138,7 @@ fn unit(c: &Campaign, agg: &Aggregate, kind: usize, id: &str, name: &str) -> Uni
         name: name.to_string(),
         cells,
         combined: combined.map(round),
-        points: combined.map(|i| round(c.scoring.points(i))),
+        points: combined.map(|i| round(c.scoring().points(i))),
         rank: None,
         wishes,
     }
@@ -147,12 +147,12 @@ fn unit(c: &Campaign, agg: &Aggregate, kind: usize, id: &str, name: &str) -> Uni
 /// The areas of a dialogue, from a cell's tallies, each with its index
 /// unrounded.
 fn areas(d: &Dialogue, cell: &Cell, min: u32) -> Vec<(AreaReport, Option<f64>)> {
-    d.sections
+    d.sections()
         .iter()
         .enumerate()
         .filter_map(|(s, section)| {
             let items: Vec<ItemReport> = d
-                .questions
+                .questions()
                 .iter()
                 .filter(|q| q.section == s)
                 .filter_map(|q| item(d, q, cell.items.get(&q.id), min))

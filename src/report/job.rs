@@ -14,9 +14,10 @@ use super::open_data::OpenData;
 use super::tables::tables;
 use super::{Report, build, csv, html, xlsx};
 use crate::aggregate::Aggregate;
+use crate::ballot::StoredBallot;
 use crate::campaign::Campaign;
 use crate::dialogue::{self, Dialogue};
-use crate::store::{Store, StoredBallot};
+use crate::store::Store;
 use crate::verify::{Chain, Verdict};
 
 /// File names of the outputs.
@@ -54,7 +55,7 @@ pub async fn write_reports(
                      run `khaosat verify` and restore the database from a backup"
                 );
             }
-            if b.ballot.campaign == c.id {
+            if b.ballot.campaign == c.id() {
                 agg.add(&b.ballot, &*dialogues.of(store, b).await?);
             }
         }
@@ -81,7 +82,7 @@ pub async fn write_reports(
     let mut open = OpenData::new(out, c, &report);
     let mut pages = store.read_ballots(chain.ballots() as i64);
     while let Some(page) = pages.recv().await {
-        for b in page?.iter().filter(|b| b.ballot.campaign == c.id) {
+        for b in page?.iter().filter(|b| b.ballot.campaign == c.id()) {
             open.push(b, &*dialogues.of(store, b).await?)?;
         }
     }
@@ -98,7 +99,7 @@ impl Dialogues {
         Self(
             c.dialogues()
                 .into_iter()
-                .map(|d| ((d.id.clone(), d.version.clone()), d))
+                .map(|d| ((d.id().to_string(), d.version().to_string()), d))
                 .collect(),
         )
     }
@@ -112,7 +113,10 @@ impl Dialogues {
             return Ok(d.clone());
         }
         let (id, version) = &key;
-        let source = store.dialogue_source(id, version).await?.with_context(|| {
+        let mut tx = store.begin().await?;
+        let source = tx.dialogue_source(id, version).await?;
+        tx.rollback().await?;
+        let source = source.with_context(|| {
             format!(
                 "ballot {}: dialogue {id} version {version} is not recorded",
                 b.ballot.seq

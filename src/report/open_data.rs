@@ -18,9 +18,9 @@ use anyhow::{Context, Result};
 
 use super::Report;
 use super::csv::{BOM, field, row, text_field};
+use crate::ballot::StoredBallot;
 use crate::campaign::Campaign;
 use crate::dialogue::{Answer, Dialogue, format_number};
-use crate::store::StoredBallot;
 
 /// What a cell may publish of its ballots.
 #[derive(Debug, Default)]
@@ -84,7 +84,7 @@ impl OpenData {
             campaign_dialogues: c
                 .dialogues()
                 .into_iter()
-                .map(|d| (d.id.clone(), d))
+                .map(|d| (d.id().to_string(), d))
                 .collect(),
             written: Vec::new(),
             line: String::new(),
@@ -147,7 +147,7 @@ impl OpenData {
     }
 
     fn create(&mut self, d: &Dialogue) -> Result<OutFile> {
-        let path = self.dir.join(format!("phieu-{}.csv", d.id));
+        let path = self.dir.join(format!("phieu-{}.csv", d.id()));
         let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
         let mut writer = BufWriter::new(f);
         let mut header = String::from(BOM);
@@ -157,13 +157,13 @@ impl OpenData {
             fixed
                 .iter()
                 .map(|s| s.to_string())
-                .chain(d.questions.iter().map(|q| text_field(&q.short)))
+                .chain(d.questions().iter().map(|q| text_field(&q.short)))
                 .chain(["Ghi chú".to_string()]),
         );
         writer.write_all(header.as_bytes())?;
         self.written.push(path);
         Ok(OutFile {
-            columns: d.questions.iter().map(|q| q.id.clone()).collect(),
+            columns: d.questions().iter().map(|q| q.id.clone()).collect(),
             versions: HashMap::new(),
             writer,
         })
@@ -180,7 +180,7 @@ impl OpenData {
 
 /// Appends an answer as published: option labels, numbers, neutralised text.
 fn describe(out: &mut String, d: &Dialogue, question: usize, a: &Answer) {
-    let scale = d.scale_of(&d.questions[question]);
+    let scale = d.scale_of(&d.questions()[question]);
     let label = |n: u16| {
         scale
             .and_then(|s| s.options.get(usize::from(n).wrapping_sub(1)))

@@ -1,186 +1,132 @@
-//! The update tree: messages and button presses go to the survey service.
+//! The update tree: commands, messages and button presses go to the survey
+//! service; staff commands to progress and reports. Polling and the webhook
+//! both run this one tree.
 
 use std::sync::Arc;
 
 use anyhow::Result;
-use teloxide::dispatching::UpdateHandler;
+use teloxide::dispatching::{HandlerExt, UpdateHandler};
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, MessageId};
 
+use super::commands::{Command, StaffCommand};
 use super::render::{Outgoing, outgoing};
-use super::retry;
+use super::{Telegram, retry};
 use crate::engine::{Action, Reply};
-use crate::survey::{Content, Survey};
+use crate::survey::Content;
 
 /// The channel name of Telegram.
 pub const CHANNEL: &str = "telegram";
 
-/// Telegram user ids of the staff of Phòng Nội vụ, who may see progress.
-#[derive(Debug, Clone, Default)]
-pub struct Staff(pub Vec<i64>);
-
-impl Staff {
-    /// From `KHAOSAT_TELEGRAM_STAFF`: user ids separated by commas.
-    pub fn from_env() -> Self {
-        let ids = std::env::var("KHAOSAT_TELEGRAM_STAFF").unwrap_or_default();
-        Self(
-            ids.split(',')
-                .filter_map(|id| id.trim().parse().ok())
-                .collect(),
-        )
-    }
-
-    pub fn contains(&self, user: i64) -> bool {
-        self.0.contains(&user)
-    }
-}
-
 /// Refusal for staff commands: says nothing about what the command would show.
 const NOT_STAFF: &str = "Xin lỗi, lệnh này chỉ dành cho cán bộ phụ trách khảo sát.";
 
-/// The staff's commands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StaffCommand {
-    /// `/tiendo [unit]`
-    Progress,
-    /// `/baocao`
-    Report,
-}
-
-fn staff_command(msg: &teloxide::types::Message) -> Option<StaffCommand> {
-    let first = msg.text()?.split_whitespace().next()?;
-    match first.split('@').next()? {
-        "/tiendo" => Some(StaffCommand::Progress),
-        "/baocao" => Some(StaffCommand::Report),
-        _ => None,
-    }
-}
-
-/// The whole update tree: staff commands, messages, button presses.
+/// The whole update tree. Needs `Arc<Telegram>` and `Me` among the dependencies.
 pub fn schema() -> UpdateHandler<anyhow::Error> {
-    dptree::entry()
+    let messages = Update::filter_message()
         .branch(
-            Update::filter_message()
-                .filter(|m: teloxide::types::Message| staff_command(&m).is_some())
+            dptree::entry()
+                .filter_command::<StaffCommand>()
                 .endpoint(on_staff_command),
         )
-        .branch(Update::filter_message().endpoint(on_message))
+        .branch(
+            dptree::entry()
+                .filter_command::<Command>()
+                .endpoint(on_command),
+        )
+        .endpoint(on_message);
+    dptree::entry()
+        .branch(messages)
         .branch(Update::filter_callback_query().endpoint(on_button))
 }
 
-/// What a typed message means: `/start <payload>`, a command, or text.
-fn content(text: &str) -> Content {
-    let t = text.trim();
-    let (command, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
-    // "/start@khaosat_bot" in groups; we only serve private chats, but be lenient.
-    let command = command.split('@').next().unwrap_or(command);
-    match command {
-        "/start" => Content::Start(Some(rest.trim().to_string()).filter(|p| !p.is_empty())),
-        "/huongdan" | "/help" => Content::Text("trợ giúp".into()),
-        "/quaylai" => Content::Text("quay lại".into()),
-        "/huy" => Content::Text("hủy".into()),
-        _ => Content::Text(text.to_string()),
-    }
-}
-
-/// A message, as the dispatcher or the webhook hands it over: staff
-/// commands first, then everything else.
-pub async fn route_message(
+async fn on_command(
     bot: Bot,
     update: Update,
-    msg: teloxide::types::Message,
-    survey: Arc<Survey>,
-    staff: Staff,
+    msg: Message,
+    command: Command,
+    tg: Arc<Telegram>,
 ) -> Result<()> {
-    if staff_command(&msg).is_some() {
-        on_staff_command(bot, msg, survey, staff).await
-    } else {
-        on_message(bot, update, msg, survey).await
+    let _done = tg.survey.metrics().update_in_hand(CHANNEL);
+    if !msg.chat.is_private() {
+        return Ok(());
     }
+    answer_update(&bot, &tg, msg.chat.id, update.id.0, command.content()).await
 }
 
-async fn on_message(
-    bot: Bot,
-    update: Update,
-    msg: teloxide::types::Message,
-    survey: Arc<Survey>,
-) -> Result<()> {
+async fn on_message(bot: Bot, update: Update, msg: Message, tg: Arc<Telegram>) -> Result<()> {
+    let _done = tg.survey.metrics().update_in_hand(CHANNEL);
     if !msg.chat.is_private() {
         return Ok(());
     }
     let content = match msg.text() {
-        Some(t) => content(t),
+        Some(t) => Content::Text(t.to_string()),
         None => Content::Other,
     };
-    deliver(&bot, &survey, msg.chat.id, update.id.0, content).await
+    answer_update(&bot, &tg, msg.chat.id, update.id.0, content).await
 }
 
 /// Staff commands, refused to anyone else.
 async fn on_staff_command(
     bot: Bot,
-    msg: teloxide::types::Message,
-    survey: Arc<Survey>,
-    staff: Staff,
+    msg: Message,
+    command: StaffCommand,
+    tg: Arc<Telegram>,
 ) -> Result<()> {
+    let _done = tg.survey.metrics().update_in_hand(CHANNEL);
     let user = msg.from.as_ref().map_or(0, |u| u.id.0 as i64);
-    if !msg.chat.is_private() || !staff.contains(user) {
+    if !msg.chat.is_private() || !tg.staff.contains(user) {
         retry::send(|| bot.send_message(msg.chat.id, NOT_STAFF).send()).await?;
         return Ok(());
     }
-    match staff_command(&msg) {
-        Some(StaffCommand::Report) => super::report::send(&bot, msg.chat.id, &survey).await,
-        _ => on_progress(bot, msg, survey).await,
+    match command {
+        StaffCommand::Baocao => super::report::send(&bot, msg.chat.id, &tg).await,
+        StaffCommand::Tiendo(unit) => on_progress(&bot, msg.chat.id, &tg, unit.trim()).await,
     }
 }
 
 /// `/tiendo [unit]`: progress against the quotas.
-async fn on_progress(bot: Bot, msg: teloxide::types::Message, survey: Arc<Survey>) -> Result<()> {
-    let text = {
-        let c = survey.campaign();
-        let p = survey.progress().await?;
-        let arg = msg
-            .text()
-            .unwrap_or("")
-            .split_whitespace()
-            .nth(1)
-            .map(str::to_string);
-        match arg {
-            None => crate::progress::overview(c, &p, survey.now()),
-            Some(unit) => {
-                crate::progress::unit_detail(c, &p, &unit, survey.now()).unwrap_or_else(|| {
-                    let ids = c
-                        .units
-                        .iter()
-                        .map(|u| u.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    format!("Không có đơn vị “{unit}”. Mã các đơn vị: {ids}")
-                })
-            }
-        }
+async fn on_progress(bot: &Bot, chat: ChatId, tg: &Telegram, unit: &str) -> Result<()> {
+    let survey = &tg.survey;
+    let c = survey.campaign();
+    let p = survey.progress().await?;
+    let text = if unit.is_empty() {
+        crate::progress::overview(c, &p, survey.now())
+    } else {
+        crate::progress::unit_detail(c, &p, unit, survey.now()).unwrap_or_else(|| {
+            let ids = c
+                .units()
+                .iter()
+                .map(|u| u.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("Không có đơn vị “{unit}”. Mã các đơn vị: {ids}")
+        })
     };
     for piece in crate::text::split(&text, super::MAX_TEXT_CHARS) {
-        retry::send(|| bot.send_message(msg.chat.id, piece.clone()).send()).await?;
+        retry::send(|| bot.send_message(chat, piece.clone()).send()).await?;
     }
     Ok(())
 }
 
-pub async fn on_button(
-    bot: Bot,
-    update: Update,
-    q: CallbackQuery,
-    survey: Arc<Survey>,
-) -> Result<()> {
+async fn on_button(bot: Bot, update: Update, q: CallbackQuery, tg: Arc<Telegram>) -> Result<()> {
+    let _done = tg.survey.metrics().update_in_hand(CHANNEL);
     // Every press is answered, so the button stops spinning.
     let _ = retry::send(|| bot.answer_callback_query(q.id.clone()).send()).await;
     let chat = q
         .message
         .as_ref()
         .map_or(ChatId(q.from.id.0 as i64), |m| m.chat().id);
-    let data = q.data.clone().unwrap_or_default();
     let pressed = q.message.as_ref().map(|m| m.id());
-    let tap = Action::decode(&data).is_some_and(|(_, a)| matches!(a, Action::Set(..)));
-    let Some(replies) = handle(&survey, chat, update.id.0, Content::Button(data)).await? else {
+    let content = Content::button(q.data.as_deref().unwrap_or_default());
+    let tap = matches!(
+        content,
+        Content::Press {
+            action: Action::Set(..),
+            ..
+        }
+    );
+    let Some(replies) = handle(&tg, chat, update.id.0, content).await? else {
         return Ok(());
     };
     let out = outgoing(&replies);
@@ -214,14 +160,14 @@ async fn remove_buttons(bot: &Bot, chat: ChatId, id: MessageId) {
 }
 
 /// Hands one update to the survey and sends the replies, in order.
-async fn deliver(
+async fn answer_update(
     bot: &Bot,
-    survey: &Survey,
+    tg: &Telegram,
     chat: ChatId,
     update_id: u32,
     content: Content,
 ) -> Result<()> {
-    if let Some(replies) = handle(survey, chat, update_id, content).await? {
+    if let Some(replies) = handle(tg, chat, update_id, content).await? {
         send_all(bot, chat, outgoing(&replies)).await?;
     }
     Ok(())
@@ -229,7 +175,7 @@ async fn deliver(
 
 /// The survey's replies to one update; `None` when it was delivered before.
 async fn handle(
-    survey: &Survey,
+    tg: &Telegram,
     chat: ChatId,
     update_id: u32,
     content: Content,
@@ -240,7 +186,7 @@ async fn handle(
         id: Some(update_id.to_string()),
         content,
     };
-    let handled = survey.handle(message).await?;
+    let handled = tg.survey.handle(message).await?;
     Ok((!handled.duplicate).then_some(handled.replies))
 }
 

@@ -1,57 +1,79 @@
 //! The Telegram channel (teloxide): respondents by deep link or typed token,
-//! questions as inline keyboards, long polling.
+//! questions as inline keyboards, by long polling or webhook.
 //!
+//! `commands.rs` parses commands, `handlers.rs` is the one update tree both
+//! modes run, `render.rs` turns replies into messages, `retry.rs` waits out
+//! 429s, `report.rs` sends `/baocao`, `webhook.rs` receives updates by HTTP.
 //! Updates of one chat are handled in order (teloxide's per-chat
 //! distribution); each update's id is recorded with the step, so an update
 //! delivered again — after a crash, before its offset was confirmed —
 //! changes nothing.
 
+mod commands;
 mod handlers;
 mod render;
 mod report;
 mod retry;
 mod webhook;
 
-pub use handlers::{CHANNEL, Staff, schema};
+pub use commands::{Command, StaffCommand};
+pub use handlers::{CHANNEL, schema};
 pub use render::{MAX_TEXT_CHARS, Outgoing, outgoing};
-pub use webhook::{SECRET_HEADER, TelegramWebhook, new_secret, register, routes};
+pub use webhook::{SECRET_HEADER, TelegramWebhook, new_secret, register, router as webhook_router};
 
 use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use teloxide::prelude::*;
-use teloxide::types::{BotCommand, BotCommandScope, ChatId, Recipient};
+use teloxide::types::{BotCommand, BotCommandScope, ChatId, Me, Recipient};
 use teloxide::update_listeners;
+use teloxide::utils::command::BotCommands;
 
+use crate::store::Store;
 use crate::survey::Survey;
+
+/// Telegram user ids of the staff of Phòng Nội vụ, who may see progress.
+#[derive(Debug, Clone, Default)]
+pub struct Staff(pub Vec<i64>);
+
+impl Staff {
+    pub fn contains(&self, user: i64) -> bool {
+        self.0.contains(&user)
+    }
+}
+
+/// What the bot's handlers reach.
+pub struct Telegram {
+    pub survey: Arc<Survey>,
+    /// For the staff's reports.
+    pub store: Store,
+    pub staff: Staff,
+}
 
 /// The bot's commands, as registered with `setMyCommands`.
 pub fn commands() -> Vec<BotCommand> {
-    vec![
-        BotCommand::new("start", "Bắt đầu, hoặc nhập mã phiếu"),
-        BotCommand::new("huongdan", "Hướng dẫn trả lời phiếu"),
-        BotCommand::new("quaylai", "Quay lại câu trước"),
-        BotCommand::new("huy", "Hủy phiếu đang trả lời"),
-    ]
+    without_prefix(Command::bot_commands())
 }
 
-/// The staff's extra command, shown only in their chats.
+/// Everyone's commands and the staff's, shown only in their chats.
 pub fn staff_commands() -> Vec<BotCommand> {
     let mut all = commands();
-    all.push(BotCommand::new(
-        "tiendo",
-        "Tiến độ so với chỉ tiêu (cán bộ phụ trách)",
-    ));
-    all.push(BotCommand::new(
-        "baocao",
-        "Tổng hợp kết quả: tệp Excel và trang HTML (cán bộ phụ trách)",
-    ));
+    all.extend(without_prefix(StaffCommand::bot_commands()));
     all
 }
 
-/// Checks the bot's token and registers its commands (both modes).
-pub async fn prepare(bot: &Bot, staff: &Staff) -> Result<()> {
+/// Telegram's `setMyCommands` takes names without the slash.
+fn without_prefix(commands: Vec<BotCommand>) -> Vec<BotCommand> {
+    commands
+        .into_iter()
+        .map(|c| BotCommand::new(c.command.trim_start_matches('/'), c.description))
+        .collect()
+}
+
+/// Checks the bot's token and registers its commands (both modes); returns
+/// who the bot is.
+pub async fn prepare(bot: &Bot, staff: &Staff) -> Result<Me> {
     let me = bot
         .get_me()
         .await
@@ -74,19 +96,18 @@ pub async fn prepare(bot: &Bot, staff: &Staff) -> Result<()> {
             tracing::warn!(error = %e, "could not show the staff commands to a staff member");
         }
     }
-    Ok(())
+    Ok(me)
 }
 
 /// Runs the bot with long polling until `stop` resolves.
-pub async fn run(
+pub async fn run_polling(
     bot: Bot,
-    survey: Arc<Survey>,
-    staff: Staff,
+    telegram: Arc<Telegram>,
     stop: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    prepare(&bot, &staff).await?;
+    prepare(&bot, &telegram.staff).await?;
     let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
-        .dependencies(dptree::deps![survey, staff])
+        .dependencies(dptree::deps![telegram])
         .default_handler(|_| async {})
         .error_handler(LoggingErrorHandler::with_custom_text(
             "a Telegram update failed",
@@ -106,6 +127,6 @@ pub async fn run(
             LoggingErrorHandler::with_custom_text("getting Telegram updates failed"),
         )
         .await
-        .map_err(|e| anyhow::anyhow!("starting the Telegram dispatcher: {e:?}"))?;
+        .map_err(|e| anyhow::anyhow!("the Telegram dispatcher stopped: {e:?}"))?;
     Ok(())
 }

@@ -1,8 +1,13 @@
 //! Webhook mode: `POST /telegram/webhook`. Telegram sends each update with
 //! the secret we gave `setWebhook`; anything without it is refused (401)
-//! and changes nothing. The update is handled — and stored — before the
-//! 200, so one that failed is delivered again by Telegram.
+//! and changes nothing. The update runs through the same tree as in polling
+//! mode and is handled — and stored — before the 200, so one that failed is
+//! delivered again by Telegram.
 
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use anyhow::Context;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,10 +15,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use subtle::ConstantTimeEq;
 use teloxide::Bot;
-use teloxide::types::{Update, UpdateKind};
+use teloxide::types::{Me, Update};
 
-use super::handlers::{self, Staff};
-use crate::web::AppState;
+use super::{Telegram, schema};
+use crate::secret::Secret;
 
 /// The secret header Telegram sends with every webhook call.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -21,24 +26,30 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// What the webhook needs.
 pub struct TelegramWebhook {
     pub bot: Bot,
-    pub staff: Staff,
+    pub telegram: Arc<Telegram>,
+    /// Who the bot is (commands may name it: `/start@bot`).
+    pub me: Me,
     /// `[A-Za-z0-9_-]{1,256}`, given to `setWebhook`.
-    pub secret: String,
+    pub secret: Secret,
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/telegram/webhook", post(webhook))
+/// `POST /telegram/webhook`.
+pub fn router(webhook: Arc<TelegramWebhook>) -> Router {
+    Router::new()
+        .route("/telegram/webhook", post(receive))
+        .with_state(webhook)
 }
 
-async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let Some(tg) = app.telegram.clone() else {
-        return StatusCode::NOT_FOUND;
-    };
+async fn receive(
+    State(hook): State<Arc<TelegramWebhook>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
     let given = headers
         .get(SECRET_HEADER)
         .map(|v| v.as_bytes())
         .unwrap_or_default();
-    if !bool::from(given.ct_eq(tg.secret.as_bytes())) {
+    if !bool::from(given.ct_eq(hook.secret.expose().as_bytes())) {
         tracing::warn!("a Telegram webhook call without the right secret was refused");
         return StatusCode::UNAUTHORIZED;
     }
@@ -46,41 +57,37 @@ async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         // Not an update we can read: acknowledged, so it is not sent again.
         return StatusCode::OK;
     };
-    let survey = app.survey.clone();
-    let result = match update.kind.clone() {
-        UpdateKind::Message(m) => {
-            handlers::route_message(tg.bot.clone(), update, m, survey, tg.staff.clone()).await
-        }
-        UpdateKind::CallbackQuery(q) => {
-            handlers::on_button(tg.bot.clone(), update, q, survey).await
-        }
-        _ => Ok(()),
-    };
-    match result {
-        Ok(()) => StatusCode::OK,
-        Err(e) => {
+    let deps = teloxide::dptree::deps![
+        hook.bot.clone(),
+        update,
+        hook.telegram.clone(),
+        hook.me.clone()
+    ];
+    match schema().dispatch(deps).await {
+        ControlFlow::Break(Err(e)) => {
             tracing::error!(error = format!("{e:#}"), "a Telegram webhook update failed");
             StatusCode::SERVICE_UNAVAILABLE
         }
+        // Handled, or nothing in the tree wanted it (an edit, a poll…).
+        ControlFlow::Break(Ok(())) | ControlFlow::Continue(_) => StatusCode::OK,
     }
 }
 
 /// Registers the webhook with Telegram.
-pub async fn register(bot: &Bot, url: &str, secret: &str) -> anyhow::Result<()> {
+pub async fn register(bot: &Bot, url: &str, secret: &Secret) -> anyhow::Result<()> {
     use teloxide::prelude::*;
-    let url =
-        reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("the webhook address {url}: {e}"))?;
+    let url = reqwest::Url::parse(url).with_context(|| format!("the webhook address {url}"))?;
     super::retry::send(|| {
         bot.set_webhook(url.clone())
-            .secret_token(secret.to_string())
+            .secret_token(secret.expose().to_string())
             .send()
     })
     .await
-    .map_err(|e| anyhow::anyhow!("setWebhook: {e}"))?;
+    .context("setWebhook")?;
     Ok(())
 }
 
 /// A fresh random secret for `setWebhook`.
-pub fn new_secret() -> String {
-    crate::token::hex(&rand::random::<[u8; 24]>())
+pub fn new_secret() -> Secret {
+    Secret::new(crate::hex::random::<24>())
 }

@@ -11,17 +11,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
+use super::WebChat;
 use crate::engine::{Button, Reply};
 use crate::survey::{Content, Message};
-use crate::token;
 
 /// The channel name of the web chat.
 pub const CHANNEL: &str = "web";
 const COOKIE: &str = "khaosat_sid";
 const PAGE: &str = include_str!("page.html");
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<WebChat> {
     Router::new()
         .route("/", get(page))
         .route("/s/{token}", get(page_with_token))
@@ -120,19 +119,19 @@ fn session_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 async fn chat(
-    State(app): State<AppState>,
+    State(app): State<WebChat>,
     headers: HeaderMap,
     Json(req): Json<ChatRequest>,
 ) -> Response {
     let (sid, fresh) = match session_cookie(&headers) {
         Some(sid) => (sid, false),
-        None => (token::hex(&rand::random::<[u8; 16]>()), true),
+        None => (crate::hex::random::<16>(), true),
     };
     let content = match req.kind.as_str() {
         "resume" => Content::Start(None),
         "start" => Content::Start(Some(req.value).filter(|v| !v.trim().is_empty())),
         "text" => Content::Text(req.value),
-        "button" => Content::Button(req.value),
+        "button" => Content::button(&req.value),
         _ => {
             return (
                 StatusCode::BAD_REQUEST,

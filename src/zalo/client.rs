@@ -8,8 +8,8 @@ use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
-use super::ZaloConfig;
-use crate::store::Store;
+use super::{CHANNEL, ZaloConfig};
+use crate::store::{PlatformTokens, Store};
 
 /// Why a message was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -62,20 +62,20 @@ pub struct ZaloClient {
 impl ZaloClient {
     /// A client whose tokens come from the database if saved there, else from the config.
     pub async fn new(config: ZaloConfig, store: Store) -> Result<Self> {
-        let saved = store.zalo_tokens().await?;
+        let saved = store.platform_tokens(CHANNEL).await?;
         let access = match &saved {
-            Some((_, access)) => access.clone(),
+            Some(saved) => saved.access_token.clone(),
             None => {
                 if let Some(refresh) = &config.refresh_token {
+                    let first = PlatformTokens {
+                        refresh_token: refresh.expose().to_string(),
+                        access_token: config.access_token.as_ref().map(|t| t.expose().to_string()),
+                    };
                     store
-                        .save_zalo_tokens(
-                            refresh,
-                            config.access_token.as_deref(),
-                            chrono::Utc::now().timestamp(),
-                        )
+                        .save_platform_tokens(CHANNEL, &first, chrono::Utc::now().timestamp())
                         .await?;
                 }
-                config.access_token.clone()
+                config.access_token.as_ref().map(|t| t.expose().to_string())
             }
         };
         let http = reqwest::Client::builder()
@@ -120,13 +120,12 @@ impl ZaloClient {
                 .await
                 .and_then(|r| r.error_for_status());
             let answer: ApiAnswer = match answer {
-                Ok(r) => r
-                    .json()
-                    .await
-                    .map_err(|e| anyhow!("reading Zalo's answer: {e}"))?,
+                Ok(r) => r.json().await.context("reading Zalo's answer")?,
                 Err(e) => {
                     tracing::warn!(error = %e, attempt, "Zalo send failed; retrying");
-                    last = Some(SendError::Other(anyhow!("sending to Zalo: {e}")));
+                    last = Some(SendError::Other(
+                        anyhow::Error::new(e).context("sending to Zalo"),
+                    ));
                     backoff(attempt).await;
                     continue;
                 }
@@ -171,9 +170,12 @@ impl ZaloClient {
         {
             return Ok(());
         }
-        let across_instances = self.store.lock_zalo_refresh().await?;
-        let saved = self.store.zalo_tokens().await?;
-        if let Some((_, Some(access))) = &saved
+        let across_instances = self.store.lock_platform_refresh().await?;
+        let saved = self.store.platform_tokens(CHANNEL).await?;
+        if let Some(PlatformTokens {
+            access_token: Some(access),
+            ..
+        }) = &saved
             && Some(access.as_str()) != stale
         {
             *self.access.write().await = Some(access.clone());
@@ -181,8 +183,13 @@ impl ZaloClient {
             return Ok(());
         }
         let refresh_token = saved
-            .map(|(r, _)| r)
-            .or_else(|| self.config.refresh_token.clone())
+            .map(|t| t.refresh_token)
+            .or_else(|| {
+                self.config
+                    .refresh_token
+                    .as_ref()
+                    .map(|t| t.expose().to_string())
+            })
             .ok_or(SendError::NoToken)?;
         let url = format!(
             "{}/v4/oa/access_token",
@@ -191,7 +198,7 @@ impl ZaloClient {
         let answer: TokenAnswer = self
             .http
             .post(&url)
-            .header("secret_key", &self.config.app_secret_key)
+            .header("secret_key", self.config.app_secret_key.expose())
             .form(&[
                 ("refresh_token", refresh_token.as_str()),
                 ("app_id", self.config.app_id.as_str()),
@@ -199,10 +206,10 @@ impl ZaloClient {
             ])
             .send()
             .await
-            .map_err(|e| anyhow!("refreshing the Zalo access token: {e}"))?
+            .context("refreshing the Zalo access token")?
             .json()
             .await
-            .map_err(|e| anyhow!("reading Zalo's token answer: {e}"))?;
+            .context("reading Zalo's token answer")?;
         let (Some(access), Some(refresh)) = (answer.access_token, answer.refresh_token) else {
             return Err(SendError::Other(anyhow!(
                 "Zalo refused the token refresh: {} {}",
@@ -211,8 +218,12 @@ impl ZaloClient {
             )));
         };
         // Persist first: the old refresh token is already spent.
+        let fresh = PlatformTokens {
+            refresh_token: refresh,
+            access_token: Some(access.clone()),
+        };
         self.store
-            .save_zalo_tokens(&refresh, Some(&access), chrono::Utc::now().timestamp())
+            .save_platform_tokens(CHANNEL, &fresh, chrono::Utc::now().timestamp())
             .await?;
         *self.access.write().await = Some(access);
         if let Some(lock) = across_instances {

@@ -10,48 +10,59 @@ mod webhook;
 pub use client::{SendError, ZaloClient};
 pub use outbox::Outbox;
 pub use render::{MAX_MESSAGE_CHARS, messages};
-pub use webhook::{CHANNEL, routes, signature};
+pub use webhook::{CHANNEL, signature};
 
 use std::sync::Arc;
+
+use anyhow::Result;
+use axum::Router;
+
+use crate::secret::Secret;
+use crate::store::Store;
+use crate::survey::Survey;
 
 /// Settings of the Zalo bridge; secrets come from the environment.
 #[derive(Debug, Clone)]
 pub struct ZaloConfig {
     pub app_id: String,
     /// The OA secret key: signs webhook events.
-    pub oa_secret_key: String,
+    pub oa_secret_key: Secret,
     /// The app secret key: authorises token refreshes.
-    pub app_secret_key: String,
+    pub app_secret_key: Secret,
     /// First refresh token (later ones are kept in the database).
-    pub refresh_token: Option<String>,
-    pub access_token: Option<String>,
+    pub refresh_token: Option<Secret>,
+    pub access_token: Option<Secret>,
     /// Default `https://openapi.zalo.me`.
     pub api_url: String,
     /// Default `https://oauth.zaloapp.com`.
     pub oauth_url: String,
 }
 
-impl ZaloConfig {
-    /// Reads `KHAOSAT_ZALO_*`; `None` when the app id or OA secret key is missing.
-    pub fn from_env() -> Option<Self> {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Some(Self {
-            app_id: var("KHAOSAT_ZALO_APP_ID")?,
-            oa_secret_key: var("KHAOSAT_ZALO_OA_SECRET_KEY")?,
-            app_secret_key: var("KHAOSAT_ZALO_APP_SECRET_KEY").unwrap_or_default(),
-            refresh_token: var("KHAOSAT_ZALO_REFRESH_TOKEN"),
-            access_token: var("KHAOSAT_ZALO_ACCESS_TOKEN"),
-            api_url: var("KHAOSAT_ZALO_API_URL")
-                .unwrap_or_else(|| "https://openapi.zalo.me".into()),
-            oauth_url: var("KHAOSAT_ZALO_OAUTH_URL")
-                .unwrap_or_else(|| "https://oauth.zaloapp.com".into()),
+/// The running bridge: its settings, the survey it hands events to, its
+/// API client and outbound queue.
+pub struct Zalo {
+    pub config: ZaloConfig,
+    pub survey: Arc<Survey>,
+    pub client: Arc<ZaloClient>,
+    pub outbox: Outbox,
+}
+
+impl Zalo {
+    /// Connects the bridge: tokens from the database if kept there, else
+    /// from the config.
+    pub async fn start(config: ZaloConfig, survey: Arc<Survey>, store: Store) -> Result<Self> {
+        let client = Arc::new(ZaloClient::new(config.clone(), store.clone()).await?);
+        let outbox = Outbox::new(client.clone(), store);
+        Ok(Self {
+            config,
+            survey,
+            client,
+            outbox,
         })
     }
 }
 
-/// The running bridge: its settings, API client and outbound queue.
-pub struct Zalo {
-    pub config: ZaloConfig,
-    pub client: Arc<ZaloClient>,
-    pub outbox: Outbox,
+/// `POST /zalo/webhook`.
+pub fn router(zalo: Arc<Zalo>) -> Router {
+    webhook::routes().with_state(zalo)
 }

@@ -1,6 +1,8 @@
 //! `POST /zalo/webhook`: Zalo's events, verified before anything is done
 //! with them.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -10,15 +12,15 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::Zalo;
 use super::render;
+use crate::hex;
 use crate::survey::{Content, Message};
-use crate::token::hex;
-use crate::web::AppState;
 
 /// The channel name of Zalo.
 pub const CHANNEL: &str = "zalo";
 
-pub fn routes() -> Router<AppState> {
+pub(super) fn routes() -> Router<Arc<Zalo>> {
     Router::new().route("/zalo/webhook", post(webhook))
 }
 
@@ -30,7 +32,7 @@ pub fn signature(app_id: &str, body: &[u8], timestamp: &str, oa_secret_key: &str
     h.update(body);
     h.update(timestamp.as_bytes());
     h.update(oa_secret_key.as_bytes());
-    hex(&h.finalize())
+    hex::encode(&h.finalize())
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,10 +59,7 @@ struct EventMessage {
     msg_id: Option<String>,
 }
 
-async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let Some(zalo) = app.zalo.clone() else {
-        return StatusCode::NOT_FOUND;
-    };
+async fn webhook(State(zalo): State<Arc<Zalo>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     // 1. The signature, on the raw body, in constant time.
     let mac = headers
         .get("x-zevent-signature")
@@ -81,7 +80,7 @@ async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         &zalo.config.app_id,
         &body,
         &timestamp,
-        &zalo.config.oa_secret_key,
+        zalo.config.oa_secret_key.expose(),
     );
     if !bool::from(expected.as_bytes().ct_eq(mac.as_bytes())) {
         tracing::warn!("a Zalo webhook call with a wrong signature was refused");
@@ -116,14 +115,14 @@ async fn webhook(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -
         ),
         _ => return StatusCode::OK,
     };
-    let respondent = app.survey.respondent_key(CHANNEL, &user);
+    let respondent = zalo.survey.respondent_key(CHANNEL, &user);
     let message = Message {
         channel: CHANNEL.to_string(),
         user: user.clone(),
         id: Some(id),
         content,
     };
-    match app.survey.handle(message).await {
+    match zalo.survey.handle(message).await {
         Ok(handled) => {
             if !handled.duplicate {
                 let texts = handled.replies.iter().flat_map(render::messages).collect();

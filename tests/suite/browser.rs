@@ -111,7 +111,7 @@ async fn click(c: &Client, label: &str) {
 }
 
 async fn a_browser_completes_a_ballot(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let Some((_driver, c)) = browser().await else {

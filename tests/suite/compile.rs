@@ -25,12 +25,15 @@ fn every_shipped_dialogue_and_campaign_compiles() {
 #[test]
 fn the_shipped_campaign_is_the_plan() {
     let c = campaign::load(&shipped_campaign_dir()).unwrap();
-    let kind = |id: &str| c.kinds.iter().position(|k| k.id == id).unwrap();
+    let kind = |id: &str| c.kinds().iter().position(|k| k.id == id).unwrap();
     assert_eq!(
-        c.units.iter().filter(|u| u.kind == kind("phong")).count(),
+        c.units().iter().filter(|u| u.kind == kind("phong")).count(),
         11
     );
-    assert_eq!(c.units.iter().filter(|u| u.kind == kind("xa")).count(), 22);
+    assert_eq!(
+        c.units().iter().filter(|u| u.kind == kind("xa")).count(),
+        22
+    );
     let quota = |k: &str, g: &str| {
         c.assessment(kind(k), c.group_index(g).unwrap())
             .unwrap()
@@ -46,7 +49,7 @@ fn the_shipped_campaign_is_the_plan() {
     assert_eq!(totals[c.group_index("can-bo").unwrap()].1, 528);
     assert_eq!(totals[c.group_index("nguoi-dan").unwrap()].1, 572);
     // The period ends at the end of 15/02/2021, Vietnam time.
-    assert_eq!(c.closes, crate::helpers::vn("2021-02-15T23:59:59"));
+    assert_eq!(c.closes(), crate::helpers::vn("2021-02-15T23:59:59"));
     // Weights default to the quota shares.
     let w = c
         .assessment(kind("phong"), c.group_index("can-bo").unwrap())
@@ -55,19 +58,19 @@ fn the_shipped_campaign_is_the_plan() {
     assert!((w - 28.0 / 40.0).abs() < 1e-12);
     // Both officials' questionnaires ask the six areas, each with a not-applicable option.
     for id in ["can-bo-danh-gia-phong", "can-bo-danh-gia-xa"] {
-        let d = c.dialogues().into_iter().find(|d| d.id == id).unwrap();
-        assert_eq!(d.sections.len(), 6);
-        assert!(d.per_unit);
-        let scale = d.scale_of(&d.questions[0]).unwrap();
+        let d = c.dialogues().into_iter().find(|d| d.id() == id).unwrap();
+        assert_eq!(d.sections().len(), 6);
+        assert!(d.per_unit());
+        let scale = d.scale_of(&d.questions()[0]).unwrap();
         assert_eq!(scale.options.iter().filter(|o| o.not_applicable).count(), 1);
         assert_eq!(scale.options.iter().filter(|o| o.positive).count(), 2);
     }
     let citizens = c
         .dialogues()
         .into_iter()
-        .find(|d| d.id == "nguoi-dan")
+        .find(|d| d.id() == "nguoi-dan")
         .unwrap();
-    let labels: Vec<_> = citizens.scales[0]
+    let labels: Vec<_> = citizens.scales()[0]
         .options
         .iter()
         .map(|o| o.label.as_str())
@@ -83,7 +86,7 @@ fn the_shipped_campaign_is_the_plan() {
         ]
     );
     let wishes = citizens
-        .questions
+        .questions()
         .iter()
         .find(|q| q.id == "mong-muon")
         .unwrap();

@@ -241,7 +241,7 @@ async fn stale_and_forged_buttons_change_nothing(backend: Backend) {
     chat.press(&h.survey, "Hài lòng").await;
     assert!(chat.text().contains("Câu 2/14"));
     // A press on the first question's message arrives late.
-    chat.send(&h.survey, Content::Button(old)).await;
+    chat.send(&h.survey, Content::button(&old)).await;
     assert!(
         chat.text().contains("thuộc một tin nhắn trước"),
         "{}",
@@ -249,7 +249,7 @@ async fn stale_and_forged_buttons_change_nothing(backend: Backend) {
     );
     assert!(chat.text().contains("Câu 2/14"));
     for forged in ["", "garbage", "99999:p1", "1:p1:extra", "💣"] {
-        chat.send(&h.survey, Content::Button(forged.into())).await;
+        chat.send(&h.survey, Content::button(forged)).await;
         assert!(
             chat.text().contains("Câu 2/14"),
             "{forged}: {}",
@@ -258,7 +258,7 @@ async fn stale_and_forged_buttons_change_nothing(backend: Backend) {
     }
     // Right step, option out of range.
     let data = chat.action_data(khaosat::engine::Action::Pick(42));
-    chat.send(&h.survey, Content::Button(data)).await;
+    chat.send(&h.survey, Content::button(&data)).await;
     assert!(chat.text().contains("không hợp lệ"), "{}", chat.text());
     // Stickers and photos.
     chat.send(&h.survey, Content::Other).await;
@@ -596,9 +596,9 @@ async fn session_stays_on_its_dialogue_version(backend: Backend) {
             .campaign()
             .dialogues()
             .iter()
-            .find(|d| d.id == "dan")
+            .find(|d| d.id() == "dan")
             .unwrap()
-            .version
+            .version()
     );
     h.finish().await;
 }

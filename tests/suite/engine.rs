@@ -112,7 +112,7 @@ fn check(d: &Dialogue, o: &Outcome) -> Result<(), TestCaseError> {
         Some(Effect::Submit(b)) => {
             prop_assert_eq!(&s.at, &At::Submitting);
             // A submitted ballot answers every visible required question validly.
-            for q in &d.questions {
+            for q in d.questions() {
                 if let Some(a) = b.answers.get(&q.id) {
                     valid(d, q.id.as_str(), a)?;
                 }
@@ -128,7 +128,7 @@ fn check(d: &Dialogue, o: &Outcome) -> Result<(), TestCaseError> {
         ),
     }
     if let At::Asking { question, .. } = s.at {
-        prop_assert!(question < d.questions.len());
+        prop_assert!(question < d.questions().len());
     }
     for (q, a) in &s.answers {
         valid(d, q, a)?;
@@ -138,7 +138,7 @@ fn check(d: &Dialogue, o: &Outcome) -> Result<(), TestCaseError> {
 
 fn valid(d: &Dialogue, q: &str, a: &Answer) -> Result<(), TestCaseError> {
     let question = d
-        .questions
+        .questions()
         .iter()
         .find(|x| x.id == q)
         .expect("answers only known questions");
@@ -196,12 +196,12 @@ proptest! {
     /// Going back k questions and then forward k questions keeps every answer.
     #[test]
     fn back_then_forward_keeps_answers(picks in prop::collection::vec(1..6u16, 6..12), back in 1..6usize) {
-        let d = dialogues().into_iter().find(|d| d.id == "nguoi-dan").unwrap();
+        let d = dialogues().into_iter().find(|d| d.id() == "nguoi-dan").unwrap();
         let mut o = engine::start(&d, units(1));
         let mut answered = 0;
         for p in &picks {
             let At::Asking { question, .. } = o.session.at else { break };
-            if !matches!(d.questions[question].kind, QuestionKind::Choice { .. }) { break }
+            if !matches!(d.questions()[question].kind, QuestionKind::Choice { .. }) { break }
             o = engine::step(&d, &o.session, Input::Press { step: o.session.step, action: Action::Pick(*p) });
             answered += 1;
         }
@@ -230,7 +230,7 @@ proptest! {
 fn citizen() -> (Arc<Dialogue>, Outcome) {
     let d = dialogues()
         .into_iter()
-        .find(|d| d.id == "nguoi-dan")
+        .find(|d| d.id() == "nguoi-dan")
         .unwrap();
     let o = engine::start(&d, units(1));
     (d, o)

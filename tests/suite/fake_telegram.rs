@@ -9,6 +9,8 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::post;
+use khaosat::secret::Secret;
+use khaosat::settings::Settings;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -63,7 +65,13 @@ pub struct Api {
     /// Answer the next sendMessage calls with 429.
     pub rate_limit_next: u32,
     pub rate_limited: u32,
+    /// `getUpdates` hand-overs so far and the highest confirmed offset,
+    /// watched by tests waiting for the bot.
+    progress: tokio::sync::watch::Sender<(u64, i64)>,
 }
+
+/// The bot token tests use.
+pub const TOKEN: &str = "123456:TEST-TOKEN";
 
 #[derive(Clone)]
 pub struct FakeTelegram {
@@ -215,9 +223,13 @@ async fn method(
                             .filter(|(_, returned)| !returned)
                             .map(|(u, _)| u["update_id"].as_i64().unwrap_or(0))
                             .collect();
+                        let handed = ids.len() as u64;
                         for id in ids {
                             *api.deliveries.entry(id).or_default() += 1;
                         }
+                        let confirmed = api.confirmed;
+                        api.progress
+                            .send_modify(|(n, c)| (*n, *c) = (*n + handed, confirmed));
                         for entry in &mut api.queue {
                             entry.1 = true;
                         }
@@ -464,32 +476,46 @@ impl FakeTelegram {
 
     /// Waits until `getUpdates` has handed update `id` to the bot `n` times.
     pub async fn wait_delivered(&self, id: i64, n: u32) {
-        for _ in 0..500 {
-            if self
-                .api
-                .lock()
-                .unwrap()
-                .deliveries
-                .get(&id)
-                .copied()
-                .unwrap_or(0)
-                >= n
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("update {id} was not delivered {n} times");
+        self.wait_progress(|api| api.deliveries.get(&id).copied().unwrap_or(0) >= n)
+            .await
+            .unwrap_or_else(|| panic!("update {id} was not delivered {n} times"));
     }
 
     /// Waits until the update `id` has been confirmed (the bot asked for a later offset).
     pub async fn wait_confirmed(&self, id: i64) {
-        for _ in 0..500 {
-            if self.api.lock().unwrap().confirmed > id {
-                return;
+        self.wait_progress(|api| api.confirmed > id)
+            .await
+            .unwrap_or_else(|| panic!("update {id} was never confirmed"));
+    }
+
+    /// Updates handed to the bot so far (a redelivered one counts again).
+    pub fn deliveries(&self) -> u64 {
+        self.api.lock().unwrap().progress.borrow().0
+    }
+
+    /// Turns the service's bot on, talking to this fake, as `TELOXIDE_TOKEN`
+    /// and `TELOXIDE_API_URL` would.
+    pub fn configure(&self, settings: &mut Settings) {
+        settings.telegram.token = Some(Secret::new(TOKEN));
+        settings.telegram.api_url = Some(self.url.clone());
+    }
+
+    /// Waits (up to 5 s) until `done` holds of the fake's state after a
+    /// `getUpdates`; `None` when it never did.
+    async fn wait_progress(&self, done: impl Fn(&Api) -> bool) -> Option<()> {
+        let mut progress = self.api.lock().unwrap().progress.subscribe();
+        let waiting = async {
+            loop {
+                if done(&self.api.lock().unwrap()) {
+                    return;
+                }
+                if progress.changed().await.is_err() {
+                    return;
+                }
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("update {id} was never confirmed");
+        };
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .ok()
     }
 }

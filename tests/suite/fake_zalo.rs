@@ -10,8 +10,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
-use khaosat::store::Store;
-use khaosat::zalo::{Outbox, Zalo, ZaloClient, ZaloConfig, signature};
+use khaosat::secret::Secret;
+use khaosat::settings::Settings;
+use khaosat::zalo::{ZaloConfig, signature};
 use serde_json::{Value, json};
 
 pub const APP_ID: &str = "4242424242";
@@ -117,13 +118,26 @@ pub async fn start() -> (Shared, String) {
 pub fn config(url: &str, access: &str) -> ZaloConfig {
     ZaloConfig {
         app_id: APP_ID.into(),
-        oa_secret_key: OA_SECRET.into(),
-        app_secret_key: APP_SECRET.into(),
-        refresh_token: Some("rt-0".into()),
-        access_token: Some(access.into()),
+        oa_secret_key: Secret::new(OA_SECRET),
+        app_secret_key: Secret::new(APP_SECRET),
+        refresh_token: Some(Secret::new("rt-0")),
+        access_token: Some(Secret::new(access)),
         api_url: url.to_string(),
         oauth_url: url.to_string(),
     }
+}
+
+/// Turns the service's Zalo bridge on, talking to the fake at `url`, as
+/// the `KHAOSAT_ZALO_*` variables would.
+pub fn configure(settings: &mut Settings, url: &str, access: &str) {
+    let z = &mut settings.zalo;
+    z.app_id = Some(APP_ID.into());
+    z.oa_secret_key = Some(Secret::new(OA_SECRET));
+    z.app_secret_key = Some(Secret::new(APP_SECRET));
+    z.refresh_token = Some(Secret::new("rt-0"));
+    z.access_token = Some(Secret::new(access));
+    z.api_url = url.to_string();
+    z.oauth_url = url.to_string();
 }
 
 /// A webhook event as Zalo posts it.
@@ -148,19 +162,4 @@ pub fn signature_header(body: &str) -> String {
         "mac={}",
         signature(APP_ID, body.as_bytes(), "1612148400000", OA_SECRET)
     )
-}
-
-/// The Zalo bridge of one service instance, on its store.
-pub async fn bridge(config: ZaloConfig, store: &Store) -> Arc<Zalo> {
-    let client = Arc::new(
-        ZaloClient::new(config.clone(), store.clone())
-            .await
-            .unwrap(),
-    );
-    let outbox = Outbox::new(client.clone(), store.clone());
-    Arc::new(Zalo {
-        config,
-        client,
-        outbox,
-    })
 }

@@ -3,15 +3,21 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use khaosat::campaign::{self, Campaign};
 use khaosat::engine::{Action, Reply};
+use khaosat::metrics::Metrics;
+use khaosat::settings::Settings;
+use khaosat::startup;
 use khaosat::store::{Store, TokenRecord};
-use khaosat::survey::{Clock, Content, Handled, Message, Options, Survey};
+use khaosat::survey::{Clock, Content, Handled, Message, Survey};
 use khaosat::token::Token;
+use khaosat::zalo::Zalo;
 use sqlx::Connection;
 use tempfile::TempDir;
+use tokio::sync::oneshot;
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -91,10 +97,7 @@ impl TestDb {
                         "PostgreSQL is required for this run but {admin} is unreachable: {e}"
                     ),
                 };
-                let name = format!(
-                    "khaosat_t_{}",
-                    khaosat::token::hex(&rand::random::<[u8; 6]>())
-                );
+                let name = format!("khaosat_t_{}", khaosat::hex::random::<6>());
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .await
@@ -137,12 +140,25 @@ macro_rules! on_both_backends {
     };
 }
 
-/// The survey service on a test database, with a clock the test controls.
+/// The survey service on a test database, with a clock the test controls,
+/// assembled by the composition root as `khaosat serve` assembles it.
 pub struct Harness {
     pub db: TestDb,
     pub campaign_dir: PathBuf,
     pub now: Arc<AtomicI64>,
+    pub metrics: Arc<Metrics>,
     pub survey: Arc<Survey>,
+    store: Store,
+    running: Option<Running>,
+}
+
+/// A whole service (`startup::build`) running until stopped.
+pub struct Running {
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Its settings, to start the same service again after a restart.
+    settings: Settings,
+    pub zalo: Option<Arc<Zalo>>,
 }
 
 impl Harness {
@@ -150,12 +166,19 @@ impl Harness {
     pub async fn new(backend: Backend, campaign_dir: PathBuf) -> Option<Self> {
         let db = TestDb::new(backend).await?;
         let now = Arc::new(AtomicI64::new(vn("2021-02-01T09:00:00").timestamp()));
-        let survey = Arc::new(open(&db.url, &campaign_dir, &now).await);
+        let metrics = Arc::new(Metrics::default());
+        let (survey, store) =
+            startup::open_survey(&settings(&db.url, &campaign_dir, &now, &metrics))
+                .await
+                .unwrap();
         Some(Self {
             db,
             campaign_dir,
             now,
+            metrics,
             survey,
+            store,
+            running: None,
         })
     }
 
@@ -167,11 +190,23 @@ impl Harness {
         Self::new(backend, small_campaign_dir()).await
     }
 
+    /// The settings of this test's service: its campaign, its database, its clock.
+    pub fn settings(&self) -> Settings {
+        settings(&self.db.url, &self.campaign_dir, &self.now, &self.metrics)
+    }
+
     /// Stops the service and starts a new one on the same database, as a
-    /// process restart would (nothing survives but the database).
+    /// process restart would (nothing survives but the database); a
+    /// service that was serving serves again with the same settings.
     pub async fn restart(&mut self) {
-        self.survey.store().close().await;
-        self.survey = Arc::new(open(&self.db.url, &self.campaign_dir, &self.now).await);
+        let again = self.stop().await;
+        self.store.close().await;
+        let (survey, store) = startup::open_survey(&self.settings()).await.unwrap();
+        self.survey = survey;
+        self.store = store;
+        if let Some(settings) = again {
+            self.serve_with(settings).await;
+        }
     }
 
     pub fn set_time(&self, local: &str) {
@@ -179,7 +214,21 @@ impl Harness {
     }
 
     pub fn store(&self) -> &Store {
-        self.survey.store()
+        &self.store
+    }
+
+    /// A connection pool of our own to the test's database, as whoever
+    /// holds the database has: for changing it behind the service's back.
+    pub async fn raw_pool(&self) -> sqlx::AnyPool {
+        raw_pool(&self.db.url).await
+    }
+
+    /// The running service's Zalo bridge.
+    pub fn zalo(&self) -> &Arc<Zalo> {
+        self.running
+            .as_ref()
+            .and_then(|r| r.zalo.as_ref())
+            .expect("a service serving Zalo")
     }
 
     /// Issues a token (as `khaosat tokens issue` does) and returns it.
@@ -195,7 +244,7 @@ impl Harness {
     ) -> Token {
         insert_token(
             self.store(),
-            &self.survey.campaign().id,
+            self.survey.campaign().id(),
             group,
             units,
             expires_at,
@@ -204,20 +253,89 @@ impl Harness {
     }
 
     /// Serves the web chat on a free loopback port; returns its base URL.
-    pub async fn serve_http(&self) -> String {
-        serve(khaosat::web::AppState {
-            survey: self.survey.clone(),
-            secure_cookies: false,
-            zalo: None,
-            telegram: None,
-        })
-        .await
+    pub async fn serve_http(&mut self) -> String {
+        self.serve(|_| {}).await
     }
 
-    pub async fn finish(self) {
-        self.survey.store().close().await;
+    /// Builds the whole service with `startup::build` (settings adjusted
+    /// by `configure`: a channel turned on, say), runs it in place of the
+    /// harness's survey, and returns its base URL.
+    pub async fn serve(&mut self, configure: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = self.settings();
+        configure(&mut settings);
+        self.serve_with(settings).await
+    }
+
+    async fn serve_with(&mut self, settings: Settings) -> String {
+        self.stop().await;
+        let app = startup::build(settings.clone()).await.unwrap();
+        self.store.close().await;
+        self.survey = app.survey().clone();
+        self.store = app.store().clone();
+        let url = format!("http://{}", app.address());
+        let zalo = app.zalo().cloned();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        self.running = Some(Running {
+            stop,
+            task,
+            settings,
+            zalo,
+        });
+        url
+    }
+
+    /// Stops the running service (gracefully, as on SIGTERM) and opens the
+    /// survey again for the test; returns the settings it ran with.
+    pub async fn stop(&mut self) -> Option<Settings> {
+        let running = self.running.take()?;
+        let _ = running.stop.send(());
+        tokio::time::timeout(Duration::from_secs(30), running.task)
+            .await
+            .expect("the service stops")
+            .unwrap()
+            .unwrap();
+        let (survey, store) = startup::open_survey(&self.settings()).await.unwrap();
+        self.survey = survey;
+        self.store = store;
+        Some(running.settings)
+    }
+
+    pub async fn finish(mut self) {
+        self.stop().await;
+        self.store.close().await;
         self.db.drop_db().await;
     }
+}
+
+/// The settings of a service on the database at `url`, reading time from
+/// `now`: what one `khaosat serve` process is started with.
+pub fn settings(
+    url: &str,
+    campaign_dir: &Path,
+    now: &Arc<AtomicI64>,
+    metrics: &Arc<Metrics>,
+) -> Settings {
+    let mut settings = Settings::new(campaign_dir, url);
+    // One registry for every start of the test's service, as one scrape
+    // target would see it: counters go on across restarts.
+    settings.metrics = metrics.clone();
+    let now = now.clone();
+    settings.clock =
+        Clock::from_fn(move || DateTime::from_timestamp(now.load(Ordering::SeqCst), 0).unwrap());
+    settings
+}
+
+/// A connection pool of our own to the database at `url` (a path or URL).
+pub async fn raw_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&khaosat::store::database_url(url))
+        .await
+        .unwrap()
 }
 
 /// Issues a token (as `khaosat tokens issue` does) and returns it.
@@ -241,34 +359,6 @@ pub async fn insert_token(
         .await
         .unwrap();
     t
-}
-
-/// Serves the HTTP application on a free loopback port; returns its base URL.
-pub async fn serve(state: khaosat::web::AppState) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = khaosat::web::router(state);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
-/// A survey service on the database at `url`, reading time from `now`: what
-/// one `khaosat serve` process holds.
-pub async fn open(url: &str, campaign_dir: &Path, now: &Arc<AtomicI64>) -> Survey {
-    let store = Store::open(url).await.unwrap();
-    let now = now.clone();
-    let clock =
-        Clock::from_fn(move || DateTime::from_timestamp(now.load(Ordering::SeqCst), 0).unwrap());
-    Survey::new(
-        load(campaign_dir),
-        store,
-        Options {
-            clock,
-            trial: false,
-        },
-    )
-    .await
-    .unwrap()
 }
 
 /// One respondent on one channel, remembering the last replies they saw.
@@ -331,7 +421,7 @@ impl Chat {
     /// that has buttons.
     pub async fn press(&mut self, survey: &Survey, label: &str) -> Handled {
         let data = self.button_data(label);
-        self.send(survey, Content::Button(data)).await
+        self.send(survey, Content::button(&data)).await
     }
 
     /// The callback data of a button on the latest message with buttons.

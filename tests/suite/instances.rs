@@ -10,8 +10,11 @@ use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 
 use khaosat::dialogue::Answer;
+use khaosat::metrics::Metrics;
+use khaosat::secret::Secret;
+use khaosat::startup;
 use khaosat::survey::Survey;
-use khaosat::telegram::{SECRET_HEADER, Staff, TelegramWebhook};
+use khaosat::telegram::SECRET_HEADER;
 use khaosat::verify::{Verdict, verify};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -19,7 +22,7 @@ use serde_json::Value;
 
 use crate::fake_telegram::FakeTelegram;
 use crate::fake_zalo::{self, event, signature_header};
-use crate::helpers::{Backend, TestDb, insert_token, open, serve, shipped_campaign_dir, vn};
+use crate::helpers::{Backend, TestDb, insert_token, settings, shipped_campaign_dir, vn};
 
 const SECRET: &str = "webhook-secret";
 /// Respondents per channel.
@@ -106,10 +109,10 @@ fn script(
         .campaign()
         .dialogues()
         .into_iter()
-        .find(|d| d.id == "nguoi-dan")
+        .find(|d| d.id() == "nguoi-dan")
         .unwrap();
     let (mut typed, mut ballot): (Vec<Vec<String>>, _) = (Vec::new(), BTreeMap::new());
-    for (k, q) in dialogue.questions.iter().enumerate() {
+    for (k, q) in dialogue.questions().iter().enumerate() {
         let answer = match q.id.as_str() {
             // Only asked after an unhappy overall answer; these are 3–5.
             "chua-hai-long" => continue,
@@ -150,26 +153,26 @@ async fn two_instances_on_one_database_behave_as_one() {
     let telegram = FakeTelegram::start().await;
     let (zalo, zalo_url) = fake_zalo::start().await;
     let mut surveys = Vec::new();
+    let mut stores = Vec::new();
     let mut bases = Vec::new();
+    let mut running = Vec::new();
     for _ in 0..2 {
-        let survey = Arc::new(open(&db.url, &shipped_campaign_dir(), &now).await);
-        let bot = teloxide::Bot::new("123456:TEST-TOKEN")
-            .set_api_url(reqwest::Url::parse(&telegram.url).unwrap());
-        let bridge = fake_zalo::bridge(fake_zalo::config(&zalo_url, "at-0"), survey.store()).await;
-        bases.push(
-            serve(khaosat::web::AppState {
-                survey: survey.clone(),
-                secure_cookies: false,
-                zalo: Some(bridge),
-                telegram: Some(Arc::new(TelegramWebhook {
-                    bot,
-                    staff: Staff::default(),
-                    secret: SECRET.into(),
-                })),
-            })
-            .await,
-        );
-        surveys.push(survey);
+        // Each instance as `khaosat serve` assembles it, with its own pool.
+        let metrics = Arc::new(Metrics::default());
+        let mut s = settings(&db.url, &shipped_campaign_dir(), &now, &metrics);
+        telegram.configure(&mut s);
+        s.telegram.webhook = true;
+        s.telegram.webhook_secret = Some(Secret::new(SECRET));
+        fake_zalo::configure(&mut s, &zalo_url, "at-0");
+        let app = startup::build(s).await.unwrap();
+        bases.push(format!("http://{}", app.address()));
+        surveys.push(app.survey().clone());
+        stores.push(app.store().clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until_stopped(async move {
+            let _ = stopped.await;
+        }));
+        running.push((stop, task));
     }
     let lb = Arc::new(Balancer {
         bases,
@@ -180,7 +183,7 @@ async fn two_instances_on_one_database_behave_as_one() {
 
     let communes: Vec<String> = surveys[0]
         .campaign()
-        .units
+        .units()
         .iter()
         .filter(|u| u.kind == 1)
         .map(|u| u.id.clone())
@@ -190,14 +193,8 @@ async fn two_instances_on_one_database_behave_as_one() {
     for channel in ["telegram", "zalo"] {
         for i in 0..RESPONDENTS {
             let unit = &communes[i % communes.len()];
-            let token = insert_token(
-                surveys[0].store(),
-                "thang-binh-2021",
-                "nguoi-dan",
-                &[unit],
-                None,
-            )
-            .await;
+            let token =
+                insert_token(&stores[0], "thang-binh-2021", "nguoi-dan", &[unit], None).await;
             let (typed, ballot) = script(&surveys[0], channel, i);
             expected.push((channel, i, ballot));
             let lb = lb.clone();
@@ -229,7 +226,7 @@ async fn two_instances_on_one_database_behave_as_one() {
     lb.redeliver_late().await;
 
     // Every ballot stored once, with the answers in the order they were typed.
-    let ballots = surveys[1].store().ballots().await.unwrap();
+    let ballots = stores[1].ballots().await.unwrap();
     assert_eq!(ballots.len(), 2 * RESPONDENTS, "ballots lost or doubled");
     assert!(matches!(verify(&ballots), Verdict::Intact { .. }));
     for (channel, i, answers) in &expected {
@@ -272,18 +269,13 @@ async fn two_instances_on_one_database_behave_as_one() {
             .collect();
         check_replies(&format!("telegram {i}"), texts, &has_stored_receipt);
     }
-    // Zalo replies go out through each instance's queue: wait for them.
-    let user = |i: usize| format!("zu-{i}");
-    for _ in 0..500 {
-        let sent = zalo.lock().unwrap().sent.clone();
-        if (0..RESPONDENTS).all(|i| {
-            sent.iter()
-                .any(|s| s.user == user(i) && s.text.contains("Mã biên nhận"))
-        }) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    // Zalo replies go out through each instance's queue: a graceful stop
+    // delivers what is queued.
+    for (stop, task) in running {
+        let _ = stop.send(());
+        task.await.unwrap().unwrap();
     }
+    let user = |i: usize| format!("zu-{i}");
     let sent = zalo.lock().unwrap().sent.clone();
     for i in 0..RESPONDENTS {
         let texts = sent
@@ -292,9 +284,6 @@ async fn two_instances_on_one_database_behave_as_one() {
             .map(|s| s.text.clone())
             .collect();
         check_replies(&format!("zalo {i}"), texts, &has_stored_receipt);
-    }
-    for s in surveys {
-        s.store().close().await;
     }
     db.drop_db().await;
 }

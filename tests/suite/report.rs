@@ -7,12 +7,12 @@ use std::io::Cursor;
 use chrono::{DateTime, Utc};
 use khaosat::aggregate::Aggregate;
 use khaosat::ballot::Ballot;
+use khaosat::ballot::StoredBallot;
 use khaosat::campaign::Campaign;
 use khaosat::dialogue::Answer;
 use khaosat::report::open_data::OpenData;
 use khaosat::report::tables::tables;
 use khaosat::report::{Report, build, csv, html, xlsx};
-use khaosat::store::StoredBallot;
 use proptest::prelude::*;
 
 use crate::helpers::{load, manifest_dir, small_campaign_dir, vn};
@@ -38,7 +38,7 @@ fn aggregate(c: &Campaign, ballots: &[Ballot]) -> Aggregate {
     let dialogues = c.dialogues();
     let mut agg = Aggregate::default();
     for b in ballots {
-        let d = dialogues.iter().find(|d| d.id == b.dialogue_id).unwrap();
+        let d = dialogues.iter().find(|d| d.id() == b.dialogue_id).unwrap();
         agg.add(b, d);
     }
     agg.sort_wishes();
@@ -56,9 +56,7 @@ fn report(c: &Campaign, ballots: &[Ballot]) -> Report {
 
 /// The small campaign with a given suppression threshold.
 fn small(min_cell: u32) -> Campaign {
-    let mut c = load(&small_campaign_dir());
-    c.scoring.min_cell = min_cell;
-    c
+    load(&small_campaign_dir()).with_min_cell(min_cell)
 }
 
 /// The hand-computed dataset. Officials rate areas a and b on "Ít" (1) /
@@ -218,7 +216,7 @@ fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec
     for b in stored(ballots) {
         let d = dialogues
             .iter()
-            .find(|d| d.id == b.ballot.dialogue_id)
+            .find(|d| d.id() == b.ballot.dialogue_id)
             .unwrap();
         open.push(&b, d).unwrap();
     }

@@ -37,7 +37,7 @@ async fn ballots_refuse_update_and_delete(backend: Backend) {
     let mut chat = Chat::new("telegram", "u1");
     to_review(&h, &mut chat, token.as_str()).await;
     chat.say(&h.survey, "gửi").await;
-    let pool = h.store().pool();
+    let pool = &h.raw_pool().await;
     for sql in [
         "UPDATE ballots SET unit_id = 'binh-chanh'",
         "UPDATE ballots SET answers = '{}' WHERE seq = 1",
@@ -79,7 +79,7 @@ async fn no_ballot_column_can_join_to_tokens_or_users(backend: Backend) {
     busy.start(&h.survey, Some(other.as_str())).await;
     busy.say(&h.survey, "4").await;
 
-    let pool = h.store().pool();
+    let pool = &h.raw_pool().await;
     let columns: Vec<String> = match backend {
         Backend::Sqlite => sqlx::query("SELECT name FROM pragma_table_info('ballots') ORDER BY cid"),
         Backend::Postgres => sqlx::query(
@@ -195,7 +195,10 @@ async fn a_token_is_spent_exactly_once_under_a_race(backend: Backend) {
     let confirms = chats.iter_mut().map(|c| {
         let data = c.button_data("Gửi phiếu");
         let survey = &h.survey;
-        async move { c.send(survey, khaosat::survey::Content::Button(data)).await }
+        async move {
+            c.send(survey, khaosat::survey::Content::button(&data))
+                .await
+        }
     });
     let results = futures_util::future::join_all(confirms).await;
     let stored = results
@@ -229,7 +232,10 @@ async fn quotas_stay_exact_under_concurrent_completions(backend: Backend) {
     let confirms = chats.iter_mut().map(|c| {
         let data = c.button_data("Gửi phiếu");
         let survey = &h.survey;
-        async move { c.send(survey, khaosat::survey::Content::Button(data)).await }
+        async move {
+            c.send(survey, khaosat::survey::Content::button(&data))
+                .await
+        }
     });
     let results = futures_util::future::join_all(confirms).await;
     let said = |needle: &str| {
@@ -281,7 +287,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     assert_eq!((n, head), (4, ballots[3].hash.clone()));
 
     // Someone with access to the database file goes around the triggers.
-    let pool = h.store().pool();
+    let pool = &h.raw_pool().await;
     let bypass = match backend {
         Backend::Sqlite => "DROP TRIGGER ballots_no_update; DROP TRIGGER ballots_no_delete;",
         Backend::Postgres => "ALTER TABLE ballots DISABLE TRIGGER USER;",

@@ -4,61 +4,38 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use khaosat::dialogue::Answer;
-use khaosat::survey::Survey;
-use tokio::sync::oneshot;
+use khaosat::metrics::Metrics;
+use khaosat::secret::Secret;
 
 use crate::fake_telegram::{FakeTelegram, Sent};
 use crate::helpers::{Backend, Harness};
 
-/// The bot, running until stopped.
-struct RunningBot {
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+/// The service with the Telegram bot on (long polling) against the fake.
+async fn start_bot(h: &mut Harness, fake: &FakeTelegram) {
+    start_bot_with_staff(h, fake, Vec::new()).await;
 }
 
-fn start_bot(fake: &FakeTelegram, survey: Arc<Survey>) -> RunningBot {
-    start_bot_with_staff(fake, survey, khaosat::telegram::Staff::default())
-}
-
-fn start_bot_with_staff(
-    fake: &FakeTelegram,
-    survey: Arc<Survey>,
-    staff: khaosat::telegram::Staff,
-) -> RunningBot {
-    let url = reqwest::Url::parse(&fake.url).unwrap();
-    let bot = teloxide::Bot::new("123456:TEST-TOKEN").set_api_url(url);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        khaosat::telegram::run(bot, survey, staff, async move {
-            let _ = stopped.await;
-        })
-        .await
-        .unwrap();
-    });
-    RunningBot { stop, task }
-}
-
-impl RunningBot {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("the bot stops")
-            .unwrap();
-    }
+async fn start_bot_with_staff(h: &mut Harness, fake: &FakeTelegram, staff: Vec<i64>) {
+    h.serve(|s| {
+        fake.configure(s);
+        s.telegram.staff = staff;
+    })
+    .await;
 }
 
 /// A respondent in a private chat, following what the bot sends them.
 struct Person<'a> {
     fake: &'a FakeTelegram,
+    metrics: Arc<Metrics>,
     chat: i64,
     seen: usize,
 }
 
 impl<'a> Person<'a> {
-    fn new(fake: &'a FakeTelegram, chat: i64) -> Self {
+    fn new(fake: &'a FakeTelegram, h: &Harness, chat: i64) -> Self {
         Self {
             fake,
+            metrics: h.metrics.clone(),
             chat,
             seen: 0,
         }
@@ -67,8 +44,9 @@ impl<'a> Person<'a> {
     /// Waits for the bot's next message(s) after an update.
     async fn replies(&mut self) -> Vec<Sent> {
         self.fake.wait_sent(self.chat, self.seen + 1).await;
-        // A step may send more than one message; let them all arrive.
-        tokio::time::sleep(Duration::from_millis(40)).await;
+        // A step may send more than one message: wait until the bot is
+        // done with every update handed to it so far.
+        settled(self.fake, &self.metrics).await;
         let all: Vec<Sent> = self
             .fake
             .sent()
@@ -129,30 +107,29 @@ impl<'a> Person<'a> {
             .1
             .clone();
         let edits = self.fake.api.lock().unwrap().edits;
-        self.fake.press(self.chat, m.message_id, &data);
-        for _ in 0..500 {
-            if self.fake.api.lock().unwrap().edits > edits {
-                let now: Vec<Sent> = self
-                    .fake
-                    .sent()
-                    .into_iter()
-                    .filter(|s| s.chat == self.chat)
-                    .collect();
-                assert_eq!(
-                    now.len(),
-                    self.seen,
-                    "a tap edits the message; it sends no new one"
-                );
-                return now
-                    .iter()
-                    .find(|s| s.message_id == m.message_id)
-                    .unwrap()
-                    .text
-                    .clone();
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("the grid was not edited after tapping {row}.{n}");
+        let id = self.fake.press(self.chat, m.message_id, &data);
+        self.fake.wait_delivered(id, 1).await;
+        settled(self.fake, &self.metrics).await;
+        assert!(
+            self.fake.api.lock().unwrap().edits > edits,
+            "the grid was not edited after tapping {row}.{n}"
+        );
+        let now: Vec<Sent> = self
+            .fake
+            .sent()
+            .into_iter()
+            .filter(|s| s.chat == self.chat)
+            .collect();
+        assert_eq!(
+            now.len(),
+            self.seen,
+            "a tap edits the message; it sends no new one"
+        );
+        now.iter()
+            .find(|s| s.message_id == m.message_id)
+            .unwrap()
+            .text
+            .clone()
     }
 
     fn last(&self) -> Sent {
@@ -164,6 +141,17 @@ impl<'a> Person<'a> {
     }
 }
 
+/// Waits until the bot has finished every update `getUpdates` handed it.
+async fn settled(fake: &FakeTelegram, metrics: &Metrics) {
+    let delivered = fake.deliveries();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        metrics.wait_updates_done(delivered),
+    )
+    .await
+    .expect("the bot finishes the updates it was given");
+}
+
 fn join(sent: &[Sent]) -> String {
     sent.iter()
         .map(|s| s.text.as_str())
@@ -172,13 +160,13 @@ fn join(sent: &[Sent]) -> String {
 }
 
 async fn a_citizen_ballot_by_buttons_and_typing(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = start_bot(&fake, h.survey.clone());
+    start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
-    let mut p = Person::new(&fake, 5001);
+    let mut p = Person::new(&fake, &h, 5001);
     // The deep link t.me/<bot>?start=<token> arrives as "/start <token>".
     let first = p.say(&format!("/start {}", token.as_str())).await;
     assert!(first.contains("Câu 1/14"), "{first}");
@@ -238,7 +226,6 @@ async fn a_citizen_ballot_by_buttons_and_typing(backend: Backend) {
             "answered keyboards are removed"
         );
     }
-    bot.stop().await;
     h.finish().await;
 }
 
@@ -247,9 +234,9 @@ async fn a_leader_finishes_after_a_bot_restart(backend: Backend) {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = start_bot(&fake, h.survey.clone());
+    start_bot(&mut h, &fake).await;
     let token = h.token("can-bo", &["tu-phap", "noi-vu", "y-te"]).await;
-    let mut p = Person::new(&fake, 6001);
+    let mut p = Person::new(&fake, &h, 6001);
     let intro = p.say(&format!("/start {}", token.as_str())).await;
     assert!(intro.contains("Đơn vị 1/3: Phòng Nội vụ"), "{intro}");
     // The compact form: one message for the unit, six rows of options.
@@ -290,9 +277,7 @@ async fn a_leader_finishes_after_a_bot_restart(backend: Backend) {
     p.tap(2, 6).await;
 
     // The bot process restarts in the middle of the second unit.
-    bot.stop().await;
     h.restart().await;
-    let bot = start_bot(&fake, h.survey.clone());
     // The leader goes on with the form sent before the restart.
     let after = p.tap(3, 5).await;
     assert!(
@@ -327,18 +312,17 @@ async fn a_leader_finishes_after_a_bot_restart(backend: Backend) {
         .map(|b| b.ballot.unit.clone())
         .collect();
     assert_eq!(units, ["noi-vu", "tu-phap", "y-te"]);
-    bot.stop().await;
     h.finish().await;
 }
 
 async fn the_same_update_twice_changes_nothing(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = start_bot(&fake, h.survey.clone());
+    start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
-    let mut p = Person::new(&fake, 7001);
+    let mut p = Person::new(&fake, &h, 7001);
     p.say(&format!("/start {}", token.as_str())).await;
     // Capture an answer's update as Telegram would send it, then send it again.
     let update = fake.text_update(7001, "4");
@@ -349,7 +333,7 @@ async fn the_same_update_twice_changes_nothing(backend: Backend) {
     // Telegram hands the same update over again (as after a crash).
     fake.redeliver(update);
     fake.wait_delivered(id, 2).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    settled(&fake, &h.metrics).await;
     assert_eq!(
         fake.sent().iter().filter(|s| s.chat == 7001).count(),
         p.seen,
@@ -360,18 +344,17 @@ async fn the_same_update_twice_changes_nothing(backend: Backend) {
         back.contains("Câu 1/14") && back.contains("Câu trả lời hiện tại: Hài lòng"),
         "{back}"
     );
-    bot.stop().await;
     h.finish().await;
 }
 
 async fn stale_forged_and_odd_input_get_polite_replies(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = start_bot(&fake, h.survey.clone());
+    start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
-    let mut p = Person::new(&fake, 8001);
+    let mut p = Person::new(&fake, &h, 8001);
     assert!(p.say("/start").await.contains("xin gõ mã phiếu"));
     p.say(&token.display()).await;
     let first = p.last();
@@ -402,18 +385,17 @@ async fn stale_forged_and_odd_input_get_polite_replies(backend: Backend) {
     );
     assert_eq!(fake.api.lock().unwrap().answered_callbacks.len(), 4);
     assert!(h.store().ballots().await.unwrap().is_empty());
-    bot.stop().await;
     h.finish().await;
 }
 
 async fn used_tokens_and_a_closed_survey(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = start_bot(&fake, h.survey.clone());
+    start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
-    let mut p = Person::new(&fake, 9001);
+    let mut p = Person::new(&fake, &h, 9001);
     p.say(&format!("/start {}", token.as_str())).await;
     for _ in 0..10 {
         p.say("4").await;
@@ -422,7 +404,7 @@ async fn used_tokens_and_a_closed_survey(backend: Backend) {
     p.say("4").await;
     p.say("bỏ qua").await;
     assert!(p.say("gửi").await.contains("Mã biên nhận"));
-    let mut q = Person::new(&fake, 9002);
+    let mut q = Person::new(&fake, &h, 9002);
     assert!(
         q.say(&format!("/start {}", token.as_str()))
             .await
@@ -435,22 +417,17 @@ async fn used_tokens_and_a_closed_survey(backend: Backend) {
             .await
             .contains("Đợt khảo sát đã kết thúc")
     );
-    bot.stop().await;
     h.finish().await;
 }
 
 async fn staff_see_progress_and_others_are_refused(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = start_bot_with_staff(
-        &fake,
-        h.survey.clone(),
-        khaosat::telegram::Staff(vec![4242]),
-    );
+    start_bot_with_staff(&mut h, &fake, vec![4242]).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
-    let mut citizen = Person::new(&fake, 4300);
+    let mut citizen = Person::new(&fake, &h, 4300);
     citizen.say(&format!("/start {}", token.as_str())).await;
     for _ in 0..10 {
         citizen.say("4").await;
@@ -460,7 +437,7 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
     citizen.say("bỏ qua").await;
     citizen.say("gửi").await;
 
-    let mut staff = Person::new(&fake, 4242);
+    let mut staff = Person::new(&fake, &h, 4242);
     let overview = staff.say("/tiendo").await;
     assert!(
         overview.contains("còn 14 ngày (đến hết 15/02/2021)"),
@@ -483,15 +460,9 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
             .await
             .contains("Không có đơn vị “xyz”")
     );
-    // The report, as files in the chat.
-    let mut report = staff.say("/baocao").await;
-    for _ in 0..100 {
-        if fake.api.lock().unwrap().documents.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        report = join(&staff.replies().await);
-    }
+    // The report, as files in the chat, sent before the update is done.
+    let report = staff.say("/baocao").await;
+    assert_eq!(fake.api.lock().unwrap().documents.len(), 2);
     let head = h.store().ballots().await.unwrap()[0].hash.clone();
     assert!(
         report.contains(&head),
@@ -510,7 +481,7 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
         assert!(page.contains("UBND xã Bình An") && page.contains(&head));
     }
     // Anyone else learns nothing.
-    let mut other = Person::new(&fake, 4243);
+    let mut other = Person::new(&fake, &h, 4243);
     for command in ["/tiendo", "/baocao"] {
         let refused = other.say(command).await;
         assert_eq!(
@@ -531,24 +502,23 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
                 .any(|(chat, c)| *chat == 4242 && c.contains(&"tiendo".to_string()))
         );
     }
-    bot.stop().await;
     h.finish().await;
 }
 
 async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = teloxide::Bot::new("123456:TEST-TOKEN")
-        .set_api_url(reqwest::Url::parse(&fake.url).unwrap());
-    khaosat::telegram::register(
-        &bot,
-        "https://khaosat.example.vn/telegram/webhook",
-        "s3cr3t-value",
-    )
-    .await
-    .unwrap();
+    // Behind a reverse proxy at a public address, in webhook mode.
+    let base = h
+        .serve(|s| {
+            fake.configure(s);
+            s.web_url = Some("https://khaosat.example.vn".into());
+            s.telegram.webhook = true;
+            s.telegram.webhook_secret = Some(Secret::new("s3cr3t-value"));
+        })
+        .await;
     assert_eq!(
         fake.api.lock().unwrap().webhook,
         Some((
@@ -556,23 +526,6 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
             "s3cr3t-value".to_string()
         ))
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = khaosat::web::AppState {
-        survey: h.survey.clone(),
-        secure_cookies: false,
-        zalo: None,
-        telegram: Some(Arc::new(khaosat::telegram::TelegramWebhook {
-            bot,
-            staff: khaosat::telegram::Staff::default(),
-            secret: "s3cr3t-value".into(),
-        })),
-    };
-    tokio::spawn(async move {
-        axum::serve(listener, khaosat::web::router(state))
-            .await
-            .unwrap()
-    });
     let http = reqwest::Client::new();
     let post = |update: serde_json::Value, secret: Option<&'static str>| {
         let mut req = http.post(format!("{base}/telegram/webhook")).json(&update);
@@ -586,8 +539,7 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
     // Without the secret, or with a wrong one: refused, nothing happens.
     assert_eq!(post(start.clone(), None).await, 401);
     assert_eq!(post(start.clone(), Some("guess")).await, 401);
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(fake.sent().is_empty());
+    assert!(fake.sent().is_empty(), "answered before any 401");
     // With it: handled before the 200.
     assert_eq!(post(start.clone(), Some("s3cr3t-value")).await, 200);
     let q = fake
@@ -627,14 +579,14 @@ crate::on_both_backends!(
 /// A burst of 429s: the bot waits as told and loses no reply.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_delay_but_lose_no_reply() {
-    let Some(h) = Harness::shipped(Backend::Sqlite).await else {
+    let Some(mut h) = Harness::shipped(Backend::Sqlite).await else {
         return;
     };
     let fake = FakeTelegram::start().await;
-    let bot = start_bot(&fake, h.survey.clone());
+    start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     fake.api.lock().unwrap().rate_limit_next = 3;
-    let mut p = Person::new(&fake, 9501);
+    let mut p = Person::new(&fake, &h, 9501);
     let started = std::time::Instant::now();
     assert!(
         p.say(&format!("/start {}", token.as_str()))
@@ -647,6 +599,5 @@ async fn rate_limits_delay_but_lose_no_reply() {
     );
     assert_eq!(fake.api.lock().unwrap().rate_limited, 3);
     assert!(p.say("4").await.contains("Câu 2/14"));
-    bot.stop().await;
     h.finish().await;
 }

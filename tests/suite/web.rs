@@ -42,7 +42,7 @@ fn button(r: &ChatResponse, label: &str) -> String {
 }
 
 async fn web_chat_completes_a_ballot_and_resumes_on_reload(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let base = h.serve_http().await;
@@ -111,7 +111,7 @@ async fn web_chat_completes_a_ballot_and_resumes_on_reload(backend: Backend) {
 }
 
 async fn a_retried_request_is_applied_once(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let base = h.serve_http().await;
@@ -134,7 +134,7 @@ async fn a_retried_request_is_applied_once(backend: Backend) {
 }
 
 async fn health_metrics_and_bad_requests(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
+    let Some(mut h) = Harness::shipped(backend).await else {
         return;
     };
     let base = h.serve_http().await;

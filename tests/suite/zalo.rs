@@ -1,37 +1,30 @@
 //! The Zalo bridge over real HTTP: signed webhook calls in, and the real
 //! client talking to a fake Zalo OA API server on 127.0.0.1.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use khaosat::zalo::{MAX_MESSAGE_CHARS, Zalo, signature};
+use khaosat::store::PlatformTokens;
+use khaosat::zalo::{MAX_MESSAGE_CHARS, signature};
 
 use crate::fake_zalo::{self, APP_ID, OA_SECRET, Sent, Shared, event, signature_header};
-use crate::helpers::{Backend, Harness, serve, small_campaign_dir};
+use crate::helpers::{Backend, Harness, small_campaign_dir};
 
 /// The service with the Zalo bridge, and a fake Zalo.
 struct Setup {
     h: Harness,
-    zalo: Arc<Zalo>,
     base: String,
     fake: Shared,
     http: reqwest::Client,
 }
 
 /// `access` is the token the service starts with; the fake accepts `at-0`.
-async fn setup(h: Harness, access: &str) -> Setup {
+async fn setup(mut h: Harness, access: &str) -> Setup {
     let (fake, fake_url) = fake_zalo::start().await;
-    let zalo = fake_zalo::bridge(fake_zalo::config(&fake_url, access), h.store()).await;
-    let base = serve(khaosat::web::AppState {
-        survey: h.survey.clone(),
-        secure_cookies: false,
-        zalo: Some(zalo.clone()),
-        telegram: None,
-    })
-    .await;
+    let base = h
+        .serve(|s| fake_zalo::configure(s, &fake_url, access))
+        .await;
     Setup {
         h,
-        zalo,
         base,
         fake,
         http: reqwest::Client::new(),
@@ -39,6 +32,11 @@ async fn setup(h: Harness, access: &str) -> Setup {
 }
 
 impl Setup {
+    /// Waits until every reply queued so far has been delivered (or given up on).
+    async fn settled(&self) {
+        assert_eq!(self.h.zalo().outbox.drain(Duration::from_secs(10)).await, 0);
+    }
+
     /// Posts a signed event; returns the HTTP status.
     async fn post(&self, body: &str) -> u16 {
         self.post_with(body, Some(&signature_header(body))).await
@@ -61,21 +59,18 @@ impl Setup {
             .await
     }
 
-    /// Waits until the fake has received `n` messages; returns them all.
+    /// Waits for the queued replies; returns every message the fake has
+    /// received, which must be at least `n`.
     async fn sent(&self, n: usize) -> Vec<Sent> {
-        for _ in 0..200 {
-            let sent = self.fake.lock().unwrap().sent.clone();
-            if sent.len() >= n {
-                return sent;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.settled().await;
         let sent = self.fake.lock().unwrap().sent.clone();
-        panic!(
+        assert!(
+            sent.len() >= n,
             "expected {n} messages, got {}: {:#?}",
             sent.len(),
             sent.iter().map(|s| &s.text).collect::<Vec<_>>()
         );
+        sent
     }
 
     fn last(&self) -> String {
@@ -172,11 +167,11 @@ async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
         z.post_with("not json", Some(&format!("mac={good}"))).await,
         401
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    z.settled().await;
     assert!(z.fake.lock().unwrap().sent.is_empty());
     let sessions: i64 = sqlx::Row::get(
         &sqlx::query("SELECT COUNT(*) FROM sessions")
-            .fetch_one(z.h.store().pool())
+            .fetch_one(&z.h.raw_pool().await)
             .await
             .unwrap(),
         0,
@@ -200,7 +195,6 @@ async fn a_redelivered_msg_id_changes_nothing(backend: Backend) {
     assert_eq!(z.text("zu-4", "4", "m2").await, 200);
     assert_eq!(z.text("zu-4", "4", "m2").await, 200);
     z.sent(3).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         z.fake.lock().unwrap().sent.len(),
         3,
@@ -227,8 +221,11 @@ async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) 
     assert_eq!(z.fake.lock().unwrap().refreshes, 1);
     // The new single-use refresh token was stored.
     assert_eq!(
-        z.h.store().zalo_tokens().await.unwrap(),
-        Some(("rt-1".to_string(), Some("at-1".to_string())))
+        z.h.store().platform_tokens("zalo").await.unwrap(),
+        Some(PlatformTokens {
+            refresh_token: "rt-1".into(),
+            access_token: Some("at-1".into())
+        })
     );
     // Later sends use the new token without refreshing again.
     z.post(&event("follow", "zu-6", None, "")).await;
@@ -237,7 +234,7 @@ async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) 
     // A shutdown waits for queued replies.
     z.fake.lock().unwrap().script.extend([-32, -32]);
     z.post(&event("follow", "zu-10", None, "")).await;
-    assert_eq!(z.zalo.outbox.drain(Duration::from_secs(10)).await, 0);
+    z.settled().await;
     assert_eq!(
         z.fake.lock().unwrap().sent.len(),
         3,
@@ -262,22 +259,15 @@ async fn rate_limits_are_retried_and_stale_users_recorded(backend: Backend) {
     // A user outside Zalo's 7-day window: recorded once, not retried.
     z.fake.lock().unwrap().script.push_back(-230);
     z.post(&event("follow", "zu-8", None, "")).await;
-    let mut recorded = 0i64;
-    for _ in 0..200 {
-        recorded = sqlx::Row::get(
-            &sqlx::query("SELECT COUNT(*) FROM undeliverable")
-                .fetch_one(z.h.store().pool())
-                .await
-                .unwrap(),
-            0,
-        );
-        if recorded > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    z.settled().await;
+    let recorded: i64 = sqlx::Row::get(
+        &sqlx::query("SELECT COUNT(*) FROM undeliverable")
+            .fetch_one(&z.h.raw_pool().await)
+            .await
+            .unwrap(),
+        0,
+    );
     assert_eq!(recorded, 1);
-    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(z.fake.lock().unwrap().attempts, 4);
     // Unknown events are acknowledged and ignored.
     assert_eq!(

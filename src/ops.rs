@@ -1,25 +1,34 @@
 //! Operations endpoints: `/healthz` and `/metrics`.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use super::AppState;
+use crate::store::Store;
+use crate::survey::Survey;
 
-pub fn routes() -> Router<AppState> {
+/// What the operations endpoints read.
+#[derive(Clone)]
+pub struct Ops {
+    pub survey: Arc<Survey>,
+    pub store: Store,
+}
+
+/// `/healthz` and `/metrics`.
+pub fn router(ops: Ops) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
+        .with_state(ops)
 }
 
 /// 200 when the database answers, 503 otherwise.
-async fn health(State(app): State<AppState>) -> impl IntoResponse {
-    let ok = sqlx::query("SELECT 1")
-        .execute(app.survey.store().pool())
-        .await
-        .is_ok();
+async fn health(State(ops): State<Ops>) -> impl IntoResponse {
+    let ok = ops.store.ping().await.is_ok();
     let status = if ok {
         StatusCode::OK
     } else {
@@ -28,17 +37,17 @@ async fn health(State(app): State<AppState>) -> impl IntoResponse {
     let body = serde_json::json!({
         "status": if ok { "ok" } else { "unavailable" },
         "database": if ok { "ok" } else { "unreachable" },
-        "survey_open": app.survey.is_open(),
+        "survey_open": ops.survey.is_open(),
     });
     (status, axum::Json(body))
 }
 
-async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(ops): State<Ops>) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.survey.metrics().render(),
+        ops.survey.metrics().render(),
     )
 }

@@ -1,0 +1,236 @@
+//! Settings: everything the service is configured with, read once — from
+//! the command line and the environment, by clap — into plain values that
+//! the composition root (`startup.rs`) and the commands take. Nothing else
+//! reads the environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+pub use crate::secret::Secret;
+
+use crate::metrics::Metrics;
+use crate::store::{DEFAULT_DATABASE, DEFAULT_POOL_SIZE};
+use crate::survey::Clock;
+
+/// The shipped campaign.
+pub const DEFAULT_CAMPAIGN: &str = "dialogues/thang-binh-2021";
+/// Where trial mode keeps its data, apart from the real ballots.
+pub const TRIAL_DATABASE: &str = "data/trial.db";
+/// Where `serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// The service's settings (global options of every command).
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Campaign folder (campaign.toml and its dialogue files).
+    #[arg(long, global = true, env = "KHAOSAT_CAMPAIGN", default_value = DEFAULT_CAMPAIGN)]
+    pub campaign: PathBuf,
+    /// Database: a SQLite file path, sqlite://… or postgres://… URL.
+    /// Default: data/khaosat.db (data/trial.db with --trial).
+    #[arg(long, global = true, env = "KHAOSAT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Connections per instance to PostgreSQL.
+    #[arg(long, global = true, env = "KHAOSAT_DB_POOL", default_value_t = DEFAULT_POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_pool: u32,
+    /// Trial mode: ignore the survey period and keep data in data/trial.db,
+    /// apart from real ballots. For trying the shipped 2021 campaign today.
+    #[arg(long, global = true)]
+    pub trial: bool,
+    /// The public address of the web chat (https://… marks cookies Secure;
+    /// the Telegram webhook is registered under it; token cards link to it).
+    #[arg(long, global = true, env = "KHAOSAT_WEB_URL")]
+    pub web_url: Option<String>,
+    /// Address `serve` listens on.
+    #[arg(long, global = true, env = "KHAOSAT_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Log filter, e.g. `khaosat=debug`.
+    #[arg(long, global = true, env = "KHAOSAT_LOG", default_value = "warn")]
+    pub log: String,
+    /// Log format: text, or json (one object per line, for log collectors).
+    #[arg(long, global = true, env = "KHAOSAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub telegram: TelegramSettings,
+    #[command(flatten)]
+    pub zalo: ZaloSettings,
+    /// How the service tells time (tests move it; the system clock otherwise).
+    #[arg(skip)]
+    pub clock: Clock,
+    /// Where the service counts what it does (`/metrics`).
+    #[arg(skip)]
+    pub metrics: Arc<Metrics>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The Telegram bot.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TelegramSettings {
+    /// The bot's token from @BotFather; without it the bot is off.
+    #[arg(
+        id = "telegram_token",
+        long = "telegram-token",
+        global = true,
+        env = "TELOXIDE_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<Secret>,
+    /// Another Bot API server (a local one, or a test's fake).
+    #[arg(
+        id = "telegram_api_url",
+        long = "telegram-api-url",
+        global = true,
+        env = "TELOXIDE_API_URL"
+    )]
+    pub api_url: Option<String>,
+    /// The bot's username, for t.me deep links on token cards.
+    #[arg(
+        id = "telegram_bot",
+        long = "telegram-bot",
+        global = true,
+        env = "KHAOSAT_TELEGRAM_BOT"
+    )]
+    pub bot_name: Option<String>,
+    /// Telegram user ids of the staff, separated by commas.
+    #[arg(
+        id = "telegram_staff",
+        long = "telegram-staff",
+        global = true,
+        env = "KHAOSAT_TELEGRAM_STAFF",
+        value_delimiter = ','
+    )]
+    pub staff: Vec<i64>,
+    /// Receive updates by webhook (at <web-url>/telegram/webhook) instead of
+    /// long polling.
+    #[arg(
+        id = "telegram_webhook",
+        long = "telegram-webhook",
+        global = true,
+        env = "KHAOSAT_TELEGRAM_WEBHOOK"
+    )]
+    pub webhook: bool,
+    /// The webhook's secret; instances behind one address must share it.
+    /// Default: a new random secret at every start.
+    #[arg(
+        id = "telegram_webhook_secret",
+        long = "telegram-webhook-secret",
+        global = true,
+        env = "KHAOSAT_TELEGRAM_WEBHOOK_SECRET",
+        hide_env_values = true
+    )]
+    pub webhook_secret: Option<Secret>,
+}
+
+/// The Zalo Official Account bridge; on when the app id and OA secret key are set.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ZaloSettings {
+    /// The Zalo app id.
+    #[arg(
+        id = "zalo_app_id",
+        long = "zalo-app-id",
+        global = true,
+        env = "KHAOSAT_ZALO_APP_ID"
+    )]
+    pub app_id: Option<String>,
+    /// The OA secret key (signs webhook events).
+    #[arg(
+        id = "zalo_oa_secret_key",
+        long = "zalo-oa-secret-key",
+        global = true,
+        env = "KHAOSAT_ZALO_OA_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub oa_secret_key: Option<Secret>,
+    /// The app secret key (for token refreshes).
+    #[arg(
+        id = "zalo_app_secret_key",
+        long = "zalo-app-secret-key",
+        global = true,
+        env = "KHAOSAT_ZALO_APP_SECRET_KEY",
+        hide_env_values = true
+    )]
+    pub app_secret_key: Option<Secret>,
+    /// The first refresh token; later ones are kept in the database.
+    #[arg(
+        id = "zalo_refresh_token",
+        long = "zalo-refresh-token",
+        global = true,
+        env = "KHAOSAT_ZALO_REFRESH_TOKEN",
+        hide_env_values = true
+    )]
+    pub refresh_token: Option<Secret>,
+    /// An optional first access token.
+    #[arg(
+        id = "zalo_access_token",
+        long = "zalo-access-token",
+        global = true,
+        env = "KHAOSAT_ZALO_ACCESS_TOKEN",
+        hide_env_values = true
+    )]
+    pub access_token: Option<Secret>,
+    /// Zalo's OA API.
+    #[arg(
+        id = "zalo_api_url",
+        long = "zalo-api-url",
+        global = true,
+        env = "KHAOSAT_ZALO_API_URL",
+        default_value = "https://openapi.zalo.me"
+    )]
+    pub api_url: String,
+    /// Zalo's OAuth server (token refreshes).
+    #[arg(
+        id = "zalo_oauth_url",
+        long = "zalo-oauth-url",
+        global = true,
+        env = "KHAOSAT_ZALO_OAUTH_URL",
+        default_value = "https://oauth.zaloapp.com"
+    )]
+    pub oauth_url: String,
+}
+
+impl Settings {
+    /// Settings for a campaign and database with every other option at its
+    /// default, as if nothing were set in the environment.
+    pub fn new(campaign: impl Into<PathBuf>, database_url: impl Into<String>) -> Self {
+        Self {
+            campaign: campaign.into(),
+            database_url: Some(database_url.into()),
+            db_pool: DEFAULT_POOL_SIZE,
+            trial: false,
+            web_url: None,
+            // Tests and embedders pick a free port.
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log: "warn".into(),
+            log_format: LogFormat::Text,
+            telegram: TelegramSettings::default(),
+            zalo: ZaloSettings {
+                api_url: "https://openapi.zalo.me".into(),
+                oauth_url: "https://oauth.zaloapp.com".into(),
+                ..ZaloSettings::default()
+            },
+            clock: Clock::system(),
+            metrics: Arc::default(),
+        }
+    }
+
+    /// The database URL or path in use.
+    pub fn database(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            if self.trial {
+                TRIAL_DATABASE
+            } else {
+                DEFAULT_DATABASE
+            }
+            .to_string()
+        })
+    }
+}

@@ -1,0 +1,277 @@
+//! The composition root: the one place the application is assembled from
+//! its [`Settings`] — store, survey, channels, HTTP server — used by
+//! `khaosat serve` and by every test.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::campaign::{self, Campaign};
+use crate::secret::Secret;
+use crate::settings::Settings;
+use crate::store::Store;
+use crate::survey::{Options, Survey};
+use crate::telegram::{self, Staff, Telegram, TelegramWebhook};
+use crate::web::WebChat;
+use crate::zalo::{Zalo, ZaloConfig};
+use crate::{http, ops, web, zalo};
+
+/// How long `serve` waits for queued Zalo replies when stopping.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// The assembled service, listening, not yet running.
+pub struct App {
+    listener: TcpListener,
+    address: SocketAddr,
+    web_url: String,
+    router: axum::Router,
+    survey: Arc<Survey>,
+    store: Store,
+    polling: Option<(teloxide::Bot, Arc<Telegram>)>,
+    zalo: Option<Arc<Zalo>>,
+    channels: Vec<String>,
+}
+
+/// Reads and compiles the campaign the settings name.
+pub fn load_campaign(settings: &Settings) -> Result<Campaign> {
+    campaign::load(&settings.campaign).map_err(|d| {
+        anyhow::Error::new(d).context(format!(
+            "the campaign in {} has errors",
+            settings.campaign.display()
+        ))
+    })
+}
+
+/// Opens the database the settings name.
+pub async fn open_store(settings: &Settings) -> Result<Store> {
+    let url = settings.database();
+    Store::open_with_pool(&url, settings.db_pool)
+        .await
+        .with_context(|| format!("opening the database {}", crate::store::redacted(&url)))
+}
+
+/// The survey service on its store, as every command and the server use it.
+pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
+    let campaign = load_campaign(settings)?;
+    let store = open_store(settings).await?;
+    let options = Options {
+        clock: settings.clock.clone(),
+        trial: settings.trial,
+        metrics: settings.metrics.clone(),
+    };
+    let survey = Survey::new(campaign, store.clone(), options).await?;
+    Ok((Arc::new(survey), store))
+}
+
+/// Assembles the whole service: binds the listener, connects the channels
+/// that are configured, and composes their routers.
+pub async fn build(settings: Settings) -> Result<App> {
+    let (survey, store) = open_survey(&settings).await?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let web_url = settings
+        .web_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"))
+        .trim_end_matches('/')
+        .to_string();
+    let mut channels = Vec::new();
+    let mut routers = vec![
+        web::router(WebChat {
+            survey: survey.clone(),
+            secure_cookies: web_url.starts_with("https://"),
+        }),
+        ops::router(ops::Ops {
+            survey: survey.clone(),
+            store: store.clone(),
+        }),
+    ];
+
+    let zalo = match zalo_config(&settings) {
+        None => {
+            channels.push(
+                "Zalo: off (set KHAOSAT_ZALO_APP_ID, KHAOSAT_ZALO_OA_SECRET_KEY, \
+                 KHAOSAT_ZALO_APP_SECRET_KEY and KHAOSAT_ZALO_REFRESH_TOKEN to turn it on)"
+                    .to_string(),
+            );
+            None
+        }
+        Some(config) => {
+            let zalo = Arc::new(Zalo::start(config, survey.clone(), store.clone()).await?);
+            routers.push(zalo::router(zalo.clone()));
+            channels.push(format!("Zalo: on — webhook {web_url}/zalo/webhook"));
+            Some(zalo)
+        }
+    };
+
+    let mut polling = None;
+    match &settings.telegram.token {
+        None => channels
+            .push("Telegram: off (set TELOXIDE_TOKEN to the bot's token to turn it on)".into()),
+        Some(token) => {
+            let mut bot = teloxide::Bot::new(token.expose());
+            if let Some(url) = &settings.telegram.api_url {
+                bot = bot.set_api_url(
+                    reqwest::Url::parse(url)
+                        .with_context(|| format!("TELOXIDE_API_URL is not a URL: {url}"))?,
+                );
+            }
+            let telegram = Arc::new(Telegram {
+                survey: survey.clone(),
+                store: store.clone(),
+                staff: Staff(settings.telegram.staff.clone()),
+            });
+            if settings.telegram.webhook {
+                let secret = settings
+                    .telegram
+                    .webhook_secret
+                    .clone()
+                    .unwrap_or_else(telegram::new_secret);
+                let url = format!("{web_url}/telegram/webhook");
+                let me = telegram::prepare(&bot, &telegram.staff).await?;
+                telegram::register(&bot, &url, &secret).await?;
+                routers.push(telegram::webhook_router(Arc::new(TelegramWebhook {
+                    bot,
+                    telegram,
+                    me,
+                    secret,
+                })));
+                channels.push(format!("Telegram: on — webhook {url}"));
+            } else {
+                channels.push("Telegram: on — long polling".into());
+                polling = Some((bot, telegram));
+            }
+        }
+    }
+
+    Ok(App {
+        listener,
+        address,
+        web_url,
+        router: http::app(routers),
+        survey,
+        store,
+        polling,
+        zalo,
+        channels,
+    })
+}
+
+/// The Zalo bridge's configuration, when its app id and OA secret key are set.
+fn zalo_config(settings: &Settings) -> Option<ZaloConfig> {
+    let z = &settings.zalo;
+    Some(ZaloConfig {
+        app_id: z.app_id.clone().filter(|v| !v.trim().is_empty())?,
+        oa_secret_key: z
+            .oa_secret_key
+            .clone()
+            .filter(|v| !v.expose().trim().is_empty())?,
+        app_secret_key: z.app_secret_key.clone().unwrap_or_else(|| Secret::new("")),
+        refresh_token: z.refresh_token.clone(),
+        access_token: z.access_token.clone(),
+        api_url: z.api_url.clone(),
+        oauth_url: z.oauth_url.clone(),
+    })
+}
+
+impl App {
+    /// Where the server listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The public address (the `--web-url`, else the listening address).
+    pub fn web_url(&self) -> &str {
+        &self.web_url
+    }
+
+    pub fn survey(&self) -> &Arc<Survey> {
+        &self.survey
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The Zalo bridge, when it is on.
+    pub fn zalo(&self) -> Option<&Arc<Zalo>> {
+        self.zalo.as_ref()
+    }
+
+    /// One line per channel: on, and how; or off, and how to turn it on.
+    pub fn channels(&self) -> &[String] {
+        &self.channels
+    }
+
+    /// Serves until `stop` resolves, then finishes the requests and updates
+    /// in hand, delivers the queued Zalo replies (up to 20 s), and closes
+    /// the database.
+    pub async fn run_until_stopped(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::spawn(async move {
+            stop.await;
+            let _ = stop_tx.send(true);
+        });
+        forget_old_message_ids(self.survey.clone(), stop_rx.clone());
+        let polling = self.polling.map(|(bot, telegram)| {
+            let stop = stopped(stop_rx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = telegram::run_polling(bot, telegram, stop).await {
+                    // The other channels go on; the log says why Telegram stopped.
+                    tracing::error!(error = format!("{e:#}"), "the Telegram bot stopped");
+                }
+            })
+        });
+        tracing::info!(address = %self.address, "serving");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(stopped(stop_rx))
+            .await
+            .context("serving HTTP")?;
+        // Requests in hand have finished; now the bot's updates in hand.
+        if let Some(task) = polling {
+            let _ = task.await;
+        }
+        if let Some(zalo) = &self.zalo {
+            let left = zalo.outbox.drain(DRAIN).await;
+            if left > 0 {
+                tracing::warn!(left, "Zalo replies not delivered before shutdown");
+            }
+        }
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// Every hour, forgets message ids older than `KEEP_MESSAGE_IDS`.
+fn forget_old_message_ids(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                _ = hourly.tick() => {}
+                _ = stop.changed() => return,
+            }
+            match survey.forget_old_message_ids().await {
+                Ok(n) => tracing::debug!(forgotten = n, "old message ids forgotten"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "could not forget old message ids")
+                }
+            }
+        }
+    });
+}
+
+/// Resolves once the stop signal is given.
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}

@@ -1,0 +1,95 @@
+//! `platform_tokens` and `undeliverable`: what a messaging platform's API
+//! needs kept (its rotating access and refresh tokens) and replies it could
+//! not take. Channel-neutral: each row names its channel.
+
+use anyhow::{Context, Result};
+use sqlx::Row;
+
+use super::tx::PLATFORM_REFRESH_LOCK;
+use super::{Backend, Store, Tx};
+
+/// A platform's persisted API tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformTokens {
+    pub refresh_token: String,
+    pub access_token: Option<String>,
+}
+
+impl Store {
+    /// The persisted API tokens of a channel's platform.
+    pub async fn platform_tokens(&self, channel: &str) -> Result<Option<PlatformTokens>> {
+        let row = sqlx::query(
+            "SELECT refresh_token, access_token FROM platform_tokens WHERE channel = $1",
+        )
+        .bind(channel)
+        .fetch_optional(&self.pool)
+        .await
+        .with_context(|| format!("reading the {channel} API tokens"))?;
+        row.map(|r| {
+            Ok(PlatformTokens {
+                refresh_token: r.try_get(0)?,
+                access_token: r.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Serialises token refreshes across instances sharing a PostgreSQL
+    /// database: the returned transaction holds an advisory lock until it
+    /// ends. `None` on SQLite, which has one instance, whose own mutex is
+    /// enough (and whose single connection must not wait on the platform).
+    pub async fn lock_platform_refresh(&self) -> Result<Option<Tx>> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut tx = self.begin().await?;
+        tx.lock(PLATFORM_REFRESH_LOCK, "locking the API token refresh")
+            .await?;
+        Ok(Some(tx))
+    }
+
+    /// Persists a platform's tokens (before the new access token is used:
+    /// a refresh token is single-use).
+    pub async fn save_platform_tokens(
+        &self,
+        channel: &str,
+        tokens: &PlatformTokens,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO platform_tokens (channel, refresh_token, access_token, updated_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (channel) DO UPDATE SET refresh_token = excluded.refresh_token, \
+             access_token = excluded.access_token, updated_at = excluded.updated_at",
+        )
+        .bind(channel)
+        .bind(&tokens.refresh_token)
+        .bind(&tokens.access_token)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .with_context(|| format!("saving the {channel} API tokens"))?;
+        Ok(())
+    }
+
+    /// Records a reply that could not be delivered and will not be retried.
+    pub async fn record_undeliverable(
+        &self,
+        channel: &str,
+        respondent: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO undeliverable (channel, respondent, reason, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(channel)
+        .bind(respondent)
+        .bind(reason)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .context("recording an undeliverable reply")?;
+        Ok(())
+    }
+}

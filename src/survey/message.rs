@@ -1,0 +1,54 @@
+//! The contract between a channel and the survey: what a channel hands over
+//! for each thing a respondent does, and what it gets back.
+
+use crate::engine::{Action, Reply};
+
+/// A message from a respondent, as a channel hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Channel name: `telegram`, `zalo`, `web`, `terminal`.
+    pub channel: String,
+    /// The channel's id of the user (never stored as is).
+    pub user: String,
+    /// The channel's id of this message, for deduplication.
+    pub id: Option<String>,
+    pub content: Content,
+}
+
+/// What the respondent sent.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// A start command, with a token or open-access payload if the link had one.
+    Start(Option<String>),
+    /// A command the channel recognised (`/quaylai`, `/huy`, `/huongdan`),
+    /// already mapped to what it does.
+    Command(Action),
+    Text(String),
+    /// A button press: the action and the session step the button was drawn at.
+    Press {
+        step: u32,
+        action: Action,
+    },
+    /// Button data that was not made by us (forged or corrupted).
+    BadPress,
+    /// Anything else (sticker, photo, voice…).
+    Other,
+}
+
+/// The result of handling a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    pub replies: Vec<Reply>,
+    /// The message id was processed before; nothing changed.
+    pub duplicate: bool,
+}
+
+impl Content {
+    /// A press of the button whose data (`Action::encode`) came back.
+    pub fn button(data: &str) -> Self {
+        match Action::decode(data) {
+            Some((step, action)) => Self::Press { step, action },
+            None => Self::BadPress,
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The survey service: what every channel calls with a respondent's message.
+//!
+//! It checks credentials (`admission.rs`), runs the engine and stores each
+//! step (`turn.rs`) — session, processed message id, spent credential and
+//! ballot — in one transaction, committed before the replies are returned.
+//! Messages of one respondent are handled one at a time, in arrival order.
+//! `message.rs` is the contract with the channels; `keys.rs` the keyed
+//! hashes that stand for users in the store.
+
+mod admission;
+mod clock;
+mod keys;
+mod message;
+mod turn;
+
+pub use admission::{OPEN_PREFIX, TOKEN_ATTEMPTS_PER_HOUR};
+pub use clock::Clock;
+pub use message::{Content, Handled, Message};
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use dashmap::DashMap;
+
+use crate::campaign::{Campaign, PeriodState};
+use crate::dialogue::{self, Dialogue};
+use crate::metrics::Metrics;
+use crate::store::{Store, Tx};
+use keys::Keys;
+use turn::Turn;
+
+/// How long processed message ids are remembered, to ignore redeliveries.
+pub const KEEP_MESSAGE_IDS: chrono::TimeDelta = chrono::TimeDelta::days(3);
+
+/// Settings of a running survey.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub clock: Clock,
+    /// Trial mode: the survey period is not enforced (for trying it out).
+    pub trial: bool,
+    /// Where the survey counts what it does.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The survey service.
+pub struct Survey {
+    campaign: Arc<Campaign>,
+    store: Store,
+    keys: Keys,
+    options: Options,
+    dialogues: DashMap<(String, String), Arc<Dialogue>>,
+    /// One lock per respondent with a message in hand.
+    locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Survey {
+    /// Opens the survey of `campaign` on `store`, recording its dialogue versions.
+    pub async fn new(campaign: Campaign, store: Store, options: Options) -> Result<Self> {
+        let keys = Keys::new(store.secret().await?);
+        let dialogues = DashMap::new();
+        for d in campaign.dialogues() {
+            store
+                .record_dialogue(d.id(), d.version(), d.source())
+                .await?;
+            dialogues.insert((d.id().to_string(), d.version().to_string()), d);
+        }
+        Ok(Self {
+            metrics: options.metrics.clone(),
+            campaign: Arc::new(campaign),
+            store,
+            keys,
+            options,
+            dialogues,
+            locks: DashMap::new(),
+        })
+    }
+
+    pub fn campaign(&self) -> &Campaign {
+        &self.campaign
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Forgets the ids of messages processed more than [`KEEP_MESSAGE_IDS`]
+    /// ago. Redeliveries come within a day (Telegram keeps an update 24
+    /// hours; Zalo retries within minutes), and Telegram picks update ids
+    /// at random after a week without updates, so an id kept longer could
+    /// make a new message look like an old one. Returns how many went.
+    pub async fn forget_old_message_ids(&self) -> Result<u64> {
+        let cutoff = self.now() - KEEP_MESSAGE_IDS;
+        self.store.forget_inbound_before(cutoff.timestamp()).await
+    }
+
+    /// Progress against the quotas now.
+    pub async fn progress(&self) -> Result<crate::progress::Progress> {
+        let counts = self.store.ballot_counts(self.campaign.id()).await?;
+        Ok(crate::progress::Progress::new(&self.campaign, &counts))
+    }
+
+    /// What time it is for the survey.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.options.clock.now()
+    }
+
+    /// Whether the survey period is open now (always, in trial mode).
+    pub fn is_open(&self) -> bool {
+        self.period(self.now()) == PeriodState::Open
+    }
+
+    /// The keyed hash that stands for a channel user in the store.
+    pub fn respondent_key(&self, channel: &str, user: &str) -> String {
+        self.keys.respondent(channel, user)
+    }
+
+    /// Whether a channel user has a conversation in progress.
+    pub async fn has_session(&self, channel: &str, user: &str) -> Result<bool> {
+        let mut tx = self.store.begin().await?;
+        let found = tx
+            .load_session(&self.respondent_key(channel, user))
+            .await?
+            .is_some();
+        tx.rollback().await?;
+        Ok(found)
+    }
+
+    /// Handles one message; the replies are durable when this returns.
+    #[tracing::instrument(skip_all, fields(channel = %message.channel))]
+    pub async fn handle(&self, message: Message) -> Result<Handled> {
+        let started = std::time::Instant::now();
+        let label = Metrics::channel(&message.channel);
+        self.metrics.messages_in.get_or_create(&label).inc();
+        let respondent = self.respondent_key(&message.channel, &message.user);
+        let result = {
+            let lock = self.locks.entry(respondent.clone()).or_default().clone();
+            let _one_at_a_time = lock.lock().await;
+            self.handle_in_turn(&respondent, &message).await
+        };
+        // Forget the lock of a respondent nobody else is waiting for, on
+        // every path (this one's guard and handle are gone by now).
+        self.locks
+            .remove_if(&respondent, |_, l| Arc::strong_count(l) == 1);
+        match &result {
+            Ok(h) if h.duplicate => {
+                self.metrics.duplicates.get_or_create(&label).inc();
+            }
+            Ok(h) => {
+                self.metrics
+                    .messages_out
+                    .get_or_create(&label)
+                    .inc_by(h.replies.len() as u64);
+                self.metrics
+                    .reply_seconds
+                    .get_or_create(&label)
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            Err(e) => {
+                self.metrics.errors.get_or_create(&label).inc();
+                tracing::error!(error = format!("{e:#}"), "handling a message failed");
+            }
+        }
+        result
+    }
+
+    /// Respondents whose lock is held or awaited now (for tests of the lock map).
+    pub fn respondents_in_hand(&self) -> usize {
+        self.locks.len()
+    }
+
+    /// The step itself, with the respondent's lock held.
+    async fn handle_in_turn(&self, respondent: &str, message: &Message) -> Result<Handled> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if let Some(id) = &message.id {
+            let id = self.keys.inbound(&message.channel, id);
+            if !tx
+                .claim_inbound(&message.channel, &id, now.timestamp())
+                .await?
+            {
+                tx.rollback().await?;
+                return Ok(Handled {
+                    replies: Vec::new(),
+                    duplicate: true,
+                });
+            }
+        }
+        let mut turn = Turn {
+            survey: self,
+            tx,
+            respondent,
+            message,
+            now,
+            replies: Vec::new(),
+        };
+        turn.run().await?;
+        let replies = turn.replies;
+        turn.tx.commit().await?;
+        Ok(Handled {
+            replies,
+            duplicate: false,
+        })
+    }
+
+    /// The dialogue a session runs on: the current one, or the recorded
+    /// version it started with (read inside the step's transaction: SQLite
+    /// has a single connection).
+    async fn dialogue(&self, tx: &mut Tx, id: &str, version: &str) -> Result<Arc<Dialogue>> {
+        let key = (id.to_string(), version.to_string());
+        if let Some(d) = self.dialogues.get(&key) {
+            return Ok(d.clone());
+        }
+        let source = tx
+            .dialogue_source(id, version)
+            .await?
+            .with_context(|| format!("dialogue {id} version {version} is not recorded"))?;
+        let d = Arc::new(dialogue::compile_stored(id, version, source)?);
+        self.dialogues.insert(key, d.clone());
+        Ok(d)
+    }
+
+    fn period(&self, now: DateTime<Utc>) -> PeriodState {
+        if self.options.trial {
+            PeriodState::Open
+        } else {
+            self.campaign.period_state(now)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! One message being handled, inside its transaction: the loop between the
+//! engine and the store — load the session, step the engine, perform its
+//! effect (store a ballot), feed the result back, save the session.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+
+use super::admission::{OPEN_PREFIX, looks_like_credential};
+use super::{Content, Message, Survey};
+use crate::ballot::Ballot;
+use crate::campaign::Access;
+use crate::dialogue::{Dialogue, QuestionKind};
+use crate::engine::{self, At, BallotDraft, Effect, Input, Outcome, Reply, Session};
+use crate::store::{StoredSession, Submission, Tx};
+use crate::token::Token;
+
+/// One message being handled, inside its transaction.
+pub(super) struct Turn<'a> {
+    pub(super) survey: &'a Survey,
+    pub(super) tx: Tx,
+    pub(super) respondent: &'a str,
+    pub(super) message: &'a Message,
+    pub(super) now: DateTime<Utc>,
+    pub(super) replies: Vec<Reply>,
+}
+
+impl Turn<'_> {
+    pub(super) fn say(&mut self, text: impl Into<String>) {
+        self.replies.push(Reply::text(text, 0));
+    }
+
+    /// The open-access credential of whoever sent this message.
+    pub(super) fn open_credential(&self) -> String {
+        self.survey
+            .keys
+            .open_credential(&self.message.channel, &self.message.user)
+    }
+
+    pub(super) async fn run(&mut self) -> Result<()> {
+        let stored = self.tx.load_session(self.respondent).await?;
+        let content = self.message.content.clone();
+        let Some(stored) = stored else {
+            return match content {
+                Content::Start(Some(payload)) => self.begin(&payload).await,
+                Content::Text(t) if looks_like_credential(&t) => self.begin(&t).await,
+                Content::Other => {
+                    let m = self.survey.campaign.messages().unsupported.clone();
+                    self.say(m);
+                    self.welcome();
+                    Ok(())
+                }
+                _ => {
+                    self.welcome();
+                    Ok(())
+                }
+            };
+        };
+        let session: Session = match serde_json::from_str(&stored.state) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "unreadable session; starting over");
+                self.tx.delete_session(self.respondent).await?;
+                self.welcome();
+                return Ok(());
+            }
+        };
+        let d = self
+            .survey
+            .dialogue(
+                &mut self.tx,
+                &session.dialogue_id,
+                &session.dialogue_version,
+            )
+            .await?;
+        let input = match content {
+            // The same link again (a reload, a second tap): carry on.
+            Content::Start(Some(payload)) if self.same_credential(&payload, &stored, &session) => {
+                Input::Resume
+            }
+            Content::Start(Some(payload)) => return self.begin(&payload).await,
+            Content::Text(t) if Token::parse(&t).is_ok() && !expects_text(&d, &session) => {
+                return self.begin(&t).await;
+            }
+            Content::Start(None) => Input::Resume,
+            Content::Command(action) => Input::Command(action),
+            Content::Text(t) => Input::Text(t),
+            Content::Press { step, action } => Input::Press { step, action },
+            Content::BadPress => Input::BadPress,
+            Content::Other => {
+                let m = self.survey.campaign.messages().unsupported.clone();
+                self.say(m);
+                Input::Resume
+            }
+        };
+        let outcome = engine::step(&d, &session, input);
+        self.settle(&d, stored.credential, stored.group, outcome)
+            .await
+    }
+
+    /// Whether a start payload names the credential the session runs on.
+    fn same_credential(&self, payload: &str, stored: &StoredSession, session: &Session) -> bool {
+        match payload.strip_prefix(OPEN_PREFIX) {
+            Some(rest) => {
+                let unit = rest.split_once('_').map_or("", |(_, u)| u);
+                stored.credential == self.open_credential()
+                    && session.units.iter().any(|u| u.id == unit)
+            }
+            None => Token::parse(payload).is_ok_and(|t| t.hash() == stored.credential),
+        }
+    }
+
+    fn welcome(&mut self) {
+        let c = &self.survey.campaign;
+        let mut m = c.messages().welcome.replace("{title}", c.title());
+        let open: Vec<&str> = c
+            .groups()
+            .iter()
+            .filter(|g| g.access == Access::Open)
+            .map(|g| g.name.as_str())
+            .collect();
+        if !open.is_empty() {
+            m.push_str(&format!(
+                "\n\nKhông có mã phiếu? {} có thể trả lời không cần mã: quét mã QR dán tại nơi làm thủ tục của đơn vị (Bộ phận một cửa).",
+                open.join(", ")
+            ));
+        }
+        self.say(m);
+    }
+
+    /// Performs the outcome's effect, feeds its result back, and stores the session.
+    pub(super) async fn settle(
+        &mut self,
+        d: &Dialogue,
+        credential: String,
+        group: String,
+        mut outcome: Outcome,
+    ) -> Result<()> {
+        while let Some(Effect::Submit(draft)) = outcome.effect.take() {
+            self.replies.append(&mut outcome.replies);
+            let input = self.submit(&credential, &group, draft).await?;
+            outcome = engine::step(d, &outcome.session, input);
+        }
+        self.replies.append(&mut outcome.replies);
+        if outcome.session.at == At::Finished {
+            self.tx.delete_session(self.respondent).await?;
+        } else {
+            let state = serde_json::to_string(&outcome.session)?;
+            self.tx
+                .save_session(
+                    self.respondent,
+                    &StoredSession {
+                        credential,
+                        group,
+                        state,
+                    },
+                    self.now.timestamp(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Stores a confirmed ballot and spends the credential on its unit, or
+    /// says why not; the answer goes back to the engine.
+    async fn submit(&mut self, credential: &str, group: &str, draft: BallotDraft) -> Result<Input> {
+        let c = self.survey.campaign.clone();
+        if let Some(message) = self.survey.period_refusal(self.now) {
+            return Ok(Input::Refused { message, end: true });
+        }
+        let unit_name = c
+            .unit(&draft.unit)
+            .map_or(draft.unit.clone(), |u| u.name.clone());
+        let quota = match c.assessment_of(&draft.unit, group) {
+            Some(a) if c.enforce_quotas() => Some(a.quota),
+            _ => None,
+        };
+        let ballot = Ballot {
+            seq: 0,
+            campaign: c.id().to_string(),
+            unit: draft.unit,
+            group: group.to_string(),
+            dialogue_id: draft.dialogue_id,
+            dialogue_version: draft.dialogue_version,
+            submitted_on: c.local_date(self.now).to_string(),
+            answers: draft.answers,
+        };
+        Ok(match self.tx.submit(credential, ballot, quota).await? {
+            Submission::Stored { receipt } => {
+                self.survey.metrics.ballots_stored.inc();
+                Input::Stored { receipt }
+            }
+            Submission::AlreadySpent => Input::Refused {
+                message: c.messages().token_used.clone(),
+                end: false,
+            },
+            Submission::QuotaFull => Input::Refused {
+                message: c.messages().quota_full.replace("{unit}", &unit_name),
+                end: false,
+            },
+        })
+    }
+}
+
+/// Whether the session is waiting for free text (where a token-shaped
+/// answer is an answer, not a new token).
+fn expects_text(d: &Dialogue, s: &Session) -> bool {
+    match &s.at {
+        At::Asking { question, .. } => {
+            matches!(
+                d.questions().get(*question).map(|q| &q.kind),
+                Some(QuestionKind::Text { .. })
+            )
+        }
+        _ => false,
+    }
+}
