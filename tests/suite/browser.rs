@@ -2,7 +2,8 @@
 //! (chromedriver), completes a citizen ballot and saves a screenshot.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them).
-//! Without them the test is skipped on a developer machine and fails in CI.
+//! Without them the test is reported skipped on a developer machine and
+//! fails in CI.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -14,8 +15,8 @@ use serde_json::json;
 
 use crate::helpers::{Backend, Harness};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 /// chromedriver, killed when dropped.
 struct Driver(Child);
@@ -27,15 +28,13 @@ impl Drop for Driver {
     }
 }
 
-async fn browser() -> Option<(Driver, Client)> {
-    if !std::path::Path::new(CHROMEDRIVER).exists() || !std::path::Path::new(CHROMIUM).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs {CHROMIUM} and {CHROMEDRIVER}: install chromium and chromium-driver"
-        );
-        eprintln!("skipping the browser test: install chromium and chromium-driver to run it");
-        return None;
-    }
+/// chromedriver and a session in headless Chromium. The test runs only
+/// where both are installed or required (see `harness.rs`).
+async fn browser() -> (Driver, Client) {
+    assert!(
+        std::path::Path::new(CHROMEDRIVER).exists() && std::path::Path::new(CHROMIUM).exists(),
+        "this test needs {CHROMIUM} and {CHROMEDRIVER}: install chromium and chromium-driver"
+    );
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -68,7 +67,7 @@ async fn browser() -> Option<(Driver, Client)> {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await;
         if let Ok(client) = connected {
-            return Some((driver, client));
+            return (driver, client);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -111,12 +110,8 @@ async fn click(c: &Client, label: &str) {
 }
 
 async fn a_browser_completes_a_ballot(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
-    let Some((_driver, c)) = browser().await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
+    let (_driver, c) = browser().await;
     let base = h.serve_http().await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
 
@@ -189,7 +184,13 @@ async fn a_browser_completes_a_ballot(backend: Backend) {
     h.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_completes_a_ballot_on_sqlite() {
     a_browser_completes_a_ballot(Backend::Sqlite).await;
+}
+
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        browser a_browser_completes_a_ballot_on_sqlite,
+    ]
 }

@@ -78,7 +78,6 @@ fn issue(db: &str, out: &Path, group: &str, units: &str, count: &str) -> Vec<Str
         .collect()
 }
 
-#[test]
 fn check_prints_the_quota_table() {
     let campaign = shipped_campaign_dir();
     let o = khaosat(&["--campaign", campaign.to_str().unwrap(), "check"], "");
@@ -97,7 +96,6 @@ fn check_prints_the_quota_table() {
     );
 }
 
-#[test]
 fn check_reports_a_broken_file_and_fails() {
     let bad = crate::helpers::manifest_dir().join("tests/fixtures/invalid/unknown-scale.toml");
     let o = khaosat(&["check", bad.to_str().unwrap()], "");
@@ -117,7 +115,6 @@ fn check_reports_a_broken_file_and_fails() {
     );
 }
 
-#[test]
 fn tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -208,7 +205,6 @@ fn chat(db: &str, user: &str, token: Option<&str>, script: &[&str]) -> String {
     stdout(&o)
 }
 
-#[test]
 fn a_scripted_chat_completes_a_citizen_ballot() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -248,7 +244,6 @@ fn a_scripted_chat_completes_a_citizen_ballot() {
     );
 }
 
-#[test]
 fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -296,7 +291,6 @@ fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
     );
 }
 
-#[test]
 fn progress_prints_the_quota_fulfilment() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -364,7 +358,6 @@ fn progress_prints_the_quota_fulfilment() {
     assert!(!o.status.success() && stderr(&o).contains("unknown unit `nowhere`"));
 }
 
-#[test]
 fn outside_trial_mode_the_2021_survey_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -426,7 +419,6 @@ fn report(db: &str, out: &Path) -> Output {
     khaosat(&args, "")
 }
 
-#[test]
 fn report_writes_every_output_and_refuses_altered_data() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -494,7 +486,6 @@ fn report_writes_every_output_and_refuses_altered_data() {
 
 /// `khaosat check | head -1`: when the reader has gone, the command ends
 /// quietly instead of panicking.
-#[test]
 fn a_closed_standard_output_ends_a_command_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -507,4 +498,19 @@ fn a_closed_standard_output_ends_a_command_quietly() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        sync check_prints_the_quota_table,
+        sync check_reports_a_broken_file_and_fails,
+        sync tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes,
+        sync a_scripted_chat_completes_a_citizen_ballot,
+        sync a_scripted_chat_completes_a_leaders_units_over_two_sittings,
+        sync progress_prints_the_quota_fulfilment,
+        sync outside_trial_mode_the_2021_survey_is_closed,
+        sync report_writes_every_output_and_refuses_altered_data,
+        sync a_closed_standard_output_ends_a_command_quietly,
+    ]
 }

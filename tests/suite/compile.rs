@@ -8,7 +8,6 @@ use khaosat::dialogue::{self, QuestionKind};
 
 use crate::helpers::{manifest_dir, shipped_campaign_dir, small_campaign_dir};
 
-#[test]
 fn every_shipped_dialogue_and_campaign_compiles() {
     for dir in [shipped_campaign_dir(), small_campaign_dir()] {
         let c = campaign::load(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -22,7 +21,6 @@ fn every_shipped_dialogue_and_campaign_compiles() {
     }
 }
 
-#[test]
 fn the_shipped_campaign_is_the_plan() {
     let c = campaign::load(&shipped_campaign_dir()).unwrap();
     let kind = |id: &str| c.kinds().iter().position(|k| k.id == id).unwrap();
@@ -93,7 +91,6 @@ fn the_shipped_campaign_is_the_plan() {
     assert!(!wishes.required && matches!(wishes.kind, QuestionKind::Text { .. }));
 }
 
-#[test]
 fn shipped_texts_are_nfc() {
     use unicode_normalization::is_nfc;
     for entry in std::fs::read_dir(shipped_campaign_dir()).unwrap() {
@@ -183,7 +180,6 @@ const INVALID: &[(&str, &str, &str)] = &[
     ("toml-syntax", "9:15", "invalid basic string"),
 ];
 
-#[test]
 fn invalid_dialogues_are_reported_with_file_line_column_and_fix() {
     let dir = manifest_dir().join("tests/fixtures/invalid");
     let mut seen = 0;
@@ -226,7 +222,6 @@ fn assert_located(dir: &Path, err: &str, line: usize, message: &str) {
     assert!(found, "expected {at} … {message}\ngot\n{err}");
 }
 
-#[test]
 fn campaign_mistakes_are_located() {
     let (d, e) = campaign_with(
         "timezone = \"Asia/Ho_Chi_Minh\"",
@@ -282,4 +277,15 @@ fn campaign_mistakes_are_located() {
         e.contains(&format!("{}:46:9: unknown scale `hai-lon`", p.display())),
         "{e}"
     );
+}
+
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        sync every_shipped_dialogue_and_campaign_compiles,
+        sync the_shipped_campaign_is_the_plan,
+        sync shipped_texts_are_nfc,
+        sync invalid_dialogues_are_reported_with_file_line_column_and_fix,
+        sync campaign_mistakes_are_located,
+    ]
 }

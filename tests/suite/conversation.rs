@@ -19,9 +19,7 @@ async fn citizen_by_buttons(h: &Harness, chat: &mut Chat) {
 }
 
 async fn citizen_ballot_by_buttons_is_stored(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("telegram", "1001");
     chat.start(&h.survey, Some(token.as_str())).await;
@@ -59,9 +57,7 @@ async fn citizen_ballot_by_buttons_is_stored(backend: Backend) {
 }
 
 async fn citizen_ballot_by_typing_is_stored(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["ha-lam"]).await;
     let mut chat = Chat::new("zalo", "z-1");
     // Typed by hand, lower case, with spaces.
@@ -120,9 +116,7 @@ async fn citizen_ballot_by_typing_is_stored(backend: Backend) {
 }
 
 async fn leader_answers_units_across_a_restart(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let units = ["binh-an", "binh-chanh", "binh-duong"];
     let token = h.token("can-bo", &units).await;
     let mut chat = Chat::new("telegram", "leader-1");
@@ -195,9 +189,7 @@ async fn leader_answers_units_across_a_restart(backend: Backend) {
 }
 
 async fn redelivered_message_changes_nothing(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("telegram", "1002");
     chat.start(&h.survey, Some(token.as_str())).await;
@@ -231,9 +223,7 @@ async fn redelivered_message_changes_nothing(backend: Backend) {
 }
 
 async fn stale_and_forged_buttons_change_nothing(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("telegram", "1003");
     chat.start(&h.survey, Some(token.as_str())).await;
@@ -275,9 +265,7 @@ async fn stale_and_forged_buttons_change_nothing(backend: Backend) {
 }
 
 async fn huge_and_empty_text_get_polite_replies(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("zalo", "z-2");
     chat.start(&h.survey, Some(token.as_str())).await;
@@ -306,9 +294,7 @@ async fn huge_and_empty_text_get_polite_replies(backend: Backend) {
 }
 
 async fn token_problems_get_polite_messages(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let mut chat = Chat::new("telegram", "1004");
     chat.start(&h.survey, None).await;
     assert!(chat.text().contains("xin gõ mã phiếu"), "{}", chat.text());
@@ -379,9 +365,7 @@ async fn token_problems_get_polite_messages(backend: Backend) {
 }
 
 async fn guessing_is_limited_per_respondent(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let good = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("zalo", "guesser");
     for _ in 0..khaosat::survey::TOKEN_ATTEMPTS_PER_HOUR {
@@ -406,9 +390,7 @@ async fn guessing_is_limited_per_respondent(backend: Backend) {
 }
 
 async fn closed_survey_accepts_nothing(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut late = Chat::new("telegram", "1006");
     late.start(&h.survey, Some(token.as_str())).await;
@@ -433,9 +415,7 @@ async fn closed_survey_accepts_nothing(backend: Backend) {
 }
 
 async fn cancel_asks_first_and_keeps_the_token(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("web", "w-1");
     chat.start(&h.survey, Some(token.as_str())).await;
@@ -463,9 +443,7 @@ async fn cancel_asks_first_and_keeps_the_token(backend: Backend) {
 }
 
 async fn quotas_and_open_access(backend: Backend) {
-    let Some(h) = Harness::small(backend).await else {
-        return;
-    };
+    let h = Harness::small(backend).await;
     // Open access: a public link per unit; one ballot per channel user and unit.
     let link = "o_dan_xa-a";
     let mut a = Chat::new("telegram", "citizen-a");
@@ -552,9 +530,7 @@ async fn session_stays_on_its_dialogue_version(backend: Backend) {
         )
         .unwrap();
     }
-    let Some(mut h) = Harness::new(backend, dir.path().to_path_buf()).await else {
-        return;
-    };
+    let mut h = Harness::new(backend, dir.path().to_path_buf()).await;
     let mut old = Chat::new("telegram", "old");
     old.start(&h.survey, Some("o_dan_xa-a")).await;
     assert!(old.text().contains("Ông/bà có hài lòng không?"));
@@ -607,9 +583,7 @@ async fn session_stays_on_its_dialogue_version(backend: Backend) {
 /// ignored; after them the id is forgotten, so an id Telegram reuses after a
 /// quiet week is a new message.
 async fn message_ids_are_forgotten_after_three_days(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("telegram", "1003");
     chat.start(&h.survey, Some(token.as_str())).await;
@@ -640,18 +614,21 @@ async fn message_ids_are_forgotten_after_three_days(backend: Backend) {
     h.finish().await;
 }
 
-crate::on_both_backends!(
-    message_ids_are_forgotten_after_three_days,
-    citizen_ballot_by_buttons_is_stored,
-    citizen_ballot_by_typing_is_stored,
-    leader_answers_units_across_a_restart,
-    redelivered_message_changes_nothing,
-    stale_and_forged_buttons_change_nothing,
-    huge_and_empty_text_get_polite_replies,
-    token_problems_get_polite_messages,
-    guessing_is_limited_per_respondent,
-    closed_survey_accepts_nothing,
-    cancel_asks_first_and_keeps_the_token,
-    quotas_and_open_access,
-    session_stays_on_its_dialogue_version,
-);
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        both message_ids_are_forgotten_after_three_days,
+        both citizen_ballot_by_buttons_is_stored,
+        both citizen_ballot_by_typing_is_stored,
+        both leader_answers_units_across_a_restart,
+        both redelivered_message_changes_nothing,
+        both stale_and_forged_buttons_change_nothing,
+        both huge_and_empty_text_get_polite_replies,
+        both token_problems_get_polite_messages,
+        both guessing_is_limited_per_respondent,
+        both closed_survey_accepts_nothing,
+        both cancel_asks_first_and_keeps_the_token,
+        both quotas_and_open_access,
+        both session_stays_on_its_dialogue_version,
+    ]
+}

@@ -165,8 +165,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     /// For any inputs the engine never panics and is always waiting or finished.
-    #[test]
-    fn any_inputs_leave_the_engine_waiting_or_finished(which in 0..5usize, n_units in 1..4usize, moves in moves()) {
+        fn any_inputs_leave_the_engine_waiting_or_finished(which in 0..5usize, n_units in 1..4usize, moves in moves()) {
         let all = dialogues();
         let d = &all[which % all.len()];
         let mut o = engine::start(d, units(n_units));
@@ -194,8 +193,7 @@ proptest! {
     }
 
     /// Going back k questions and then forward k questions keeps every answer.
-    #[test]
-    fn back_then_forward_keeps_answers(picks in prop::collection::vec(1..6u16, 6..12), back in 1..6usize) {
+        fn back_then_forward_keeps_answers(picks in prop::collection::vec(1..6u16, 6..12), back in 1..6usize) {
         let d = dialogues().into_iter().find(|d| d.id() == "nguoi-dan").unwrap();
         let mut o = engine::start(&d, units(1));
         let mut answered = 0;
@@ -219,8 +217,7 @@ proptest! {
     }
 
     /// Button data never decodes to something it was not encoded from.
-    #[test]
-    fn button_data_parsing_never_panics(data in "\\PC{0,80}") {
+        fn button_data_parsing_never_panics(data in "\\PC{0,80}") {
         if let Some((step, action)) = Action::decode(&data) {
             prop_assert_eq!(Action::decode(&action.encode(step)), Some((step, action)));
         }
@@ -256,7 +253,6 @@ fn last_text(o: &Outcome) -> String {
         .join("\n")
 }
 
-#[test]
 fn typed_answers_are_understood_in_any_form() {
     let (d, o) = citizen();
     let nfd: String = unicode_normalization::UnicodeNormalization::nfd("Hài lòng").collect();
@@ -299,7 +295,6 @@ fn typed_answers_are_understood_in_any_form() {
     );
 }
 
-#[test]
 fn invalid_answers_are_re_asked_with_a_hint() {
     let (d, o) = citizen();
     for typed in ["6", "0", "hài lòng lắm", "???"] {
@@ -314,7 +309,6 @@ fn invalid_answers_are_re_asked_with_a_hint() {
     }
 }
 
-#[test]
 fn progress_counts_questions_and_review_lists_answers() {
     let (d, mut o) = citizen();
     assert!(last_text(&o).contains("Câu 1/14"));
@@ -368,7 +362,6 @@ fn progress_counts_questions_and_review_lists_answers() {
     assert_eq!(b.answers.len(), 14);
 }
 
-#[test]
 fn required_questions_cannot_be_skipped_and_the_first_has_no_back() {
     let (d, o) = citizen();
     let next = engine::step(&d, &o.session, Input::Text("bỏ qua".into()));
@@ -378,7 +371,6 @@ fn required_questions_cannot_be_skipped_and_the_first_has_no_back() {
     assert!(last_text(&next).contains("câu đầu tiên"));
 }
 
-#[test]
 fn a_late_press_from_an_older_question_is_refused_politely() {
     let (d, o) = citizen();
     let first_step = o.session.step;
@@ -393,4 +385,18 @@ fn a_late_press_from_an_older_question_is_refused_politely() {
     );
     assert_eq!(late.session, o.session);
     assert!(last_text(&late).contains("thuộc một tin nhắn trước"));
+}
+
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        sync any_inputs_leave_the_engine_waiting_or_finished,
+        sync back_then_forward_keeps_answers,
+        sync button_data_parsing_never_panics,
+        sync typed_answers_are_understood_in_any_form,
+        sync invalid_answers_are_re_asked_with_a_hint,
+        sync progress_counts_questions_and_review_lists_answers,
+        sync required_questions_cannot_be_skipped_and_the_first_has_no_back,
+        sync a_late_press_from_an_older_question_is_refused_politely,
+    ]
 }

@@ -60,54 +60,45 @@ pub struct TestDb {
 
 const PG_ADMIN_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-fn pg_admin_url() -> String {
+/// The PostgreSQL server tests create their databases on.
+pub fn pg_admin_url() -> String {
     std::env::var("KHAOSAT_TEST_POSTGRES_URL").unwrap_or_else(|_| PG_ADMIN_DEFAULT.to_string())
 }
 
-/// PostgreSQL is required in CI (`CI` set) or when KHAOSAT_TEST_POSTGRES_URL is set.
-fn pg_required() -> bool {
-    std::env::var_os("CI").is_some() || std::env::var_os("KHAOSAT_TEST_POSTGRES_URL").is_some()
-}
-
 impl TestDb {
-    /// A new database, or `None` when PostgreSQL is not reachable and not
-    /// required (a developer machine without it). In CI a missing server fails.
-    pub async fn new(backend: Backend) -> Option<Self> {
+    /// A new database. A PostgreSQL test runs only where the server is
+    /// there or required (see `harness.rs`), so a missing one fails here.
+    pub async fn new(backend: Backend) -> Self {
         match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
-                Some(Self {
+                Self {
                     url,
                     _dir: Some(dir),
                     pg_name: None,
-                })
+                }
             }
             Backend::Postgres => {
                 let admin = pg_admin_url();
-                let mut conn = match sqlx::PgConnection::connect(&admin).await {
-                    Ok(c) => c,
-                    Err(e) if !pg_required() => {
-                        eprintln!(
-                            "skipping a PostgreSQL test: {admin} is unreachable ({e}); set CI=1 to make this fail"
-                        );
-                        return None;
-                    }
-                    Err(e) => panic!(
-                        "PostgreSQL is required for this run but {admin} is unreachable: {e}"
-                    ),
-                };
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .unwrap_or_else(|e| {
+                        panic!(
+                            "PostgreSQL is required for this test but {admin} is unreachable: {e}"
+                        )
+                    });
                 let name = format!("khaosat_t_{}", khaosat::hex::random::<6>());
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .await
                     .unwrap();
                 let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-                Some(Self {
+                Self {
                     url: format!("{base}/{name}"),
                     _dir: None,
                     pg_name: Some(name),
-                })
+                }
             }
         }
     }
@@ -122,22 +113,6 @@ impl TestDb {
                 .await;
         }
     }
-}
-
-/// Declares each listed `async fn name(backend: Backend)` as two tests,
-/// `sqlite::name` and `postgres::name`: one suite, both stores.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name($crate::helpers::Backend::Sqlite).await }) *
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name($crate::helpers::Backend::Postgres).await }) *
-        }
-    };
 }
 
 /// The survey service on a test database, with a clock the test controls,
@@ -162,16 +137,15 @@ pub struct Running {
 }
 
 impl Harness {
-    /// `None` when the backend is not available (see [`TestDb::new`]).
-    pub async fn new(backend: Backend, campaign_dir: PathBuf) -> Option<Self> {
-        let db = TestDb::new(backend).await?;
+    pub async fn new(backend: Backend, campaign_dir: PathBuf) -> Self {
+        let db = TestDb::new(backend).await;
         let now = Arc::new(AtomicI64::new(vn("2021-02-01T09:00:00").timestamp()));
         let metrics = Arc::new(Metrics::default());
         let (survey, store) =
             startup::open_survey(&settings(&db.url, &campaign_dir, &now, &metrics))
                 .await
                 .unwrap();
-        Some(Self {
+        Self {
             db,
             campaign_dir,
             now,
@@ -179,14 +153,14 @@ impl Harness {
             survey,
             store,
             running: None,
-        })
+        }
     }
 
-    pub async fn shipped(backend: Backend) -> Option<Self> {
+    pub async fn shipped(backend: Backend) -> Self {
         Self::new(backend, shipped_campaign_dir()).await
     }
 
-    pub async fn small(backend: Backend) -> Option<Self> {
+    pub async fn small(backend: Backend) -> Self {
         Self::new(backend, small_campaign_dir()).await
     }
 

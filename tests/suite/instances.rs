@@ -144,11 +144,8 @@ fn script(
     (typed, ballot)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_on_one_database_behave_as_one() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
-        return;
-    };
+    let db = TestDb::new(Backend::Postgres).await;
     let now = Arc::new(AtomicI64::new(vn("2021-02-01T09:00:00").timestamp()));
     let telegram = FakeTelegram::start().await;
     let (zalo, zalo_url) = fake_zalo::start().await;
@@ -292,11 +289,8 @@ async fn two_instances_on_one_database_behave_as_one() {
 /// two instances sending at the same moment must not both spend it: one
 /// refreshes, the other takes the new access token from the database, and
 /// both messages go out.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_refresh_the_zalo_token_once() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
-        return;
-    };
+    let db = TestDb::new(Backend::Postgres).await;
     let (zalo, zalo_url) = fake_zalo::start().await;
     let mut clients = Vec::new();
     for _ in 0..2 {
@@ -322,4 +316,12 @@ async fn two_instances_refresh_the_zalo_token_once() {
     }
     assert_eq!(zalo.lock().unwrap().sent.len(), 6);
     db.drop_db().await;
+}
+
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        postgres two_instances_on_one_database_behave_as_one,
+        postgres two_instances_refresh_the_zalo_token_once,
+    ]
 }

@@ -91,7 +91,6 @@ fn hand_dataset() -> Vec<Ballot> {
 ///   combined = 2/3 × 58.333 + 1/3 × 75 = 38.889 + 25 = 63.89
 ///   points (linear, max 1) = 0.63889 → 0.64; xã A ranks 1st, xã B (no
 ///   ballots) is not ranked.
-#[test]
 fn a_small_dataset_gives_the_hand_computed_figures() {
     let r = report(&small(1), &hand_dataset());
     assert_eq!(r.ballots, 7);
@@ -129,7 +128,6 @@ fn a_small_dataset_gives_the_hand_computed_figures() {
 ///   combined = 2/3 × 66.667 + 1/3 × 75 = 44.444 + 25 = 69.44
 /// With min_cell = 4 the officials' cell itself is withheld: the combined
 /// index is the citizens' 75.00.
-#[test]
 fn small_cells_and_questions_are_withheld_and_left_out_of_every_index() {
     let r = report(&small(3), &hand_dataset());
     let a = &r.kinds[0].units[0];
@@ -155,7 +153,6 @@ fn small_cells_and_questions_are_withheld_and_left_out_of_every_index() {
     );
 }
 
-#[test]
 fn index_points_are_linear_by_default_or_by_bands() {
     use khaosat::campaign::{Band, Scoring};
     let linear = Scoring {
@@ -255,8 +252,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// Indices are shares × 100 and points follow them, whatever the answers.
-    #[test]
-    fn indices_stay_within_0_to_100(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32) {
+        fn indices_stay_within_0_to_100(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32) {
         let r = report(&small(min), &ballots);
         let ok = |x: Option<f64>| x.is_none_or(|x| (0.0..=100.0).contains(&x));
         for (_, u) in r.units() {
@@ -273,8 +269,7 @@ proptest! {
     }
 
     /// Results, and every output byte, do not depend on the ballots' order.
-    #[test]
-    fn results_do_not_depend_on_ballot_order(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32, seed in any::<u64>()) {
+        fn results_do_not_depend_on_ballot_order(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32, seed in any::<u64>()) {
         let c = small(min);
         let r = report(&c, &ballots);
         let mut shuffled = ballots.clone();
@@ -290,8 +285,7 @@ proptest! {
 
     /// Whatever the answers in a withheld cell or to a withheld question,
     /// no output changes by a byte: nothing of them leaks.
-    #[test]
-    fn suppressed_cells_never_leak(ballots in prop::collection::vec(any_ballot(), 1..40), min in 2..6u32, flip in any::<u64>()) {
+        fn suppressed_cells_never_leak(ballots in prop::collection::vec(any_ballot(), 1..40), min in 2..6u32, flip in any::<u64>()) {
         let c = small(min);
         let r = report(&c, &ballots);
         let mut changed = ballots.clone();
@@ -384,7 +378,6 @@ fn sheets(bytes: Vec<u8>) -> String {
     out
 }
 
-#[test]
 fn the_workbook_and_the_page_match_their_snapshots() {
     let r = report(&small(3), &hand_dataset());
     let book = sheets(xlsx::workbook(&r).unwrap());
@@ -398,4 +391,17 @@ pub fn sheet_names(bytes: Vec<u8>) -> Vec<String> {
     use calamine::{Reader, Xlsx};
     let wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).unwrap();
     wb.sheet_names()
+}
+
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        sync a_small_dataset_gives_the_hand_computed_figures,
+        sync small_cells_and_questions_are_withheld_and_left_out_of_every_index,
+        sync index_points_are_linear_by_default_or_by_bands,
+        sync indices_stay_within_0_to_100,
+        sync results_do_not_depend_on_ballot_order,
+        sync suppressed_cells_never_leak,
+        sync the_workbook_and_the_page_match_their_snapshots,
+    ]
 }

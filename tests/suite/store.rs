@@ -30,9 +30,7 @@ async fn submit_citizen_ballots(h: &Harness, units: &[&str]) {
 }
 
 async fn ballots_refuse_update_and_delete(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut chat = Chat::new("telegram", "u1");
     to_review(&h, &mut chat, token.as_str()).await;
@@ -66,9 +64,7 @@ async fn ballots_refuse_update_and_delete(backend: Backend) {
 }
 
 async fn no_ballot_column_can_join_to_tokens_or_users(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     // Some real traffic first: a finished ballot, a session in progress.
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     let mut done = Chat::new("telegram", "555000111");
@@ -181,9 +177,7 @@ async fn no_ballot_column_can_join_to_tokens_or_users(backend: Backend) {
 }
 
 async fn a_token_is_spent_exactly_once_under_a_race(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
     const RACERS: usize = 50;
     let mut chats = Vec::new();
@@ -215,9 +209,7 @@ async fn a_token_is_spent_exactly_once_under_a_race(backend: Backend) {
 }
 
 async fn quotas_stay_exact_under_concurrent_completions(backend: Backend) {
-    let Some(h) = Harness::small(backend).await else {
-        return;
-    };
+    let h = Harness::small(backend).await;
     const LEADERS: usize = 10;
     let mut chats = Vec::new();
     for i in 0..LEADERS {
@@ -257,9 +249,7 @@ async fn quotas_stay_exact_under_concurrent_completions(backend: Backend) {
 }
 
 async fn ballots_form_an_unbroken_hash_chain(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     submit_citizen_ballots(&h, &["binh-an", "binh-chanh", "ha-lam", "noi-vu"]).await;
     let ballots = h.store().ballots().await.unwrap();
     assert_eq!(ballots.len(), 4);
@@ -276,9 +266,7 @@ async fn ballots_form_an_unbroken_hash_chain(backend: Backend) {
 
 async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     use khaosat::verify::{Verdict, verify};
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     submit_citizen_ballots(&h, &["binh-an", "binh-chanh", "ha-lam", "noi-vu"]).await;
     let ballots = h.store().ballots().await.unwrap();
     let Verdict::Intact { ballots: n, head } = verify(&ballots) else {
@@ -325,11 +313,14 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     h.finish().await;
 }
 
-crate::on_both_backends!(
-    verify_finds_the_first_altered_ballot,
-    ballots_refuse_update_and_delete,
-    no_ballot_column_can_join_to_tokens_or_users,
-    a_token_is_spent_exactly_once_under_a_race,
-    quotas_stay_exact_under_concurrent_completions,
-    ballots_form_an_unbroken_hash_chain,
-);
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        both verify_finds_the_first_altered_ballot,
+        both ballots_refuse_update_and_delete,
+        both no_ballot_column_can_join_to_tokens_or_users,
+        both a_token_is_spent_exactly_once_under_a_race,
+        both quotas_stay_exact_under_concurrent_completions,
+        both ballots_form_an_unbroken_hash_chain,
+    ]
+}

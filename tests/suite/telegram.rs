@@ -160,9 +160,7 @@ fn join(sent: &[Sent]) -> String {
 }
 
 async fn a_citizen_ballot_by_buttons_and_typing(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
     start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
@@ -230,9 +228,7 @@ async fn a_citizen_ballot_by_buttons_and_typing(backend: Backend) {
 }
 
 async fn a_leader_finishes_after_a_bot_restart(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
     start_bot(&mut h, &fake).await;
     let token = h.token("can-bo", &["tu-phap", "noi-vu", "y-te"]).await;
@@ -316,9 +312,7 @@ async fn a_leader_finishes_after_a_bot_restart(backend: Backend) {
 }
 
 async fn the_same_update_twice_changes_nothing(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
     start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
@@ -348,9 +342,7 @@ async fn the_same_update_twice_changes_nothing(backend: Backend) {
 }
 
 async fn stale_forged_and_odd_input_get_polite_replies(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
     start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
@@ -389,9 +381,7 @@ async fn stale_forged_and_odd_input_get_polite_replies(backend: Backend) {
 }
 
 async fn used_tokens_and_a_closed_survey(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
     start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
@@ -421,9 +411,7 @@ async fn used_tokens_and_a_closed_survey(backend: Backend) {
 }
 
 async fn staff_see_progress_and_others_are_refused(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
     start_bot_with_staff(&mut h, &fake, vec![4242]).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
@@ -506,9 +494,7 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
 }
 
 async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backend) {
-    let Some(mut h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
     // Behind a reverse proxy at a public address, in webhook mode.
     let base = h
@@ -566,22 +552,9 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
     h.finish().await;
 }
 
-crate::on_both_backends!(
-    webhook_mode_checks_the_secret_and_ignores_redeliveries,
-    staff_see_progress_and_others_are_refused,
-    a_citizen_ballot_by_buttons_and_typing,
-    a_leader_finishes_after_a_bot_restart,
-    the_same_update_twice_changes_nothing,
-    stale_forged_and_odd_input_get_polite_replies,
-    used_tokens_and_a_closed_survey,
-);
-
 /// A burst of 429s: the bot waits as told and loses no reply.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limits_delay_but_lose_no_reply() {
-    let Some(mut h) = Harness::shipped(Backend::Sqlite).await else {
-        return;
-    };
+    let mut h = Harness::shipped(Backend::Sqlite).await;
     let fake = FakeTelegram::start().await;
     start_bot(&mut h, &fake).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
@@ -600,4 +573,18 @@ async fn rate_limits_delay_but_lose_no_reply() {
     assert_eq!(fake.api.lock().unwrap().rate_limited, 3);
     assert!(p.say("4").await.contains("Câu 2/14"));
     h.finish().await;
+}
+
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        tokio rate_limits_delay_but_lose_no_reply,
+        sqlite webhook_mode_checks_the_secret_and_ignores_redeliveries,
+        sqlite staff_see_progress_and_others_are_refused,
+        sqlite a_citizen_ballot_by_buttons_and_typing,
+        sqlite a_leader_finishes_after_a_bot_restart,
+        sqlite the_same_update_twice_changes_nothing,
+        sqlite stale_forged_and_odd_input_get_polite_replies,
+        sqlite used_tokens_and_a_closed_survey,
+    ]
 }

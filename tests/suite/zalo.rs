@@ -85,9 +85,7 @@ impl Setup {
 }
 
 async fn a_citizen_ballot_over_zalo(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
     assert_eq!(z.post(&event("follow", "zu-1", None, "")).await, 200);
@@ -138,9 +136,7 @@ async fn a_citizen_ballot_over_zalo(backend: Backend) {
 }
 
 async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
     let body = event("user_send_text", "zu-2", Some(token.as_str()), "m1");
@@ -184,9 +180,7 @@ async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
 }
 
 async fn a_redelivered_msg_id_changes_nothing(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
     z.text("zu-4", token.as_str(), "m1").await;
@@ -210,9 +204,7 @@ async fn a_redelivered_msg_id_changes_nothing(backend: Backend) {
 }
 
 async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     // The service starts with an access token Zalo no longer accepts.
     let z = setup(h, "expired").await;
     assert_eq!(z.post(&event("follow", "zu-5", None, "")).await, 200);
@@ -244,9 +236,7 @@ async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) 
 }
 
 async fn rate_limits_are_retried_and_stale_users_recorded(backend: Backend) {
-    let Some(h) = Harness::shipped(backend).await else {
-        return;
-    };
+    let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
     z.fake.lock().unwrap().script.extend([-32, -32]);
     z.post(&event("follow", "zu-7", None, "")).await;
@@ -306,9 +296,7 @@ async fn long_messages_are_split_for_zalo(backend: Backend) {
         ),
     )
     .unwrap();
-    let Some(h) = Harness::new(backend, dir.path().to_path_buf()).await else {
-        return;
-    };
+    let h = Harness::new(backend, dir.path().to_path_buf()).await;
     let z = setup(h, "at-0").await;
     z.post(&event("follow", "zu-9", None, "")).await;
     let sent = z.sent(2).await;
@@ -330,11 +318,14 @@ async fn long_messages_are_split_for_zalo(backend: Backend) {
     z.h.finish().await;
 }
 
-crate::on_both_backends!(
-    a_citizen_ballot_over_zalo,
-    a_bad_signature_is_refused_and_changes_nothing,
-    a_redelivered_msg_id_changes_nothing,
-    an_expired_token_is_refreshed_and_the_message_resent,
-    rate_limits_are_retried_and_stale_users_recorded,
-    long_messages_are_split_for_zalo,
-);
+/// The tests of this module.
+pub fn trials() -> Vec<libtest_mimic::Trial> {
+    crate::trials![
+        sqlite a_citizen_ballot_over_zalo,
+        sqlite a_bad_signature_is_refused_and_changes_nothing,
+        sqlite a_redelivered_msg_id_changes_nothing,
+        sqlite an_expired_token_is_refreshed_and_the_message_resent,
+        sqlite rate_limits_are_retried_and_stale_users_recorded,
+        sqlite long_messages_are_split_for_zalo,
+    ]
+}
