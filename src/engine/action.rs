@@ -50,7 +50,7 @@ impl Action {
 
     pub fn from_code(code: &str) -> Option<Self> {
         let number = |s: &str| -> Option<u16> {
-            (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit()))
+            (s.len() <= 5 && canonical_number(s))
                 .then(|| s.parse().ok())
                 .flatten()
         };
@@ -82,14 +82,20 @@ impl Action {
         format!("{step}:{}", self.code())
     }
 
-    /// Decodes button data; `None` for anything that was not made by `encode`.
+    /// Decodes button data; `None` for anything that was not made by `encode`
+    /// (so `decode(d) == Some(x)` only where `encode(x) == d`).
     pub fn decode(data: &str) -> Option<(u32, Self)> {
         let (step, code) = data.split_once(':')?;
-        if step.is_empty() || step.len() > 10 || !step.bytes().all(|b| b.is_ascii_digit()) {
+        if step.len() > 10 || !canonical_number(step) {
             return None;
         }
         Some((step.parse().ok()?, Self::from_code(code)?))
     }
+}
+
+/// Digits as `format!` writes a number: no sign, no leading zero.
+fn canonical_number(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'))
 }
 
 #[cfg(test)]

@@ -165,7 +165,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     /// For any inputs the engine never panics and is always waiting or finished.
-        fn any_inputs_leave_the_engine_waiting_or_finished(which in 0..5usize, n_units in 1..4usize, moves in moves()) {
+    fn any_inputs_leave_the_engine_waiting_or_finished(which in 0..5usize, n_units in 1..4usize, moves in moves()) {
         let all = dialogues();
         let d = &all[which % all.len()];
         let mut o = engine::start(d, units(n_units));
@@ -193,7 +193,7 @@ proptest! {
     }
 
     /// Going back k questions and then forward k questions keeps every answer.
-        fn back_then_forward_keeps_answers(picks in prop::collection::vec(1..6u16, 6..12), back in 1..6usize) {
+    fn back_then_forward_keeps_answers(picks in prop::collection::vec(1..6u16, 6..12), back in 1..6usize) {
         let d = dialogues().into_iter().find(|d| d.id() == "nguoi-dan").unwrap();
         let mut o = engine::start(&d, units(1));
         let mut answered = 0;
@@ -216,11 +216,24 @@ proptest! {
         prop_assert_eq!(&o.session.at, &before.at);
     }
 
-    /// Button data never decodes to something it was not encoded from.
-        fn button_data_parsing_never_panics(data in "\\PC{0,80}") {
+    /// Button data never decodes to something it was not encoded from:
+    /// whatever decodes is exactly the encoding of what it decodes to. The
+    /// data is mostly near-valid (digits, a colon, action codes) so that
+    /// many cases decode; any text at all must not panic.
+    fn button_data_decodes_only_what_was_encoded(
+        data in prop_oneof![
+            "\\PC{0,80}",
+            "[0-9]{1,11}:(p|e|g|d|k|b|s|r|c|x|xy|xn|h)[0-9]{0,5}(\\.[0-9]{0,5})?",
+        ]
+    ) {
         if let Some((step, action)) = Action::decode(&data) {
-            prop_assert_eq!(Action::decode(&action.encode(step)), Some((step, action)));
+            prop_assert_eq!(action.encode(step), data);
         }
+    }
+
+    /// Every button's data decodes back to it.
+    fn every_button_round_trips(step in any::<u32>(), a in action()) {
+        prop_assert_eq!(Action::decode(&a.encode(step)), Some((step, a)));
     }
 }
 
@@ -392,7 +405,8 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
         sync any_inputs_leave_the_engine_waiting_or_finished,
         sync back_then_forward_keeps_answers,
-        sync button_data_parsing_never_panics,
+        sync button_data_decodes_only_what_was_encoded,
+        sync every_button_round_trips,
         sync typed_answers_are_understood_in_any_form,
         sync invalid_answers_are_re_asked_with_a_hint,
         sync progress_counts_questions_and_review_lists_answers,

@@ -2,6 +2,7 @@
 //! our own harness (`harness.rs`) so a test whose server is missing is
 //! reported as skipped rather than passed.
 
+mod architecture;
 mod browser;
 mod cli;
 mod compile;
@@ -21,6 +22,7 @@ mod zalo;
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let trials = [
+        architecture::trials(),
         browser::trials(),
         cli::trials(),
         compile::trials(),

@@ -33,6 +33,103 @@ fn ballot(unit: &str, group: &str, answers: &[(&str, Answer)]) -> Ballot {
     }
 }
 
+/// The small campaign with four communes (a copy in a temporary folder).
+fn four_communes(min_cell: u32) -> (Campaign, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["campaign.toml", "can-bo.toml", "dan.toml"] {
+        let text = std::fs::read_to_string(small_campaign_dir().join(file)).unwrap();
+        let text = text.replace(
+            "  { id = \"xa-b\", name = \"UBND xã B\" },\n",
+            "  { id = \"xa-b\", name = \"UBND xã B\" },\n  { id = \"xa-c\", name = \"UBND xã C\" },\n  { id = \"xa-d\", name = \"UBND xã D\" },\n",
+        );
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    (load(dir.path()).with_min_cell(min_cell), dir)
+}
+
+/// Citizens' ballots for `unit`: `happy` of them satisfied, `unhappy` not,
+/// each with the wish `wish` when given.
+fn citizens(unit: &str, happy: usize, unhappy: usize, wish: Option<&str>) -> Vec<Ballot> {
+    let answer = |n: u16| {
+        let mut answers = vec![("chung", Answer::Choice(n))];
+        if let Some(w) = wish {
+            answers.push(("y-kien", Answer::Text(w.to_string())));
+        }
+        ballot(unit, "dan", &answers)
+    };
+    std::iter::repeat_n(answer(2), happy)
+        .chain(std::iter::repeat_n(answer(1), unhappy))
+        .collect()
+}
+
+/// Equal combined indices share a rank, and the next rank skips: 1, 2, 2, 4.
+fn equal_indices_share_a_rank() {
+    let (c, _dir) = four_communes(1);
+    let ballots: Vec<Ballot> = [
+        citizens("xa-a", 4, 0, None), // 100
+        citizens("xa-b", 3, 1, None), // 75
+        citizens("xa-c", 3, 1, None), // 75
+        citizens("xa-d", 1, 3, None), // 25
+    ]
+    .concat();
+    let r = report(&c, &ballots);
+    let ranks: Vec<(&str, Option<u32>, Option<f64>)> = r
+        .units()
+        .map(|(_, u)| (u.id.as_str(), u.rank, u.combined))
+        .collect();
+    assert_eq!(
+        ranks,
+        [
+            ("xa-a", Some(1), Some(100.0)),
+            ("xa-b", Some(2), Some(75.0)),
+            ("xa-c", Some(2), Some(75.0)),
+            ("xa-d", Some(4), Some(25.0)),
+        ]
+    );
+}
+
+/// A wish that a spreadsheet would run as a formula is written as text in
+/// every CSV (with a leading apostrophe), in the published lists and in the
+/// open data alike.
+fn formulas_in_wishes_are_neutralised_in_every_csv() {
+    let (c, _dir) = four_communes(1);
+    let formulas = [
+        "=HYPERLINK(\"http://x.example\";\"Bấm\")",
+        "+84 cmd",
+        "-2+3",
+        "@SUM(A1)",
+    ];
+    let ballots: Vec<Ballot> = formulas
+        .iter()
+        .zip(["xa-a", "xa-b", "xa-c", "xa-d"])
+        .flat_map(|(f, unit)| citizens(unit, 1, 0, Some(f)))
+        .collect();
+    let r = report(&c, &ballots);
+    let out = outputs(&c, &r, &ballots);
+    let mut seen = 0;
+    for (name, bytes) in out.iter().filter(|(n, _)| n.ends_with(".csv")) {
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        for f in formulas {
+            let quoted = f.replace('"', "\"\"");
+            if text.contains(&quoted) {
+                seen += 1;
+                assert!(
+                    text.contains(&format!("'{quoted}")),
+                    "{name} writes {f:?} as a formula:\n{text}"
+                );
+            }
+        }
+        for field in text.split([',', '\n']) {
+            let field = field.trim_start_matches('"');
+            assert!(
+                !field.starts_with(['=', '+', '@']),
+                "{name}: a cell starts a formula: {field:?}"
+            );
+        }
+    }
+    assert!(seen >= 8, "each wish in the wishes list and the open data: {seen}");
+}
+
 /// The small campaign's dialogue ids are its group ids.
 fn aggregate(c: &Campaign, ballots: &[Ballot]) -> Aggregate {
     let dialogues = c.dialogues();
@@ -396,6 +493,8 @@ pub fn sheet_names(bytes: Vec<u8>) -> Vec<String> {
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
+        sync equal_indices_share_a_rank,
+        sync formulas_in_wishes_are_neutralised_in_every_csv,
         sync a_small_dataset_gives_the_hand_computed_figures,
         sync small_cells_and_questions_are_withheld_and_left_out_of_every_index,
         sync index_points_are_linear_by_default_or_by_bands,

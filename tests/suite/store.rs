@@ -272,7 +272,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     let Verdict::Intact { ballots: n, head } = verify(&ballots) else {
         panic!("a fresh chain is intact")
     };
-    assert_eq!((n, head), (4, ballots[3].hash.clone()));
+    assert_eq!((n, head.clone()), (4, ballots[3].hash.clone()));
 
     // Someone with access to the database file goes around the triggers.
     let pool = &h.raw_pool().await;
@@ -281,35 +281,88 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         Backend::Postgres => "ALTER TABLE ballots DISABLE TRIGGER USER;",
     };
     sqlx::raw_sql(bypass).execute(pool).await.unwrap();
+    let stored = |h: &Harness| {
+        let store = h.store().clone();
+        async move { verify(&store.ballots().await.unwrap()) }
+    };
+
+    // 1. A ballot taken out of the middle: named as missing.
+    sqlx::query("DELETE FROM ballots WHERE seq = 3")
+        .execute(pool)
+        .await
+        .unwrap();
+    match stored(&h).await {
+        Verdict::Broken { seq, problem } => {
+            assert_eq!(seq, 3);
+            assert!(problem.contains("missing"), "{problem}");
+        }
+        v => panic!("a deleted ballot went unnoticed: {v:?}"),
+    }
+    // Put back as it was, the chain is whole again.
+    let b3 = &ballots[2];
+    sqlx::query(
+        "INSERT INTO ballots (seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, \
+         submitted_on, answers, prev_hash, hash, receipt) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(b3.ballot.seq)
+    .bind(&b3.ballot.campaign)
+    .bind(&b3.ballot.unit)
+    .bind(&b3.ballot.group)
+    .bind(&b3.ballot.dialogue_id)
+    .bind(&b3.ballot.dialogue_version)
+    .bind(&b3.ballot.submitted_on)
+    .bind(serde_json::to_string(&b3.ballot.answers).unwrap())
+    .bind(&b3.prev_hash)
+    .bind(&b3.hash)
+    .bind(&b3.receipt)
+    .execute(pool)
+    .await
+    .unwrap();
+    assert!(matches!(stored(&h).await, Verdict::Intact { ballots: 4, .. }));
+
+    // 2. An answer changed: that ballot no longer matches its hash.
     sqlx::query("UPDATE ballots SET answers = REPLACE(answers, '\"choice\":4', '\"choice\":5') WHERE seq = 2")
         .execute(pool)
         .await
         .unwrap();
-    match verify(&h.store().ballots().await.unwrap()) {
+    match stored(&h).await {
         Verdict::Broken { seq, problem } => {
             assert_eq!(seq, 2);
             assert!(problem.contains("altered"), "{problem}");
         }
         v => panic!("an altered ballot went unnoticed: {v:?}"),
     }
-    // Covering it up by recomputing that ballot's hash breaks the next link.
+    // 3. Covered up — its hash and receipt recomputed — it breaks the next link.
     let mut b2 = h.store().ballots().await.unwrap()[1].clone();
     b2.hash = b2.ballot.chain_hash(&b2.prev_hash);
-    sqlx::query("UPDATE ballots SET hash = $1 WHERE seq = 2")
+    sqlx::query("UPDATE ballots SET hash = $1, receipt = $2 WHERE seq = 2")
         .bind(&b2.hash)
+        .bind(khaosat::ballot::receipt(&b2.hash))
         .execute(pool)
         .await
         .unwrap();
-    match verify(&h.store().ballots().await.unwrap()) {
-        Verdict::Broken { seq, problem } => assert_eq!(seq, 2, "{problem}"),
+    match stored(&h).await {
+        Verdict::Broken { seq, problem } => {
+            assert_eq!(seq, 3, "{problem}");
+            assert!(problem.contains("link"), "{problem}");
+        }
+        v => panic!("a covered-up ballot went unnoticed: {v:?}"),
+    }
+    // 4. The last ballot deleted leaves a shorter chain that verifies: only
+    // the published head (4 ballots, `head`) shows it.
+    sqlx::query("DELETE FROM ballots WHERE seq >= 2")
+        .execute(pool)
+        .await
+        .unwrap();
+    match stored(&h).await {
+        Verdict::Intact { ballots: n, head: h1 } => {
+            assert_eq!(n, 1);
+            assert_ne!(h1, head, "a different head than the one published");
+        }
         v => panic!("{v:?}"),
     }
-    sqlx::query("DELETE FROM ballots WHERE seq = 3")
-        .execute(pool)
-        .await
-        .unwrap();
-    let v = verify(&h.store().ballots().await.unwrap());
-    assert!(matches!(v, Verdict::Broken { seq: 2, .. }), "{v:?}");
+    pool.close().await;
     h.finish().await;
 }
 
