@@ -430,3 +430,33 @@ impl Chat {
         action.encode(step)
     }
 }
+
+/// Compares `actual` with the snapshot file `tests/snapshots/<name>`;
+/// `UPDATE_SNAPSHOTS=1` rewrites it (review the diff before committing).
+pub fn snapshot(name: &str, actual: &str) {
+    let path = manifest_dir().join("tests/snapshots").join(name);
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing; run with UPDATE_SNAPSHOTS=1 to write it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(e, a)| e != a)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{name} differs from its snapshot at line {}:\n  want: {:?}\n  got:  {:?}\n\
+             (UPDATE_SNAPSHOTS=1 rewrites it)",
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}

@@ -13,6 +13,7 @@ mod fake_zalo;
 mod harness;
 mod helpers;
 mod instances;
+mod renderers;
 mod report;
 mod store;
 mod telegram;
@@ -29,6 +30,7 @@ fn main() -> std::process::ExitCode {
         conversation::trials(),
         engine::trials(),
         instances::trials(),
+        renderers::trials(),
         report::trials(),
         store::trials(),
         telegram::trials(),

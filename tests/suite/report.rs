@@ -15,7 +15,7 @@ use khaosat::report::tables::tables;
 use khaosat::report::{Report, build, csv, html, xlsx};
 use proptest::prelude::*;
 
-use crate::helpers::{load, manifest_dir, small_campaign_dir, vn};
+use crate::helpers::{load, small_campaign_dir, snapshot, vn};
 
 fn ballot(unit: &str, group: &str, answers: &[(&str, Answer)]) -> Ballot {
     Ballot {
@@ -349,7 +349,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// Indices are shares × 100 and points follow them, whatever the answers.
-        fn indices_stay_within_0_to_100(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32) {
+    fn indices_stay_within_0_to_100(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32) {
         let r = report(&small(min), &ballots);
         let ok = |x: Option<f64>| x.is_none_or(|x| (0.0..=100.0).contains(&x));
         for (_, u) in r.units() {
@@ -366,7 +366,7 @@ proptest! {
     }
 
     /// Results, and every output byte, do not depend on the ballots' order.
-        fn results_do_not_depend_on_ballot_order(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32, seed in any::<u64>()) {
+    fn results_do_not_depend_on_ballot_order(ballots in prop::collection::vec(any_ballot(), 0..40), min in 1..6u32, seed in any::<u64>()) {
         let c = small(min);
         let r = report(&c, &ballots);
         let mut shuffled = ballots.clone();
@@ -382,7 +382,7 @@ proptest! {
 
     /// Whatever the answers in a withheld cell or to a withheld question,
     /// no output changes by a byte: nothing of them leaks.
-        fn suppressed_cells_never_leak(ballots in prop::collection::vec(any_ballot(), 1..40), min in 2..6u32, flip in any::<u64>()) {
+    fn suppressed_cells_never_leak(ballots in prop::collection::vec(any_ballot(), 1..40), min in 2..6u32, flip in any::<u64>()) {
         let c = small(min);
         let r = report(&c, &ballots);
         let mut changed = ballots.clone();
@@ -417,36 +417,6 @@ proptest! {
             prop_assert!(after.get(name) == Some(bytes), "{} changed:\n{}\n---\n{}", name,
                 String::from_utf8_lossy(bytes), String::from_utf8_lossy(&after[name]));
         }
-    }
-}
-
-/// Compares `actual` with the file in tests/snapshots; `UPDATE_SNAPSHOTS=1`
-/// rewrites it (review the diff before committing).
-fn snapshot(name: &str, actual: &str) {
-    let path = manifest_dir().join("tests/snapshots").join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!(
-            "{} is missing; run with UPDATE_SNAPSHOTS=1 to write it",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(e, a)| e != a)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{name} differs from its snapshot at line {}:\n  want: {:?}\n  got:  {:?}\n\
-             (UPDATE_SNAPSHOTS=1 rewrites it)",
-            line + 1,
-            expected.lines().nth(line),
-            actual.lines().nth(line)
-        );
     }
 }
 
