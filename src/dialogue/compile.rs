@@ -28,8 +28,9 @@ pub fn compile_file(path: &Path) -> Result<Dialogue, Diagnostics> {
 /// Compiles a dialogue version recorded in the store (a session finishing on
 /// it, a report reading ballots answered on it).
 pub fn compile_stored(id: &str, version: &str, source: String) -> anyhow::Result<Dialogue> {
-    compile(&SourceFile::new(format!("<stored {id}@{version}>"), source))
-        .map_err(|e| anyhow::anyhow!("{e}"))
+    compile(&SourceFile::new(format!("<stored {id}@{version}>"), source)).map_err(|e| {
+        anyhow::Error::new(e).context(format!("the recorded dialogue {id} version {version}"))
+    })
 }
 
 /// Compiles a dialogue from source text.

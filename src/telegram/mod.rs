@@ -127,6 +127,6 @@ pub async fn run_polling(
             LoggingErrorHandler::with_custom_text("getting Telegram updates failed"),
         )
         .await
-        .map_err(|e| anyhow::anyhow!("the Telegram dispatcher stopped: {e:?}"))?;
+        .context("the Telegram dispatcher stopped")?;
     Ok(())
 }

@@ -72,13 +72,13 @@ impl Outbox {
         tokio::spawn(async move {
             loop {
                 match tokio::time::timeout(IDLE, rx.recv()).await {
-                    Ok(Some(batch)) => this.deliver(batch).await,
+                    Ok(Some(batch)) => this.send_and_count(batch).await,
                     Ok(None) => break,
                     Err(_) => {
                         // Refuse new batches, then finish the ones already queued.
                         rx.close();
                         while let Some(batch) = rx.recv().await {
-                            this.deliver(batch).await;
+                            this.send_and_count(batch).await;
                         }
                         break;
                     }
@@ -99,12 +99,14 @@ impl Outbox {
         self.pending.load(Ordering::SeqCst)
     }
 
-    async fn deliver(&self, batch: Batch) {
-        self.deliver_batch(&batch).await;
+    /// Sends one batch and counts it as no longer pending.
+    async fn send_and_count(&self, batch: Batch) {
+        self.send_batch(&batch).await;
         self.pending.fetch_sub(1, Ordering::SeqCst);
     }
 
-    async fn deliver_batch(&self, batch: &Batch) {
+    /// Sends a batch's texts in order, stopping at the first that fails.
+    async fn send_batch(&self, batch: &Batch) {
         for text in &batch.texts {
             match self.client.send_text(&batch.user, text).await {
                 Ok(()) => {}

@@ -131,7 +131,10 @@ fn channels_know_neither_each_other_nor_the_server() {
         }
     }
     let http = &graph["http"];
-    assert!(http.is_empty(), "the HTTP server composes routers it is given; it imports {http:?}");
+    assert!(
+        http.is_empty(),
+        "the HTTP server composes routers it is given; it imports {http:?}"
+    );
     for module in graph.keys().filter(|m| !ASSEMBLY.contains(&m.as_str())) {
         for assembly in ["startup", "cli"] {
             assert!(

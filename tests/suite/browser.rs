@@ -83,18 +83,22 @@ async fn last_bot_text(c: &Client) -> String {
     }
 }
 
-/// Waits until the page shows `needle` in its last bot message.
+/// Waits (WebDriver's own wait, up to 5 s) until the last bot message on
+/// the page shows `needle`.
 async fn wait_for(c: &Client, needle: &str) {
-    for _ in 0..100 {
-        if last_bot_text(c).await.contains(needle) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let xpath =
+        format!("(//*[@id='log']/*[contains(@class, 'bot')])[last()][contains(., '{needle}')]");
+    if c.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(&xpath))
+        .await
+        .is_err()
+    {
+        panic!(
+            "the page never showed {needle:?}; last message: {}",
+            last_bot_text(c).await
+        );
     }
-    panic!(
-        "the page never showed {needle:?}; last message: {}",
-        last_bot_text(c).await
-    );
 }
 
 /// Clicks the enabled button whose label is exactly `label`.
@@ -145,19 +149,14 @@ async fn a_browser_completes_a_ballot(backend: Backend) {
     click(&c, "Bỏ qua ▶").await;
     wait_for(&c, "Xin ông/bà xem lại").await;
     click(&c, "✔ Gửi phiếu").await;
-    for _ in 0..100 {
-        let all = c
-            .find(Locator::Css("#log"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if all.contains("Mã biên nhận") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // The receipt, in any message of the log.
+    c.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(
+            "//*[@id='log']/*[contains(., 'Mã biên nhận')]",
+        ))
+        .await
+        .expect("the page shows the receipt");
     let shot = c.screenshot().await.unwrap();
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("web-chat-ballot-{backend:?}.png"));

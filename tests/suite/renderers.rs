@@ -43,9 +43,25 @@ fn screens() -> Vec<(&'static str, Vec<Reply>)> {
     let eleven = typed(
         &citizen,
         start.clone(),
-        &["4", "4", "4", "4", "4", "4", "4", "4", "4", "4", "2", "khong hai long"],
+        &[
+            "4",
+            "4",
+            "4",
+            "4",
+            "4",
+            "4",
+            "4",
+            "4",
+            "4",
+            "4",
+            "2",
+            "khong hai long",
+        ],
     );
-    screens.push(("a multiple choice after an unhappy answer", eleven.replies.clone()));
+    screens.push((
+        "a multiple choice after an unhappy answer",
+        eleven.replies.clone(),
+    ));
     let review = typed(&citizen, eleven, &["1, 3", "bỏ qua"]);
     screens.push(("the review", review.replies.clone()));
     let cancel = engine::step(&citizen, &review.session, Input::Command(Action::Cancel));
@@ -77,7 +93,11 @@ fn telegram_view() -> String {
     for (screen, replies) in screens() {
         let _ = writeln!(out, "######## {screen}");
         for m in khaosat::telegram::outgoing(&replies) {
-            let _ = writeln!(out, "---- message{}", if m.grid { " (edited in place)" } else { "" });
+            let _ = writeln!(
+                out,
+                "---- message{}",
+                if m.grid { " (edited in place)" } else { "" }
+            );
             let _ = writeln!(out, "{}", m.text);
             for row in m.keyboard.iter().flat_map(|k| &k.inline_keyboard) {
                 let buttons: Vec<String> = row
@@ -114,7 +134,8 @@ fn telegram_messages_match_their_snapshot() {
 fn zalo_messages_match_their_snapshot() {
     let view = zalo_view();
     assert!(
-        view.lines().all(|l| l.chars().count() <= khaosat::zalo::MAX_MESSAGE_CHARS),
+        view.lines()
+            .all(|l| l.chars().count() <= khaosat::zalo::MAX_MESSAGE_CHARS),
         "no message is over Zalo's limit"
     );
     snapshot("zalo-screens.txt", &view);

@@ -127,7 +127,10 @@ fn formulas_in_wishes_are_neutralised_in_every_csv() {
             );
         }
     }
-    assert!(seen >= 8, "each wish in the wishes list and the open data: {seen}");
+    assert!(
+        seen >= 8,
+        "each wish in the wishes list and the open data: {seen}"
+    );
 }
 
 /// The small campaign's dialogue ids are its group ids.

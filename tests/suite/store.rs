@@ -319,7 +319,10 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     .execute(pool)
     .await
     .unwrap();
-    assert!(matches!(stored(&h).await, Verdict::Intact { ballots: 4, .. }));
+    assert!(matches!(
+        stored(&h).await,
+        Verdict::Intact { ballots: 4, .. }
+    ));
 
     // 2. An answer changed: that ballot no longer matches its hash.
     sqlx::query("UPDATE ballots SET answers = REPLACE(answers, '\"choice\":4', '\"choice\":5') WHERE seq = 2")
@@ -356,7 +359,10 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         .await
         .unwrap();
     match stored(&h).await {
-        Verdict::Intact { ballots: n, head: h1 } => {
+        Verdict::Intact {
+            ballots: n,
+            head: h1,
+        } => {
             assert_eq!(n, 1);
             assert_ne!(h1, head, "a different head than the one published");
         }
