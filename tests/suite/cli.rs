@@ -486,6 +486,49 @@ fn report_writes_every_output_and_refuses_altered_data() {
 
 /// `khaosat check | head -1`: when the reader has gone, the command ends
 /// quietly instead of panicking.
+/// Wishes a spreadsheet would run as formulas, from five citizens of one
+/// unit (enough to be published): every CSV the report writes holds them as
+/// text, with a leading apostrophe.
+fn formula_wishes_are_published_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let tokens = issue(db, &dir.path().join("t"), "nguoi-dan", "binh-an", "5");
+    let wishes = [
+        "=HYPERLINK(\"http://x.example\";\"Xem\")",
+        "+84 912 345 678",
+        "-1+2",
+        "@SUM(A1:A9)",
+        "=1+1",
+    ];
+    for (i, (token, wish)) in tokens.iter().zip(wishes).enumerate() {
+        let mut script = vec!["4"; 10];
+        script.extend(["bỏ qua", "rat hai long", wish, "gửi"]);
+        let said = chat(db, &format!("citizen-{i}"), Some(token), &script);
+        assert!(said.contains("Mã biên nhận"), "{said}");
+    }
+    let out = dir.path().join("bao-cao");
+    let o = report(db, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for name in ["y-kien.csv", "phieu-nguoi-dan.csv"] {
+        let text = std::fs::read_to_string(out.join(name)).unwrap();
+        for wish in wishes {
+            let quoted = wish.replace('"', "\"\"");
+            assert!(
+                text.contains(&format!("'{quoted}")),
+                "{name} holds {wish:?} as text:\n{text}"
+            );
+        }
+        for field in text.split([',', '\n']) {
+            let field = field.trim_start_matches('"');
+            assert!(
+                !field.starts_with(['=', '+', '@']),
+                "{name}: a cell starts a formula: {field:?}"
+            );
+        }
+    }
+}
+
 fn a_closed_standard_output_ends_a_command_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -511,6 +554,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync progress_prints_the_quota_fulfilment,
         sync outside_trial_mode_the_2021_survey_is_closed,
         sync report_writes_every_output_and_refuses_altered_data,
+        sync formula_wishes_are_published_as_text,
         sync a_closed_standard_output_ends_a_command_quietly,
     ]
 }
