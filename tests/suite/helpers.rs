@@ -460,3 +460,27 @@ pub fn snapshot(name: &str, actual: &str) {
         );
     }
 }
+
+/// Checks a CSV file a spreadsheet will open: each of `formulas` is there
+/// as text (a leading apostrophe), and no cell starts a formula.
+pub fn assert_formulas_are_text(name: &str, csv: &str, formulas: &[&str]) -> usize {
+    let mut found = 0;
+    for f in formulas {
+        let quoted = f.replace('"', "\"\"");
+        if csv.contains(&quoted) {
+            found += 1;
+            assert!(
+                csv.contains(&format!("'{quoted}")),
+                "{name} writes {f:?} as a formula:\n{csv}"
+            );
+        }
+    }
+    for field in csv.split([',', '\n']) {
+        let field = field.trim_start_matches('"');
+        assert!(
+            !field.starts_with(['=', '+', '@']),
+            "{name}: a cell starts a formula: {field:?}"
+        );
+    }
+    found
+}
