@@ -83,6 +83,7 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
         Err(_) => format!("sqlite://{}", dir.path().join("bench.db").display()),
     };
     let store = Store::open(&url).await.unwrap();
+    let key = khaosat::key::Key::generate();
     let campaign = khaosat::campaign::load(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/thang-binh-2021"),
     )
@@ -96,7 +97,7 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
         .iter()
         .enumerate()
         .map(|(i, t)| TokenRecord {
-            hash: t.hash(),
+            hash: t.hash(&key),
             campaign: campaign.id().to_string(),
             group: "nguoi-dan".into(),
             units: vec![units[i % units.len()].clone()],
@@ -114,6 +115,7 @@ async fn run(respondents: usize, steps: usize, think: Option<(u64, u64)>) -> Res
         url.clone(),
     );
     settings.clock = Clock::fixed(now);
+    settings.secret = Some(khaosat::secret::Secret::new(key.to_hex()));
     fake.configure(&mut settings);
     let app = khaosat::startup::build(settings).await.unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

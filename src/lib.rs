@@ -18,6 +18,7 @@ pub mod dialogue;
 pub mod engine;
 pub mod hex;
 pub mod http;
+pub mod key;
 pub mod metrics;
 pub mod ops;
 pub mod progress;

@@ -36,6 +36,14 @@ pub struct Settings {
     #[arg(long, global = true, env = "KHAOSAT_DB_POOL", default_value_t = DEFAULT_POOL_SIZE,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub db_pool: u32,
+    /// The service's secret key (64 hex digits, `khaosat secret new`): token
+    /// hashes and every stand-in for a person are keyed with it. Kept out of
+    /// the database; prefer --secret-file.
+    #[arg(long, global = true, env = "KHAOSAT_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
+    /// A file holding the secret key (readable by the service only).
+    #[arg(long, global = true, env = "KHAOSAT_SECRET_FILE")]
+    pub secret_file: Option<PathBuf>,
     /// Trial mode: ignore the survey period and keep data in data/trial.db,
     /// apart from real ballots. For trying the shipped 2021 campaign today.
     #[arg(long, global = true)]
@@ -205,6 +213,8 @@ impl Settings {
             campaign: campaign.into(),
             database_url: Some(database_url.into()),
             db_pool: DEFAULT_POOL_SIZE,
+            secret: None,
+            secret_file: None,
             trial: false,
             web_url: None,
             // Tests and embedders pick a free port.

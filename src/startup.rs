@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::campaign::{self, Campaign};
+use crate::key::Key;
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -55,16 +56,67 @@ pub async fn open_store(settings: &Settings) -> Result<Store> {
         .with_context(|| format!("opening the database {}", crate::store::redacted(&url)))
 }
 
+/// The service's secret key: `--secret`, else the `--secret-file`; in trial
+/// mode a key kept beside the trial database (created on first use).
+/// Outside trial mode there is no default: a key made up here and lost at
+/// the next start would make every issued token useless.
+pub fn key(settings: &Settings) -> Result<Key> {
+    if let Some(secret) = &settings.secret {
+        return Key::parse(secret.expose()).context("KHAOSAT_SECRET (--secret) is not a key");
+    }
+    if let Some(path) = &settings.secret_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the key file {}", path.display()))?;
+        return Key::parse(&text).with_context(|| format!("the key file {}", path.display()));
+    }
+    if settings.trial {
+        return trial_key(&settings.database());
+    }
+    bail!(
+        "Chưa có khóa bí mật của dịch vụ. Tạo một khóa: `khaosat secret new --out /etc/khaosat/secret.key`, \
+         rồi đặt KHAOSAT_SECRET_FILE=/etc/khaosat/secret.key (hoặc KHAOSAT_SECRET=<khóa>). \
+         Giữ khóa ngoài cơ sở dữ liệu và sao lưu riêng: mất khóa thì các mã phiếu đã phát không dùng được nữa. \
+         (No secret key: set KHAOSAT_SECRET_FILE or KHAOSAT_SECRET; see README, \"The secret key\".)"
+    )
+}
+
+/// Trial mode's key: `<database>.key` beside a SQLite file, else `data/trial.key`.
+fn trial_key(database: &str) -> Result<Key> {
+    let url = crate::store::database_url(database);
+    let path = match url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        Some(file) => {
+            std::path::PathBuf::from(format!("{}.key", file.split('?').next().unwrap_or(file)))
+        }
+        None => std::path::PathBuf::from("data/trial.key"),
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return Key::parse(&text).with_context(|| format!("the trial key file {}", path.display()));
+    }
+    let key = Key::generate();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    crate::key::write_new(&path, &key)?;
+    // Two commands starting at once: whoever wrote first wins.
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the trial key file {}", path.display()))?;
+    Key::parse(&text).with_context(|| format!("the trial key file {}", path.display()))
+}
+
 /// The survey service on its store, as every command and the server use it.
 pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
     let campaign = load_campaign(settings)?;
+    let key = key(settings)?;
     let store = open_store(settings).await?;
     let options = Options {
         clock: settings.clock.clone(),
         trial: settings.trial,
         metrics: settings.metrics.clone(),
     };
-    let survey = Survey::new(campaign, store.clone(), options).await?;
+    let survey = Survey::new(campaign, store.clone(), key, options).await?;
     Ok((Arc::new(survey), store))
 }
 

@@ -4,12 +4,13 @@
 //! U: nothing to confuse) plus one Luhn mod 32 check symbol, which catches
 //! every single mistyped symbol and every swap of two neighbours. Printed as
 //! `ABCD-EFGH-JKM`. 10 symbols are 50 bits: see README.md, "Tokens", for why
-//! that makes guessing hopeless. Only a hash of a token is ever stored.
+//! that makes guessing hopeless. Only a keyed hash of a token is ever stored.
 
 use std::fmt;
 
 use rand::Rng;
-use sha2::{Digest, Sha256};
+
+use crate::key::Key;
 
 /// Crockford's base-32 alphabet.
 pub const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -83,11 +84,10 @@ impl Token {
         format!("{}-{}-{}", &self.0[..4], &self.0[4..8], &self.0[8..])
     }
 
-    /// What is stored: a hash, never the token.
-    pub fn hash(&self) -> String {
-        crate::hex::encode(&Sha256::digest(
-            format!("khaosat/token/v1:{}", self.0).as_bytes(),
-        ))
+    /// What is stored: a hash keyed with the service's key, never the
+    /// token (so a copy of the database cannot test guesses offline).
+    pub fn hash(&self, key: &Key) -> String {
+        key.mac("khaosat/token/v2", &self.0)
     }
 }
 

@@ -32,7 +32,9 @@ pub async fn run(settings: &Settings, args: &ChatArgs) -> Result<()> {
     let mut out = tokio::io::stdout();
     if settings.trial && args.token.is_none() && !survey.has_session(CHANNEL, &args.user).await? {
         let links = Links::of(settings);
-        let demo = trial::demo_tokens(&survey, &store, &settings.database(), &links, false).await?;
+        let key = startup::key(settings)?;
+        let demo =
+            trial::demo_tokens(&survey, &store, &key, &settings.database(), &links, false).await?;
         out.write_all(demo.as_bytes()).await?;
     }
     let send = |content: Content| Message {

@@ -21,6 +21,7 @@ mod chat;
 mod check;
 mod progress;
 mod report;
+mod secret;
 mod serve;
 mod tokens;
 mod trial;
@@ -54,6 +55,9 @@ pub enum Command {
     /// Issue one-time tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// The service's secret key.
+    #[command(subcommand)]
+    Secret(secret::SecretCommand),
     /// Print the ballots received against the quotas (or one unit's detail).
     Progress {
         /// A unit id for its detail.
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Check { files } if !files.is_empty() => check::run_files(files),
         Command::Check { .. } => check::run(&crate::startup::load_campaign(settings)?),
         Command::Tokens(cmd) => tokens::run(settings, cmd).await,
+        Command::Secret(cmd) => secret::run(cmd),
         Command::Chat(args) => chat::run(settings, args).await,
         Command::Serve => serve::run(settings).await,
         Command::Verify => verify::run(settings).await,

@@ -8,12 +8,14 @@ use crate::settings::Settings;
 use crate::startup;
 
 pub async fn run(settings: &Settings, unit: Option<&str>) -> Result<()> {
-    let (survey, store) = startup::open_survey(settings).await?;
-    let c = survey.campaign();
-    let p = survey.progress().await?;
+    // Counts only: no key needed, nothing about any respondent read.
+    let c = &startup::load_campaign(settings)?;
+    let store = startup::open_store(settings).await?;
+    let p = progress::Progress::new(c, &store.ballot_counts(c.id()).await?);
+    let now = settings.clock.now();
     let text = match unit {
-        None => progress::overview(c, &p, survey.now()),
-        Some(u) => match progress::unit_detail(c, &p, u, survey.now()) {
+        None => progress::overview(c, &p, now),
+        Some(u) => match progress::unit_detail(c, &p, u, now) {
             Some(t) => t,
             None => bail!("unknown unit `{u}`; `khaosat progress` lists every unit"),
         },

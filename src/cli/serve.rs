@@ -37,7 +37,15 @@ pub async fn run(settings: &Settings) -> Result<()> {
         };
         say_raw!(
             "{}",
-            trial::demo_tokens(&survey, app.store(), &settings.database(), &links, true).await?
+            trial::demo_tokens(
+                &survey,
+                app.store(),
+                &startup::key(settings)?,
+                &settings.database(),
+                &links,
+                true
+            )
+            .await?
         );
     }
     app.run_until_stopped(shutdown()).await?;

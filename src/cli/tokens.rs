@@ -8,6 +8,7 @@ use chrono::{NaiveDate, TimeZone};
 use clap::{Args, Subcommand};
 
 use crate::campaign::Campaign;
+use crate::key::Key;
 use crate::qr_sheet::{self, Card};
 use crate::settings::{DEFAULT_LISTEN, Settings};
 use crate::startup;
@@ -79,8 +80,9 @@ pub struct Issued {
 pub async fn run(settings: &Settings, cmd: &TokensCommand) -> Result<()> {
     let TokensCommand::Issue(args) = cmd;
     let campaign = startup::load_campaign(settings)?;
+    let key = startup::key(settings)?;
     let store = startup::open_store(settings).await?;
-    let issued = issue(&campaign, &store, args, &Links::of(settings)).await?;
+    let issued = issue(&campaign, &store, &key, args, &Links::of(settings)).await?;
     say!(
         "Đã phát hành {} mã phiếu vào {}.",
         issued.tokens.len(),
@@ -98,7 +100,13 @@ pub async fn run(settings: &Settings, cmd: &TokensCommand) -> Result<()> {
 }
 
 /// Issues tokens: stores their hashes and writes the CSV and SVG sheets.
-pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs, links: &Links) -> Result<Issued> {
+pub async fn issue(
+    c: &Campaign,
+    store: &Store,
+    key: &Key,
+    args: &IssueArgs,
+    links: &Links,
+) -> Result<Issued> {
     let Some(group_index) = c.group_index(&args.group) else {
         let known = c
             .groups()
@@ -184,7 +192,7 @@ pub async fn issue(c: &Campaign, store: &Store, args: &IssueArgs, links: &Links)
     let records: Vec<TokenRecord> = tokens
         .iter()
         .map(|t| TokenRecord {
-            hash: t.hash(),
+            hash: t.hash(key),
             campaign: c.id().to_string(),
             group: group.id.clone(),
             units: units.clone(),

@@ -3,6 +3,7 @@
 use anyhow::Result;
 
 use super::tokens::{IssueArgs, Links, issue};
+use crate::key::Key;
 use crate::store::Store;
 use crate::survey::Survey;
 
@@ -11,6 +12,7 @@ use crate::survey::Survey;
 pub async fn demo_tokens(
     survey: &Survey,
     store: &Store,
+    key: &Key,
     database: &str,
     links: &Links,
     as_links: bool,
@@ -47,7 +49,7 @@ pub async fn demo_tokens(
             expires: None,
             out: std::env::temp_dir().join("khaosat-trial-tokens"),
         };
-        let issued = issue(c, store, &args, links).await?;
+        let issued = issue(c, store, key, &args, links).await?;
         let units = if per_unit {
             format!("{} đơn vị: {}", kind_units.len(), c.kinds()[a.kind].name)
         } else {

@@ -9,7 +9,6 @@
 mod ballots;
 mod dialogues;
 mod inbound;
-mod instance;
 mod platform;
 mod sessions;
 mod tokens;

@@ -112,7 +112,7 @@ impl Turn<'_> {
             self.fail(&c.messages().token_invalid).await?;
             return Ok(None);
         };
-        let record: Option<TokenRecord> = self.tx.token(&token.hash()).await?;
+        let record: Option<TokenRecord> = self.tx.token(&self.survey.keys.token(&token)).await?;
         let Some(record) = record.filter(|r| r.campaign == c.id()) else {
             self.fail(&c.messages().token_unknown).await?;
             return Ok(None);

@@ -1,39 +1,38 @@
-//! Keyed hashes: what stands for a channel user, an open-access respondent
-//! or a platform message id in the store, so none is stored as it is.
+//! Keyed hashes: what stands for a token, a channel user, an open-access
+//! respondent or a platform message id in the store, so none is stored as
+//! it is. All are under the service's key, which is not in the database.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::key::Key;
+use crate::token::Token;
 
-/// The instance's key for keyed hashes.
+/// The keyed hashes the survey stores.
 pub struct Keys {
-    secret: String,
+    key: Key,
 }
 
 impl Keys {
-    pub fn new(secret: String) -> Self {
-        Self { secret }
+    pub fn new(key: Key) -> Self {
+        Self { key }
+    }
+
+    /// The hash a token is stored under.
+    pub fn token(&self, token: &Token) -> String {
+        token.hash(&self.key)
     }
 
     /// The key of a channel user's conversation.
     pub fn respondent(&self, channel: &str, user: &str) -> String {
-        self.keyed("respondent", channel, user)
+        self.key.mac("respondent", &format!("{channel}\n{user}"))
     }
 
     /// The open-access credential of a channel user (one ballot per unit).
     pub fn open_credential(&self, channel: &str, user: &str) -> String {
-        self.keyed("open", channel, user)
+        self.key.mac("open", &format!("{channel}\n{user}"))
     }
 
     /// A processed message id: only compared, never read, and some ids
     /// embed a channel user id.
     pub fn inbound(&self, channel: &str, message_id: &str) -> String {
-        self.keyed("inbound", channel, message_id)
-    }
-
-    fn keyed(&self, purpose: &str, channel: &str, value: &str) -> String {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret.as_bytes())
-            .expect("HMAC takes keys of any length");
-        mac.update(format!("{purpose}\n{channel}\n{value}").as_bytes());
-        crate::hex::encode(&mac.finalize().into_bytes())
+        self.key.mac("inbound", &format!("{channel}\n{message_id}"))
     }
 }

@@ -25,6 +25,7 @@ use dashmap::DashMap;
 
 use crate::campaign::{Campaign, PeriodState};
 use crate::dialogue::{self, Dialogue};
+use crate::key::Key;
 use crate::metrics::Metrics;
 use crate::store::{Store, Tx};
 use keys::Keys;
@@ -56,9 +57,11 @@ pub struct Survey {
 }
 
 impl Survey {
-    /// Opens the survey of `campaign` on `store`, recording its dialogue versions.
-    pub async fn new(campaign: Campaign, store: Store, options: Options) -> Result<Self> {
-        let keys = Keys::new(store.secret().await?);
+    /// Opens the survey of `campaign` on `store`, with the service's `key`
+    /// for everything it stores in place of people and tokens, recording
+    /// the campaign's dialogue versions.
+    pub async fn new(campaign: Campaign, store: Store, key: Key, options: Options) -> Result<Self> {
+        let keys = Keys::new(key);
         let dialogues = DashMap::new();
         for d in campaign.dialogues() {
             store
@@ -109,6 +112,11 @@ impl Survey {
     /// Whether the survey period is open now (always, in trial mode).
     pub fn is_open(&self) -> bool {
         self.period(self.now()) == PeriodState::Open
+    }
+
+    /// The hash a token is stored under.
+    pub fn token_hash(&self, token: &crate::token::Token) -> String {
+        self.keys.token(token)
     }
 
     /// The keyed hash that stands for a channel user in the store.

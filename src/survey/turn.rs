@@ -105,7 +105,9 @@ impl Turn<'_> {
                 stored.credential == self.open_credential()
                     && session.units.iter().any(|u| u.id == unit)
             }
-            None => Token::parse(payload).is_ok_and(|t| t.hash() == stored.credential),
+            None => {
+                Token::parse(payload).is_ok_and(|t| self.survey.keys.token(&t) == stored.credential)
+            }
         }
     }
 

@@ -8,11 +8,22 @@ use khaosat::store::Store;
 
 use crate::helpers::shipped_campaign_dir;
 
+/// The secret key of the district's installation these tests play.
+const KEY: &str = "6b68616f7361742074657374206b6579206f6e6c7920666f72207465737473ff";
+
+/// Runs the binary with the installation's key in its environment.
 fn khaosat(args: &[&str], stdin: &str) -> Output {
+    khaosat_with(args, stdin, &[("KHAOSAT_SECRET", KEY)])
+}
+
+fn khaosat_with(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_khaosat"))
         .args(args)
         .env_remove("KHAOSAT_DATABASE_URL")
         .env_remove("KHAOSAT_TELEGRAM_BOT")
+        .env_remove("KHAOSAT_SECRET")
+        .env_remove("KHAOSAT_SECRET_FILE")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -517,6 +528,118 @@ fn formula_wishes_are_published_as_text() {
     }
 }
 
+/// The key lives outside the database: without it nothing that hashes a
+/// token or a person starts (outside trial mode), `secret new` makes one
+/// only its owner can read and never overwrites one, and tokens issued
+/// under one key are unknown under another — losing the key loses them.
+fn the_secret_key_is_required_and_kept_outside_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let campaign = shipped_campaign_dir();
+    let campaign = campaign.to_str().unwrap();
+    let base = ["--campaign", campaign, "--database-url", db];
+    for command in [
+        vec!["chat"],
+        vec!["serve", "--listen", "127.0.0.1:0"],
+        vec![
+            "tokens",
+            "issue",
+            "--group",
+            "nguoi-dan",
+            "--unit",
+            "binh-an",
+        ],
+    ] {
+        let args: Vec<&str> = base.iter().copied().chain(command.clone()).collect();
+        let o = khaosat_with(&args, "", &[]);
+        assert!(!o.status.success(), "{command:?} ran without a key");
+        assert!(
+            stderr(&o).contains("Chưa có khóa bí mật") && stderr(&o).contains("khaosat secret new"),
+            "{command:?}: {}",
+            stderr(&o)
+        );
+    }
+    // A new key file: only its owner may read it, and it is never replaced.
+    let file = dir.path().join("secret.key");
+    let args = ["secret", "new", "--out", file.to_str().unwrap()];
+    let o = khaosat_with(&args, "", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(khaosat::key::Key::parse(&written).is_ok(), "{written}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = khaosat_with(&args, "", &[]);
+    assert!(!again.status.success() && stderr(&again).contains("không ghi đè"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), written);
+
+    // A token issued under the file's key works with it, and is unknown
+    // under any other key.
+    let with_file = [("KHAOSAT_SECRET_FILE", file.to_str().unwrap())];
+    let cards = dir.path().join("t");
+    let args: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain([
+            "tokens",
+            "issue",
+            "--group",
+            "nguoi-dan",
+            "--unit",
+            "binh-an",
+            "--out",
+        ])
+        .chain([cards.to_str().unwrap()])
+        .collect();
+    let o = khaosat_with(&args, "", &with_file);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(
+        std::fs::read_dir(&cards)
+            .unwrap()
+            .find_map(|e| {
+                let p = e.unwrap().path();
+                (p.extension().is_some_and(|x| x == "csv")).then_some(p)
+            })
+            .unwrap(),
+    )
+    .unwrap();
+    let token = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let chat_args: Vec<&str> = base
+        .iter()
+        .copied()
+        .chain(["chat", "--token", &token])
+        .collect();
+    let accepted = khaosat_with(&chat_args, "", &with_file);
+    let refused = khaosat(&chat_args, "");
+    // The 2021 period is over either way; a known token hears that, an
+    // unknown one is told it does not exist.
+    assert!(
+        stdout(&accepted).contains("đã kết thúc"),
+        "{}",
+        stdout(&accepted)
+    );
+    assert!(
+        stdout(&refused).contains("Không tìm thấy mã phiếu này"),
+        "{}",
+        stdout(&refused)
+    );
+    // Nothing in the database file is the key.
+    let bytes = std::fs::read(db).unwrap();
+    let key_hex = written.trim().as_bytes();
+    assert!(!bytes.windows(key_hex.len()).any(|w| w == key_hex));
+}
+
 fn a_closed_standard_output_ends_a_command_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -543,6 +666,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync outside_trial_mode_the_2021_survey_is_closed,
         sync report_writes_every_output_and_refuses_altered_data,
         sync formula_wishes_are_published_as_text,
+        sync the_secret_key_is_required_and_kept_outside_the_database,
         sync a_closed_standard_output_ends_a_command_quietly,
     ]
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use khaosat::campaign::{self, Campaign};
 use khaosat::engine::{Action, Reply};
+use khaosat::key::Key;
 use khaosat::metrics::Metrics;
+use khaosat::secret::Secret;
 use khaosat::settings::Settings;
 use khaosat::startup;
 use khaosat::store::{Store, TokenRecord};
@@ -122,6 +124,8 @@ pub struct Harness {
     pub campaign_dir: PathBuf,
     pub now: Arc<AtomicI64>,
     pub metrics: Arc<Metrics>,
+    /// The service's secret key (what KHAOSAT_SECRET would hold).
+    pub key: Key,
     pub survey: Arc<Survey>,
     store: Store,
     running: Option<Running>,
@@ -141,8 +145,9 @@ impl Harness {
         let db = TestDb::new(backend).await;
         let now = Arc::new(AtomicI64::new(vn("2021-02-01T09:00:00").timestamp()));
         let metrics = Arc::new(Metrics::default());
+        let key = Key::generate();
         let (survey, store) =
-            startup::open_survey(&settings(&db.url, &campaign_dir, &now, &metrics))
+            startup::open_survey(&settings(&db.url, &campaign_dir, &now, &metrics, &key))
                 .await
                 .unwrap();
         Self {
@@ -150,6 +155,7 @@ impl Harness {
             campaign_dir,
             now,
             metrics,
+            key,
             survey,
             store,
             running: None,
@@ -166,7 +172,13 @@ impl Harness {
 
     /// The settings of this test's service: its campaign, its database, its clock.
     pub fn settings(&self) -> Settings {
-        settings(&self.db.url, &self.campaign_dir, &self.now, &self.metrics)
+        settings(
+            &self.db.url,
+            &self.campaign_dir,
+            &self.now,
+            &self.metrics,
+            &self.key,
+        )
     }
 
     /// Stops the service and starts a new one on the same database, as a
@@ -218,6 +230,7 @@ impl Harness {
     ) -> Token {
         insert_token(
             self.store(),
+            &self.key,
             self.survey.campaign().id(),
             group,
             units,
@@ -291,8 +304,10 @@ pub fn settings(
     campaign_dir: &Path,
     now: &Arc<AtomicI64>,
     metrics: &Arc<Metrics>,
+    key: &Key,
 ) -> Settings {
     let mut settings = Settings::new(campaign_dir, url);
+    settings.secret = Some(Secret::new(key.to_hex()));
     // One registry for every start of the test's service, as one scrape
     // target would see it: counters go on across restarts.
     settings.metrics = metrics.clone();
@@ -315,6 +330,7 @@ pub async fn raw_pool(url: &str) -> sqlx::AnyPool {
 /// Issues a token (as `khaosat tokens issue` does) and returns it.
 pub async fn insert_token(
     store: &Store,
+    key: &Key,
     campaign: &str,
     group: &str,
     units: &[&str],
@@ -323,7 +339,7 @@ pub async fn insert_token(
     let t = Token::generate(&mut rand::rng());
     store
         .insert_tokens(&[TokenRecord {
-            hash: t.hash(),
+            hash: t.hash(key),
             campaign: campaign.to_string(),
             group: group.to_string(),
             units: units.iter().map(|u| u.to_string()).collect(),

@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicI64;
 use std::sync::{Arc, Mutex};
 
 use khaosat::dialogue::Answer;
+use khaosat::key::Key;
 use khaosat::metrics::Metrics;
 use khaosat::secret::Secret;
 use khaosat::startup;
@@ -153,10 +154,12 @@ async fn two_instances_on_one_database_behave_as_one() {
     let mut stores = Vec::new();
     let mut bases = Vec::new();
     let mut running = Vec::new();
+    // The instances of one service share its key.
+    let key = Key::generate();
     for _ in 0..2 {
         // Each instance as `khaosat serve` assembles it, with its own pool.
         let metrics = Arc::new(Metrics::default());
-        let mut s = settings(&db.url, &shipped_campaign_dir(), &now, &metrics);
+        let mut s = settings(&db.url, &shipped_campaign_dir(), &now, &metrics, &key);
         telegram.configure(&mut s);
         s.telegram.webhook = true;
         s.telegram.webhook_secret = Some(Secret::new(SECRET));
@@ -190,8 +193,15 @@ async fn two_instances_on_one_database_behave_as_one() {
     for channel in ["telegram", "zalo"] {
         for i in 0..RESPONDENTS {
             let unit = &communes[i % communes.len()];
-            let token =
-                insert_token(&stores[0], "thang-binh-2021", "nguoi-dan", &[unit], None).await;
+            let token = insert_token(
+                &stores[0],
+                &key,
+                "thang-binh-2021",
+                "nguoi-dan",
+                &[unit],
+                None,
+            )
+            .await;
             let (typed, ballot) = script(&surveys[0], channel, i);
             expected.push((channel, i, ballot));
             let lb = lb.clone();
