@@ -14,7 +14,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use khaosat::ballot::{Ballot, GENESIS, receipt};
+use khaosat::ballot::{Ballot, GENESIS, new_receipt, new_salt};
 use khaosat::campaign::Campaign;
 use khaosat::dialogue::{Answer, QuestionKind};
 use khaosat::report::write_reports;
@@ -56,7 +56,7 @@ fn main() {
             // BENCH_OUT keeps the outputs, to look at them.
             let out = std::env::var("BENCH_OUT")
                 .map_or_else(|_| dir.path().join("out"), std::path::PathBuf::from);
-            let written = write_reports(&store, &campaign, &out, now)
+            let written = write_reports(&store, &campaign, &out, now, khaosat::report::Scope::Final)
                 .await
                 .unwrap();
             let took = started.elapsed();
@@ -122,7 +122,7 @@ async fn generate(url: &str, c: &Campaign, n: usize) -> usize {
             }
             let mut sql = String::from(
                 "INSERT INTO ballots (seq, campaign, unit_id, group_id, dialogue_id, \
-                 dialogue_version, submitted_on, answers, prev_hash, hash, receipt) VALUES ",
+                 dialogue_version, batch, batch_date, receipt, salt, answers, prev_hash, hash) VALUES ",
             );
             let mut values = Vec::with_capacity(rows);
             for r in 0..rows {
@@ -136,7 +136,10 @@ async fn generate(url: &str, c: &Campaign, n: usize) -> usize {
                     group: c.groups()[a.group].id.clone(),
                     dialogue_id: d.id().to_string(),
                     dialogue_version: d.version().to_string(),
-                    submitted_on: format!("2021-02-{:02}", 1 + seq % 15),
+                    batch: 1 + seq / 1000,
+                    batch_date: format!("2021-02-{:02}", 1 + (seq / 1000) % 15),
+                    receipt: new_receipt(&mut rng),
+                    salt: new_salt(),
                     answers: Default::default(),
                 };
                 for q in d.questions() {
@@ -157,21 +160,12 @@ async fn generate(url: &str, c: &Campaign, n: usize) -> usize {
                 }
                 answers += b.answers.len();
                 let hash = b.chain_hash(&prev);
-                let i = r * 11;
+                let i = r * 13;
+                let params: Vec<String> = (1..=13).map(|k| format!("${}", i + k)).collect();
                 sql.push_str(&format!(
-                    "{}(${},${},${},${},${},${},${},${},${},${},${})",
+                    "{}({})",
                     if r > 0 { "," } else { "" },
-                    i + 1,
-                    i + 2,
-                    i + 3,
-                    i + 4,
-                    i + 5,
-                    i + 6,
-                    i + 7,
-                    i + 8,
-                    i + 9,
-                    i + 10,
-                    i + 11
+                    params.join(",")
                 ));
                 values.push((b, prev.clone(), hash.clone()));
                 prev = hash;
@@ -185,11 +179,13 @@ async fn generate(url: &str, c: &Campaign, n: usize) -> usize {
                     .bind(&b.group)
                     .bind(&b.dialogue_id)
                     .bind(&b.dialogue_version)
-                    .bind(&b.submitted_on)
-                    .bind(serde_json::to_string(&b.answers).unwrap())
+                    .bind(b.batch)
+                    .bind(&b.batch_date)
+                    .bind(&b.receipt)
+                    .bind(&b.salt)
+                    .bind(b.answers_json())
                     .bind(prev_hash)
-                    .bind(hash)
-                    .bind(receipt(hash));
+                    .bind(hash);
             }
             q.execute(&mut *tx).await.unwrap();
         }

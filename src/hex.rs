@@ -11,6 +11,17 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
+/// Bytes from lower- or upper-case hex; `None` for anything else.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// `N` random bytes from the operating system's generator, as hex.
 pub fn random<const N: usize>() -> String {
     encode(&rand::random::<[u8; N]>())
@@ -22,5 +33,8 @@ mod tests {
     fn encodes_every_byte_as_two_lower_case_digits() {
         assert_eq!(super::encode(&[0, 9, 10, 255]), "00090aff");
         assert_eq!(super::random::<16>().len(), 32);
+        assert_eq!(super::decode("00090aFF"), Some(vec![0, 9, 10, 255]));
+        assert_eq!(super::decode("0g"), None);
+        assert_eq!(super::decode("abc"), None);
     }
 }

@@ -24,7 +24,9 @@ pub struct Metrics {
     pub reply_seconds: Family<ChannelLabel, Histogram>,
     /// Platform updates whose handling has ended: replies sent, or failed.
     pub updates_done: Family<ChannelLabel, Counter>,
-    pub ballots_stored: Counter,
+    /// Ballots the mixer appended to the chain (a batch at a time, so the
+    /// counter dates no single ballot).
+    pub ballots_mixed: Counter,
     /// Platform updates done, all channels: what waiting on them watches.
     done: watch::Sender<u64>,
 }
@@ -61,7 +63,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.0001, 2.0, 16))
         });
         let updates_done = Family::<ChannelLabel, Counter>::default();
-        let ballots_stored = Counter::default();
+        let ballots_mixed = Counter::default();
         registry.register(
             "messages_in",
             "Messages received from respondents",
@@ -88,7 +90,11 @@ impl Default for Metrics {
             "Platform updates fully handled (replies sent, or failed)",
             updates_done.clone(),
         );
-        registry.register("ballots_stored", "Ballots stored", ballots_stored.clone());
+        registry.register(
+            "ballots_mixed",
+            "Ballots the mixer appended to the chain, a batch at a time",
+            ballots_mixed.clone(),
+        );
         Self {
             registry,
             messages_in,
@@ -97,7 +103,7 @@ impl Default for Metrics {
             errors,
             reply_seconds,
             updates_done,
-            ballots_stored,
+            ballots_mixed,
             done: watch::channel(0).0,
         }
     }

@@ -275,6 +275,7 @@ impl App {
             let _ = stop_tx.send(true);
         });
         forget_old_message_ids(self.survey.clone(), stop_rx.clone());
+        run_the_ballot_box(self.survey.clone(), stop_rx.clone());
         let polling = self.polling.map(|(bot, telegram)| {
             let stop = stopped(stop_rx.clone());
             tokio::spawn(async move {
@@ -319,6 +320,33 @@ fn forget_old_message_ids(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) 
                     tracing::warn!(error = %format!("{e:#}"), "could not forget old message ids")
                 }
             }
+        }
+    });
+}
+
+/// Every minute, the mixer (see `survey/ballot_box.rs`); every hour, idle
+/// conversations are purged.
+fn run_the_ballot_box(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut minutely = tokio::time::interval(Duration::from_secs(60));
+        let mut minutes = 0u32;
+        loop {
+            tokio::select! {
+                _ = minutely.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(e) = survey.mix(false).await {
+                tracing::error!(error = %format!("{e:#}"), "the mixer failed; ballots stay in the box");
+            }
+            if minutes.is_multiple_of(60) {
+                match survey.expire_idle_sessions().await {
+                    Ok(n) => tracing::debug!(expired = n, "idle conversations purged"),
+                    Err(e) => {
+                        tracing::warn!(error = %format!("{e:#}"), "could not purge idle conversations")
+                    }
+                }
+            }
+            minutes = minutes.wrapping_add(1);
         }
     });
 }

@@ -1,7 +1,7 @@
 //! Tamper evidence: recompute the ballot chain and find the first ballot
 //! that does not match. Pure: stored ballots in, a verdict out.
 
-use crate::ballot::{self, GENESIS, StoredBallot};
+use crate::ballot::{GENESIS, StoredBallot};
 
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,10 +42,18 @@ impl Default for Chain {
 impl Chain {
     /// Checks the next ballot; `Err` holds the [`Verdict::Broken`] for it.
     pub fn push(&mut self, b: &StoredBallot) -> Result<(), Verdict> {
+        self.push_digest(b, &b.ballot.answers_digest())
+    }
+
+    /// Checks the next ballot with its answers known only by their
+    /// commitment `digest` (the open data of a withheld cell).
+    pub fn push_digest(&mut self, b: &StoredBallot, digest: &str) -> Result<(), Verdict> {
         let expected_seq = self.ballots as i64 + 1;
-        let broken = |problem: String| Verdict::Broken {
-            seq: b.ballot.seq,
-            problem,
+        let broken = |problem: &str| {
+            Err(Verdict::Broken {
+                seq: b.ballot.seq,
+                problem: problem.to_string(),
+            })
         };
         if b.ballot.seq != expected_seq {
             return Err(Verdict::Broken {
@@ -57,16 +65,15 @@ impl Chain {
             });
         }
         if b.prev_hash != self.head {
-            return Err(broken("its link to the previous ballot does not match: a ballot before it was removed or replaced".into()));
+            return broken(
+                "its link to the previous ballot does not match: a ballot before it was removed or replaced",
+            );
         }
-        let hash = b.ballot.chain_hash(&self.head);
+        let hash = crate::ballot::chain_hash(&b.ballot, digest, &self.head);
         if hash != b.hash {
-            return Err(broken(
-                "its content does not match its hash: it was altered after it was stored".into(),
-            ));
-        }
-        if ballot::receipt(&b.hash) != b.receipt {
-            return Err(broken("its receipt code does not match its hash".into()));
+            return broken(
+                "its content does not match its hash: it was altered after it was stored",
+            );
         }
         self.head = hash;
         self.ballots += 1;
@@ -88,4 +95,38 @@ impl Chain {
             head: self.head.clone(),
         }
     }
+}
+
+/// One ballot as the open data publishes it: its place in the chain and
+/// everything the chain hash covers, the answers possibly only by their
+/// commitment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedBallot {
+    pub ballot: StoredBallot,
+    /// The answers as published (canonical JSON) with their salt, when the
+    /// ballot's cell is published in full.
+    pub answers: Option<(String, String)>,
+    pub digest: String,
+}
+
+/// Checks published ballots (any order; they are sorted by sequence
+/// number): each published answer set against its commitment, and the
+/// whole chain. Needs no database.
+pub fn verify_published(mut ballots: Vec<PublishedBallot>) -> Verdict {
+    ballots.sort_by_key(|p| p.ballot.ballot.seq);
+    let mut chain = Chain::default();
+    for p in &ballots {
+        if let Some((answers, salt)) = &p.answers
+            && crate::ballot::answers_digest(salt, answers) != p.digest
+        {
+            return Verdict::Broken {
+                seq: p.ballot.ballot.seq,
+                problem: "its published answers do not match their commitment".into(),
+            };
+        }
+        if let Err(broken) = chain.push_digest(&p.ballot, &p.digest) {
+            return broken;
+        }
+    }
+    chain.verdict()
 }

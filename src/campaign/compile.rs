@@ -11,7 +11,8 @@ use toml::Spanned;
 
 use super::file::{CampaignFile, CampaignMessagesFile};
 use super::{
-    Access, Assessment, Band, Campaign, CampaignMessages, Category, Group, Scoring, Unit, UnitKind,
+    Access, Assessment, BallotBox, Band, Campaign, CampaignMessages, Category, Group, Scoring,
+    Unit, UnitKind,
 };
 use crate::diagnostic::{self, Diagnostics, SourceFile, check_id};
 use crate::dialogue::{self, Dialogue};
@@ -275,6 +276,7 @@ fn compile(dir: &Path, file: &SourceFile, raw: CampaignFile, diags: &mut Diagnos
         groups,
         assessments,
         scoring: scoring(file, diags, &raw),
+        ballot_box: ballot_box(file, diags, &raw),
     }
 }
 
@@ -316,6 +318,40 @@ fn weights(
                 ));
             }
         }
+    }
+}
+
+/// `[ballot_box]`: how long the mixer may hold ballots, when idle
+/// conversations are purged.
+fn ballot_box(file: &SourceFile, diags: &mut Diagnostics, raw: &CampaignFile) -> BallotBox {
+    let mut bounded =
+        |value: &Option<Spanned<i64>>, key: &str, default: i64, max: i64, fix: &str| match value
+            .as_ref()
+            .map(|v| (*v.get_ref(), v.span()))
+        {
+            None => default,
+            Some((v, _)) if (1..=max).contains(&v) => v,
+            Some((v, span)) => {
+                diags.push(file.error(Some(span), format!("{key} {v} is out of range"), fix));
+                default
+            }
+        };
+    let b = &raw.ballot_box;
+    BallotBox {
+        window: chrono::TimeDelta::hours(bounded(
+            &b.window_hours,
+            "window_hours",
+            168,
+            24 * 366,
+            "use a number of hours from 1 (ballots reach the chain soon, in small batches) to 8784; 168 (a week) is the default",
+        )),
+        session_idle: chrono::TimeDelta::days(bounded(
+            &b.session_idle_days,
+            "session_idle_days",
+            7,
+            366,
+            "use a number of days from 1 to 366; 7 is the default",
+        )),
     }
 }
 

@@ -24,6 +24,15 @@ pub struct CampaignFile {
     pub assessments: Vec<AssessmentFile>,
     #[serde(default)]
     pub scoring: ScoringFile,
+    #[serde(default)]
+    pub ballot_box: BallotBoxFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BallotBoxFile {
+    pub window_hours: Option<Spanned<i64>>,
+    pub session_idle_days: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -30,6 +30,18 @@ pub struct Campaign {
     groups: Vec<Group>,
     assessments: Vec<Assessment>,
     scoring: Scoring,
+    ballot_box: BallotBox,
+}
+
+/// How the ballot box mixes ballots into the chain, and how long idle
+/// conversations are kept (`[ballot_box]` in the campaign file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BallotBox {
+    /// The longest a ballot waits in the box: at the end of each window
+    /// every ballot in it goes into the chain, however few (default a week).
+    pub window: chrono::TimeDelta,
+    /// Conversations idle this long are deleted (default 7 days).
+    pub session_idle: chrono::TimeDelta,
 }
 
 /// A kind of assessed unit (departments, communes).
@@ -177,6 +189,10 @@ impl Campaign {
 
     pub fn scoring(&self) -> &Scoring {
         &self.scoring
+    }
+
+    pub fn ballot_box(&self) -> &BallotBox {
+        &self.ballot_box
     }
 
     /// The same campaign, publishing cells of at least `min_cell` answers.

@@ -63,14 +63,20 @@ pub enum Command {
         /// A unit id for its detail.
         unit: Option<String>,
     },
-    /// Recompute the ballots' hash chain; report the first ballot that does not match.
-    Verify,
+    /// Recompute the ballots' hash chain; report the first ballot that does
+    /// not match. With --open-data, check a published folder instead, with
+    /// no database.
+    Verify(verify::VerifyArgs),
     /// Compute the results and write every report (Excel, HTML, CSV, JSON,
     /// open data) into a folder. Refuses if the hash chain does not verify.
     Report {
         /// The folder to write into (created if missing).
         #[arg(long, default_value = "bao-cao")]
         out: PathBuf,
+        /// Before close: interim figures (each cell in steps of min_cell
+        /// ballots), without the open data.
+        #[arg(long)]
+        interim: bool,
     },
     /// Run the service: the Telegram bot, the Zalo webhook, the web chat,
     /// health and metrics, until SIGTERM or Ctrl-C.
@@ -90,9 +96,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Secret(cmd) => secret::run(cmd),
         Command::Chat(args) => chat::run(settings, args).await,
         Command::Serve => serve::run(settings).await,
-        Command::Verify => verify::run(settings).await,
+        Command::Verify(args) => verify::run(settings, args).await,
         Command::Progress { unit } => progress::run(settings, unit.as_deref()).await,
-        Command::Report { out } => report::run(settings, out).await,
+        Command::Report { out, interim } => report::run(settings, out, *interim).await,
     }
 }
 

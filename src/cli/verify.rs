@@ -1,17 +1,51 @@
-//! `khaosat verify`: prove the stored ballots are unaltered.
+//! `khaosat verify`: prove the stored ballots are unaltered; or, with
+//! `--open-data DIR`, that a published folder is the chain whose head the
+//! district published.
 
-use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::ballot::{Ballot, StoredBallot};
+use crate::report::open_data::{CHAIN, FIXED};
 use crate::settings::Settings;
 use crate::startup;
 use crate::store::Store;
-use crate::verify::{Chain, Verdict};
+use crate::verify::{Chain, PublishedBallot, Verdict, verify_published};
 
-pub async fn run(settings: &Settings) -> Result<()> {
-    let store = startup::open_store(settings).await?;
-    let verdict = check_in_pages(&store).await;
-    store.close().await;
-    match verdict? {
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A published report folder (its `phieu-*.csv` files): checked without
+    /// a database.
+    #[arg(long)]
+    pub open_data: Option<PathBuf>,
+    /// The chain head the district published (on the portal, in a signed
+    /// notice): the folder must end in it.
+    #[arg(long, requires = "open_data")]
+    pub head: Option<String>,
+}
+
+pub async fn run(settings: &Settings, args: &VerifyArgs) -> Result<()> {
+    let verdict = match &args.open_data {
+        Some(dir) => verify_published(read_open_data(dir)?),
+        None => {
+            let store = startup::open_store(settings).await?;
+            let verdict = check_in_pages(&store).await;
+            store.close().await;
+            verdict?
+        }
+    };
+    if let (Some(expected), Verdict::Intact { head, ballots }) = (&args.head, &verdict)
+        && expected.trim() != head
+    {
+        bail!(
+            "the folder's {ballots} ballots end in chain head {head}, not in the published {}: \
+             ballots were added, removed or changed after the head was published",
+            expected.trim()
+        );
+    }
+    match verdict {
         Verdict::Intact { ballots, head } => {
             say!("Toàn vẹn: {ballots} phiếu, chuỗi băm khớp.");
             let noun = if ballots == 1 { "ballot" } else { "ballots" };
@@ -38,4 +72,79 @@ async fn check_in_pages(store: &Store) -> Result<Verdict> {
         }
     }
     Ok(chain.verdict())
+}
+
+/// Every ballot of the open-data files in `dir`.
+fn read_open_data(dir: &Path) -> Result<Vec<PublishedBallot>> {
+    let mut ballots = Vec::new();
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name.starts_with("phieu-") && name.ends_with(".csv") {
+            files += 1;
+            ballots
+                .extend(read_file(&path).with_context(|| format!("reading {}", path.display()))?);
+        }
+    }
+    if files == 0 {
+        bail!(
+            "no open-data file (phieu-*.csv) in {}: give the folder `khaosat report` wrote",
+            dir.display()
+        );
+    }
+    Ok(ballots)
+}
+
+fn read_file(path: &Path) -> Result<Vec<PublishedBallot>> {
+    let text = std::fs::read_to_string(path)?;
+    let text = text.trim_start_matches('\u{feff}');
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = reader.headers()?.clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .with_context(|| format!("no column “{name}”"))
+    };
+    let fixed: Vec<usize> = FIXED.iter().map(|c| column(c)).collect::<Result<_>>()?;
+    let chain: Vec<usize> = CHAIN.iter().map(|c| column(c)).collect::<Result<_>>()?;
+    let mut out = Vec::new();
+    for (line, record) in reader.records().enumerate() {
+        let record = record?;
+        let at = |i: usize| record.get(i).unwrap_or_default().to_string();
+        let row = line + 2;
+        let seq = at(fixed[0])
+            .parse()
+            .with_context(|| format!("line {row}: “Thứ tự”"))?;
+        let batch = at(fixed[2])
+            .parse()
+            .with_context(|| format!("line {row}: “Đợt”"))?;
+        let (answers, salt) = (at(chain[3]), at(chain[4]));
+        out.push(PublishedBallot {
+            ballot: StoredBallot {
+                ballot: Ballot {
+                    seq,
+                    campaign: at(chain[0]),
+                    unit: at(fixed[4]),
+                    group: at(fixed[5]),
+                    dialogue_id: at(chain[1]),
+                    dialogue_version: at(chain[2]),
+                    batch,
+                    batch_date: at(fixed[3]),
+                    receipt: at(fixed[1]),
+                    salt: String::new(),
+                    answers: Default::default(),
+                },
+                prev_hash: at(chain[6]),
+                hash: at(chain[7]),
+            },
+            answers: (!answers.is_empty()).then_some((answers, salt)),
+            digest: at(chain[5]),
+        });
+    }
+    Ok(out)
 }

@@ -33,6 +33,17 @@ pub struct Written {
     pub files: Vec<PathBuf>,
 }
 
+/// Which results a report publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every ballot: after the survey has closed.
+    Final,
+    /// Before close: each cell's first ballots in chain order, in whole
+    /// multiples of `min_cell`, so a published figure changes only when
+    /// at least `min_cell` new ballots reached it; no open data.
+    Interim,
+}
+
 /// Computes the report from the stored ballots and writes every output
 /// into `out` (created if missing). Refuses, writing nothing, when the
 /// ballots' hash chain does not verify.
@@ -41,8 +52,17 @@ pub async fn write_reports(
     c: &Campaign,
     out: &Path,
     now: DateTime<Utc>,
+    scope: Scope,
 ) -> Result<Written> {
     let mut dialogues = Dialogues::new(c);
+    // Interim: how many of each cell's ballots may be counted.
+    let mut room: HashMap<(String, String), u32> = HashMap::new();
+    if scope == Scope::Interim {
+        let min = c.scoring().min_cell.max(1);
+        for (unit, group, n) in store.chain_counts(c.id()).await? {
+            room.insert((unit, group), n / min * min);
+        }
+    }
     // Pass 1: check the chain and tally.
     let mut chain = Chain::default();
     let mut agg = Aggregate::default();
@@ -55,9 +75,19 @@ pub async fn write_reports(
                      run `khaosat verify` and restore the database from a backup"
                 );
             }
-            if b.ballot.campaign == c.id() {
-                agg.add(&b.ballot, &*dialogues.of(store, b).await?);
+            if b.ballot.campaign != c.id() {
+                continue;
             }
+            if scope == Scope::Interim {
+                let left = room
+                    .entry((b.ballot.unit.clone(), b.ballot.group.clone()))
+                    .or_default();
+                if *left == 0 {
+                    continue;
+                }
+                *left -= 1;
+            }
+            agg.add(&b.ballot, &*dialogues.of(store, b).await?);
         }
     }
     agg.sort_wishes();
@@ -78,6 +108,9 @@ pub async fn write_reports(
         write(t.file, csv::table(&t).as_bytes())?;
     }
 
+    if scope == Scope::Interim {
+        return Ok(Written { report, files });
+    }
     // Pass 2: the open data, up to the same ballot as the figures.
     let mut open = OpenData::new(out, c, &report);
     let mut pages = store.read_ballots(chain.ballots() as i64);

@@ -53,6 +53,28 @@ pub struct OpenData {
     line: String,
 }
 
+/// The columns before the questions.
+pub const FIXED: [&str; 6] = [
+    "Thứ tự",
+    "Mã biên nhận",
+    "Đợt",
+    "Ngày",
+    "Đơn vị",
+    "Nhóm đối tượng",
+];
+
+/// The columns after the note: everything else the chain hash covers.
+pub const CHAIN: [&str; 8] = [
+    "Chiến dịch",
+    "Bảng hỏi",
+    "Phiên bản bảng hỏi",
+    "Câu trả lời (JSON)",
+    "Muối",
+    "Cam kết câu trả lời",
+    "Mã băm trước",
+    "Mã băm",
+];
+
 /// Note in the "Ghi chú" column of a withheld ballot.
 const WITHHELD: &str = "Đơn vị có ít phiếu của nhóm này: nội dung phiếu không công bố";
 
@@ -120,17 +142,22 @@ impl OpenData {
 
         let line = &mut self.line;
         line.clear();
+        let (seq, batch) = (ballot.seq.to_string(), ballot.batch.to_string());
         for fixed in [
-            &b.receipt,
-            &ballot.submitted_on,
+            &seq,
+            &ballot.receipt,
+            &batch,
+            &ballot.batch_date,
             &ballot.unit,
             &ballot.group,
         ] {
             field(line, fixed);
             line.push(',');
         }
+        let mut complete = !withheld;
         for (column, q) in file.columns.iter().zip(questions) {
             let shown = !withheld && vis.is_some_and(|v| !v.questions.contains(column));
+            complete &= shown || !ballot.answers.contains_key(column);
             if let (true, Some(q)) = (shown, q)
                 && let Some(answer) = ballot.answers.get(column)
             {
@@ -140,6 +167,27 @@ impl OpenData {
         }
         if withheld {
             field(line, WITHHELD);
+        }
+        // What the chain covers: with every answer published, the answers
+        // and their salt (anyone can recompute the commitment); otherwise
+        // the commitment alone, which cannot be tested against guesses.
+        let (answers, salt) = if complete {
+            (ballot.answers_json(), ballot.salt.clone())
+        } else {
+            (String::new(), String::new())
+        };
+        for chain in [
+            &ballot.campaign,
+            &ballot.dialogue_id,
+            &ballot.dialogue_version,
+            &answers,
+            &salt,
+            &ballot.answers_digest(),
+            &b.prev_hash,
+            &b.hash,
+        ] {
+            line.push(',');
+            field(line, &text_field(chain));
         }
         line.push_str("\r\n");
         file.writer.write_all(line.as_bytes())?;
@@ -151,14 +199,14 @@ impl OpenData {
         let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
         let mut writer = BufWriter::new(f);
         let mut header = String::from(BOM);
-        let fixed = ["Mã biên nhận", "Ngày", "Đơn vị", "Nhóm đối tượng"];
         row(
             &mut header,
-            fixed
+            FIXED
                 .iter()
                 .map(|s| s.to_string())
                 .chain(d.questions().iter().map(|q| text_field(&q.short)))
-                .chain(["Ghi chú".to_string()]),
+                .chain(["Ghi chú".to_string()])
+                .chain(CHAIN.iter().map(|s| s.to_string())),
         );
         writer.write_all(header.as_bytes())?;
         self.written.push(path);

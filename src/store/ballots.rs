@@ -1,5 +1,6 @@
-//! `ballots` and `spends`: the append-only hash chain of ballots, and which
-//! credential was spent on which unit (nothing links the two).
+//! `ballots`, `ballot_box`, `spends` and `mixer`: the append-only hash chain
+//! of ballots, the sealed ballots waiting to be mixed into it, and which
+//! credential was spent on which unit (nothing links a spend to a ballot).
 
 use anyhow::{Context, Result};
 use sqlx::Row;
@@ -7,21 +8,28 @@ use tokio::sync::mpsc;
 
 use super::tx::CHAIN_LOCK;
 use super::{Backend, Store, Tx};
-use crate::ballot::{self, Ballot, GENESIS, StoredBallot};
+use crate::ballot::{Ballot, GENESIS, StoredBallot};
 
 /// Ballots read per query by `read_ballots`.
 const PAGE: i64 = 1_000;
 
-/// What became of a ballot handed to [`Tx::submit`].
+/// What became of a credential offered for a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Submission {
-    Stored {
-        receipt: String,
-    },
+pub enum Spend {
+    /// Spent now: its ballot must go into the box in the same transaction.
+    Spent,
     /// The credential was already spent for this unit.
     AlreadySpent,
     /// The unit has all the ballots its quota asks of this group.
     QuotaFull,
+}
+
+/// A ballot cell: the unit and group a ballot counts for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cell {
+    pub campaign: String,
+    pub unit: String,
+    pub group: String,
 }
 
 impl Tx {
@@ -35,92 +43,216 @@ impl Tx {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
-    pub async fn ballot_count(&mut self, campaign: &str, unit: &str, group: &str) -> Result<u32> {
+    /// Ballots a cell has: in the chain and still in the box.
+    pub async fn ballot_count(&mut self, cell: &Cell) -> Result<u32> {
         let row = sqlx::query(
-            "SELECT COUNT(*) FROM ballots WHERE campaign = $1 AND unit_id = $2 AND group_id = $3",
+            "SELECT (SELECT COUNT(*) FROM ballots WHERE campaign = $1 AND unit_id = $2 AND group_id = $3) \
+             + (SELECT COUNT(*) FROM ballot_box WHERE campaign = $1 AND unit_id = $2 AND group_id = $3)",
         )
-        .bind(campaign)
-        .bind(unit)
-        .bind(group)
+        .bind(&cell.campaign)
+        .bind(&cell.unit)
+        .bind(&cell.group)
         .fetch_one(&mut *self.tx)
         .await
         .context("counting ballots")?;
         Ok(row.try_get::<i64, _>(0)? as u32)
     }
 
-    /// Spends `credential` for the ballot's unit and appends the ballot to the
-    /// chain — both or neither. With a `quota`, refuses the ballot when the
-    /// unit already has that many from the group. `ballot.seq` is assigned here.
-    pub async fn submit(
+    /// Spends `credential` for the cell's unit — once — unless the cell
+    /// already has `quota` ballots. The caller then puts the ballot in the
+    /// box in the same transaction: both or neither.
+    pub async fn spend(
         &mut self,
         credential: &str,
-        mut ballot: Ballot,
+        cell: &Cell,
         quota: Option<u32>,
-    ) -> Result<Submission> {
+    ) -> Result<Spend> {
         if self.backend == Backend::Postgres {
-            // Appends (and the quota counts before them) are serialised across
-            // instances; SQLite's single connection already serialises them.
+            // Quota counts and appends are serialised across instances;
+            // SQLite's single connection already serialises them.
             self.lock(CHAIN_LOCK, "locking the ballot chain").await?;
         }
         if let Some(quota) = quota
-            && self
-                .ballot_count(&ballot.campaign, &ballot.unit, &ballot.group)
-                .await?
-                >= quota
+            && self.ballot_count(cell).await? >= quota
         {
-            return Ok(Submission::QuotaFull);
+            return Ok(Spend::QuotaFull);
         }
         let spent = sqlx::query(
             "INSERT INTO spends (credential, unit_id) VALUES ($1, $2) \
              ON CONFLICT (credential, unit_id) DO NOTHING",
         )
         .bind(credential)
-        .bind(&ballot.unit)
+        .bind(&cell.unit)
         .execute(&mut *self.tx)
         .await
         .context("spending a credential")?;
-        if spent.rows_affected() != 1 {
-            return Ok(Submission::AlreadySpent);
-        }
+        Ok(if spent.rows_affected() == 1 {
+            Spend::Spent
+        } else {
+            Spend::AlreadySpent
+        })
+    }
+
+    /// Whether a receipt code is already in the chain.
+    pub async fn receipt_in_chain(&mut self, receipt: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT COUNT(*) FROM ballots WHERE receipt = $1")
+            .bind(receipt)
+            .fetch_one(&mut *self.tx)
+            .await
+            .context("looking up a receipt")?;
+        Ok(row.try_get::<i64, _>(0)? > 0)
+    }
+
+    /// Drops a sealed ballot into the box under its receipt's keyed tag;
+    /// `false` when another ballot in the box has the same tag (draw again).
+    pub async fn put_in_box(
+        &mut self,
+        receipt_tag: &str,
+        cell: &Cell,
+        sealed: &str,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO ballot_box (receipt_tag, campaign, unit_id, group_id, sealed) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (receipt_tag) DO NOTHING",
+        )
+        .bind(receipt_tag)
+        .bind(&cell.campaign)
+        .bind(&cell.unit)
+        .bind(&cell.group)
+        .bind(sealed)
+        .execute(&mut *self.tx)
+        .await
+        .context("putting a ballot in the box")?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// How many sealed ballots each cell has in the box.
+    pub async fn boxed_cells(&mut self) -> Result<Vec<(Cell, u32)>> {
+        let rows = sqlx::query(
+            "SELECT campaign, unit_id, group_id, COUNT(*) FROM ballot_box \
+             GROUP BY campaign, unit_id, group_id",
+        )
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("counting the ballot box")?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    Cell {
+                        campaign: r.try_get(0)?,
+                        unit: r.try_get(1)?,
+                        group: r.try_get(2)?,
+                    },
+                    r.try_get::<i64, _>(3)? as u32,
+                ))
+            })
+            .collect()
+    }
+
+    /// The sealed ballots of a cell: `(receipt tag, sealed)`, in tag order.
+    pub async fn boxed(&mut self, cell: &Cell) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT receipt_tag, sealed FROM ballot_box \
+             WHERE campaign = $1 AND unit_id = $2 AND group_id = $3 ORDER BY receipt_tag",
+        )
+        .bind(&cell.campaign)
+        .bind(&cell.unit)
+        .bind(&cell.group)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("reading the ballot box")?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Takes a ballot out of the box (the mixer, once it is in the chain).
+    pub async fn remove_from_box(&mut self, receipt_tag: &str) -> Result<()> {
+        sqlx::query("DELETE FROM ballot_box WHERE receipt_tag = $1")
+            .bind(receipt_tag)
+            .execute(&mut *self.tx)
+            .await
+            .context("emptying the ballot box")?;
+        Ok(())
+    }
+
+    /// The chain head: the last sequence number and hash (0 and
+    /// [`GENESIS`] for an empty chain).
+    pub async fn chain_head(&mut self) -> Result<(i64, String)> {
         let last = sqlx::query("SELECT seq, hash FROM ballots ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *self.tx)
             .await
             .context("reading the chain head")?;
-        let (seq, prev_hash) = match last {
-            Some(r) => (r.try_get::<i64, _>(0)? + 1, r.try_get::<String, _>(1)?),
-            None => (1, GENESIS.to_string()),
-        };
-        ballot.seq = seq;
-        let hash = ballot.chain_hash(&prev_hash);
-        let receipt = ballot::receipt(&hash);
+        Ok(match last {
+            Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?),
+            None => (0, GENESIS.to_string()),
+        })
+    }
+
+    /// Appends a ballot to the chain: the next sequence number after
+    /// `prev_hash`, whose hash it computes. Returns the new head hash.
+    pub async fn append(&mut self, ballot: &Ballot, prev_hash: &str) -> Result<String> {
+        let hash = ballot.chain_hash(prev_hash);
         sqlx::query(
             "INSERT INTO ballots (seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, \
-             submitted_on, answers, prev_hash, hash, receipt) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             batch, batch_date, receipt, salt, answers, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
-        .bind(seq)
+        .bind(ballot.seq)
         .bind(&ballot.campaign)
         .bind(&ballot.unit)
         .bind(&ballot.group)
         .bind(&ballot.dialogue_id)
         .bind(&ballot.dialogue_version)
-        .bind(&ballot.submitted_on)
-        .bind(serde_json::to_string(&ballot.answers)?)
-        .bind(&prev_hash)
+        .bind(ballot.batch)
+        .bind(&ballot.batch_date)
+        .bind(&ballot.receipt)
+        .bind(&ballot.salt)
+        .bind(ballot.answers_json())
+        .bind(prev_hash)
         .bind(&hash)
-        .bind(&receipt)
         .execute(&mut *self.tx)
         .await
-        .context("storing a ballot")?;
-        Ok(Submission::Stored { receipt })
+        .context("appending a ballot to the chain")?;
+        Ok(hash)
+    }
+
+    /// The mixer's state: `(batches so far, start of the current window)`;
+    /// the window starts at `now` on first use.
+    pub async fn mixer_state(&mut self, now: i64) -> Result<(i64, i64)> {
+        sqlx::query(
+            "INSERT INTO mixer (id, batches, window_start) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .context("starting the mixer")?;
+        let row = sqlx::query("SELECT batches, window_start FROM mixer WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await
+            .context("reading the mixer")?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
+    pub async fn set_mixer_state(&mut self, batches: i64, window_start: i64) -> Result<()> {
+        sqlx::query("UPDATE mixer SET batches = $1, window_start = $2 WHERE id = 1")
+            .bind(batches)
+            .bind(window_start)
+            .execute(&mut *self.tx)
+            .await
+            .context("recording the mixer's batch")?;
+        Ok(())
     }
 }
 
 impl Store {
-    /// Ballots stored per (unit, group) of a campaign.
+    /// Ballots cast per (unit, group) of a campaign: in the chain and in the box.
     pub async fn ballot_counts(&self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
         let rows = sqlx::query(
-            "SELECT unit_id, group_id, COUNT(*) FROM ballots WHERE campaign = $1 GROUP BY unit_id, group_id",
+            "SELECT unit_id, group_id, COUNT(*) FROM (\
+             SELECT unit_id, group_id FROM ballots WHERE campaign = $1 \
+             UNION ALL SELECT unit_id, group_id FROM ballot_box WHERE campaign = $1) AS cast_ballots \
+             GROUP BY unit_id, group_id",
         )
         .bind(campaign)
         .fetch_all(&self.pool)
@@ -131,7 +263,21 @@ impl Store {
             .collect()
     }
 
-    /// Every stored ballot in chain order, with its stored hashes and receipt.
+    /// Ballots in the chain per (unit, group) of a campaign (not the box).
+    pub async fn chain_counts(&self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
+        let rows = sqlx::query(
+            "SELECT unit_id, group_id, COUNT(*) FROM ballots WHERE campaign = $1 GROUP BY unit_id, group_id",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await
+        .context("counting ballots in the chain")?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
+            .collect()
+    }
+
+    /// Every stored ballot in chain order, with its stored hashes.
     pub async fn ballots(&self) -> Result<Vec<StoredBallot>> {
         self.ballots_after(0, i64::MAX).await
     }
@@ -149,12 +295,12 @@ impl Store {
         let sql = match self.backend {
             Backend::Sqlite => {
                 "SELECT group_concat(concat_ws(char(9), seq, campaign, unit_id, group_id, \
-                 dialogue_id, dialogue_version, submitted_on, answers, prev_hash, hash, receipt), \
+                 dialogue_id, dialogue_version, batch, batch_date, receipt, salt, answers, prev_hash, hash), \
                  char(10)) FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2)"
             }
             Backend::Postgres => {
                 "SELECT string_agg(concat_ws(E'\\t', seq, campaign, unit_id, group_id, \
-                 dialogue_id, dialogue_version, submitted_on, answers, prev_hash, hash, receipt), \
+                 dialogue_id, dialogue_version, batch, batch_date, receipt, salt, answers, prev_hash, hash), \
                  E'\\n' ORDER BY seq) FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq \
                  LIMIT $2) AS page"
             }
@@ -209,14 +355,15 @@ impl Store {
 
 /// A ballot as `ballots_after` encodes it: its columns joined by tabs.
 fn from_line(line: &str) -> Result<StoredBallot> {
-    let mut f = line.splitn(11, '\t');
+    let mut f = line.splitn(13, '\t');
     let mut next = || f.next().context("a stored ballot has too few columns");
     let seq = next()?
         .parse()
         .context("reading a ballot's sequence number")?;
     let (campaign, unit, group) = (next()?.into(), next()?.into(), next()?.into());
     let (dialogue_id, dialogue_version) = (next()?.into(), next()?.into());
-    let submitted_on = next()?.into();
+    let batch = next()?.parse().context("reading a ballot's batch")?;
+    let (batch_date, receipt, salt) = (next()?.into(), next()?.into(), next()?.into());
     let answers = serde_json::from_str(next()?).context("reading a ballot's answers")?;
     Ok(StoredBallot {
         ballot: Ballot {
@@ -226,11 +373,13 @@ fn from_line(line: &str) -> Result<StoredBallot> {
             group,
             dialogue_id,
             dialogue_version,
-            submitted_on,
+            batch,
+            batch_date,
+            receipt,
+            salt,
             answers,
         },
         prev_hash: next()?.into(),
         hash: next()?.into(),
-        receipt: next()?.into(),
     })
 }

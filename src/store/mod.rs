@@ -14,7 +14,7 @@ mod sessions;
 mod tokens;
 mod tx;
 
-pub use ballots::Submission;
+pub use ballots::{Cell, Spend};
 pub use platform::PlatformTokens;
 pub use sessions::StoredSession;
 pub use tokens::TokenRecord;
@@ -129,8 +129,33 @@ impl Store {
         Ok(())
     }
 
+    /// On SQLite, moves the write-ahead log into the database file and
+    /// empties it, so old page versions (a conversation's earlier states,
+    /// the box before the mixer ran) do not linger in the `-wal` file; on
+    /// PostgreSQL nothing (its WAL is the server's).
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+                .context("checkpointing the SQLite log")?;
+        }
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Starts the mixer's transaction: on PostgreSQL it holds the chain
+    /// lock, so one instance mixes at a time and no quota count runs
+    /// between a ballot leaving the box and entering the chain.
+    pub async fn begin_mixing(&self) -> Result<Tx> {
+        let mut tx = self.begin().await?;
+        if self.backend == Backend::Postgres {
+            tx.lock(tx::CHAIN_LOCK, "locking the ballot chain").await?;
+        }
+        Ok(tx)
     }
 
     /// Starts the transaction of one conversation step.
@@ -169,9 +194,13 @@ async fn open_sqlite(url: &str) -> Result<AnyPool> {
         .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _| {
             Box::pin(async move {
+                // secure_delete: freed pages (an ended conversation, a
+                // ballot taken out of the box) are overwritten, not left
+                // readable in the file.
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA secure_delete = ON;",
                 )
                 .await?;
                 Ok(())

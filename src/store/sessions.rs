@@ -3,14 +3,14 @@
 use anyhow::{Context, Result};
 use sqlx::Row;
 
-use super::{Backend, Tx};
+use super::{Backend, Store, Tx};
 
 /// A conversation as stored: the credential it runs on and the engine session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSession {
     pub credential: String,
     pub group: String,
-    /// The engine session, as JSON.
+    /// The engine session, as JSON sealed under the service's key.
     pub state: String,
 }
 
@@ -63,6 +63,17 @@ impl Tx {
         Ok(())
     }
 
+    /// Whether the respondent's conversation was purged for idling (and
+    /// they have not been told yet); telling them forgets it.
+    pub async fn take_expiry_note(&mut self, respondent: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM expired_sessions WHERE respondent = $1")
+            .bind(respondent)
+            .execute(&mut *self.tx)
+            .await
+            .context("reading the purged conversations")?;
+        Ok(done.rows_affected() > 0)
+    }
+
     pub async fn delete_session(&mut self, respondent: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE respondent = $1")
             .bind(respondent)
@@ -70,5 +81,38 @@ impl Tx {
             .await
             .context("ending a session")?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// Deletes the conversations last moved before `before` (Unix
+    /// seconds), noting their respondents so they are told why when they
+    /// come back; notes older than `forget_before` are dropped. Returns how
+    /// many conversations went.
+    pub async fn expire_sessions(&self, before: i64, now: i64, forget_before: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO expired_sessions (respondent, expired_at) \
+             SELECT respondent, $2 FROM sessions WHERE updated_at < $1 \
+             ON CONFLICT (respondent) DO NOTHING",
+        )
+        .bind(before)
+        .bind(now)
+        .execute(&mut *tx.tx)
+        .await
+        .context("noting idle conversations")?;
+        let gone = sqlx::query("DELETE FROM sessions WHERE updated_at < $1")
+            .bind(before)
+            .execute(&mut *tx.tx)
+            .await
+            .context("deleting idle conversations")?;
+        sqlx::query("DELETE FROM expired_sessions WHERE expired_at < $1")
+            .bind(forget_before)
+            .execute(&mut *tx.tx)
+            .await
+            .context("forgetting old notes")?;
+        tx.commit().await?;
+        self.checkpoint().await?;
+        Ok(gone.rows_affected())
     }
 }

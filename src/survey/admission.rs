@@ -147,7 +147,12 @@ impl Turn<'_> {
         let Some(a) = c.assessment_of(unit, group) else {
             return Ok(true);
         };
-        Ok(self.tx.ballot_count(c.id(), unit, group).await? >= a.quota)
+        let cell = crate::store::Cell {
+            campaign: c.id().to_string(),
+            unit: unit.to_string(),
+            group: group.to_string(),
+        };
+        Ok(self.tx.ballot_count(&cell).await? >= a.quota)
     }
 
     /// Counts a failed attempt at a credential and says why it failed.

@@ -30,6 +30,22 @@ impl Keys {
         self.key.mac("open", &format!("{channel}\n{user}"))
     }
 
+    /// The tag a ballot in the box is kept under: the receipt's keyed hash
+    /// (unique, like the receipt, but no link to it without the key).
+    pub fn receipt_tag(&self, receipt: &str) -> String {
+        self.key.mac("receipt", receipt)
+    }
+
+    /// Seals what must not be read from the database: a ballot in the box,
+    /// a conversation in progress.
+    pub fn seal(&self, plain: &[u8]) -> String {
+        self.key.seal(plain)
+    }
+
+    pub fn open(&self, sealed: &str) -> Result<Vec<u8>, crate::key::Unsealable> {
+        self.key.open(sealed)
+    }
+
     /// A processed message id: only compared, never read, and some ids
     /// embed a channel user id.
     pub fn inbound(&self, channel: &str, message_id: &str) -> String {

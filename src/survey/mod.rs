@@ -8,6 +8,7 @@
 //! hashes that stand for users in the store.
 
 mod admission;
+mod ballot_box;
 mod clock;
 mod keys;
 mod message;
@@ -98,6 +99,17 @@ impl Survey {
         self.store.forget_inbound_before(cutoff.timestamp()).await
     }
 
+    /// Deletes conversations idle longer than the campaign's
+    /// `session_idle_days`; their respondents hear why when they return.
+    pub async fn expire_idle_sessions(&self) -> Result<u64> {
+        let now = self.now();
+        let before = now - self.campaign.ballot_box().session_idle;
+        let forget = now - chrono::TimeDelta::days(90);
+        self.store
+            .expire_sessions(before.timestamp(), now.timestamp(), forget.timestamp())
+            .await
+    }
+
     /// Progress against the quotas now.
     pub async fn progress(&self) -> Result<crate::progress::Progress> {
         let counts = self.store.ballot_counts(self.campaign.id()).await?;
@@ -107,6 +119,12 @@ impl Survey {
     /// What time it is for the survey.
     pub fn now(&self) -> DateTime<Utc> {
         self.options.clock.now()
+    }
+
+    /// Whether results may be published: once the survey has closed (at
+    /// once, in trial mode). Before then reports show progress only.
+    pub fn results_published(&self) -> bool {
+        self.options.trial || self.campaign.period_state(self.now()) == PeriodState::Closed
     }
 
     /// Whether the survey period is open now (always, in trial mode).

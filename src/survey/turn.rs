@@ -7,12 +7,14 @@ use chrono::{DateTime, Utc};
 
 use super::admission::{OPEN_PREFIX, looks_like_credential};
 use super::{Content, Message, Survey};
-use crate::ballot::Ballot;
 use crate::campaign::Access;
 use crate::dialogue::{Dialogue, QuestionKind};
-use crate::engine::{self, At, BallotDraft, Effect, Input, Outcome, Reply, Session};
-use crate::store::{StoredSession, Submission, Tx};
+use crate::engine::{self, At, Effect, Input, Outcome, Reply, Session};
+use crate::store::{StoredSession, Tx};
 use crate::token::Token;
+
+/// Said to a respondent whose idle conversation was purged.
+const EXPIRED: &str = "Phiếu ông/bà đang trả lời dở đã được xóa vì lâu không tiếp tục (để bảo vệ thông tin của ông/bà). Các đơn vị đã gửi vẫn được giữ nguyên; xin gõ lại mã phiếu để trả lời tiếp các đơn vị còn lại.";
 
 /// One message being handled, inside its transaction.
 pub(super) struct Turn<'a> {
@@ -40,6 +42,9 @@ impl Turn<'_> {
         let stored = self.tx.load_session(self.respondent).await?;
         let content = self.message.content.clone();
         let Some(stored) = stored else {
+            if self.tx.take_expiry_note(self.respondent).await? {
+                self.say(EXPIRED);
+            }
             return match content {
                 Content::Start(Some(payload)) => self.begin(&payload).await,
                 Content::Text(t) if looks_like_credential(&t) => self.begin(&t).await,
@@ -55,10 +60,16 @@ impl Turn<'_> {
                 }
             };
         };
-        let session: Session = match serde_json::from_str(&stored.state) {
+        // Sealed: the answers in progress are not readable in the database.
+        let opened = self
+            .survey
+            .keys
+            .open(&stored.state)
+            .map_err(anyhow::Error::new);
+        let session: Session = match opened.and_then(|p| Ok(serde_json::from_slice(&p)?)) {
             Ok(s) => s,
             Err(e) => {
-                tracing::error!(error = %e, "unreadable session; starting over");
+                tracing::error!(error = %format!("{e:#}"), "unreadable session; starting over");
                 self.tx.delete_session(self.respondent).await?;
                 self.welcome();
                 return Ok(());
@@ -146,7 +157,10 @@ impl Turn<'_> {
         if outcome.session.at == At::Finished {
             self.tx.delete_session(self.respondent).await?;
         } else {
-            let state = serde_json::to_string(&outcome.session)?;
+            let state = self
+                .survey
+                .keys
+                .seal(&serde_json::to_vec(&outcome.session)?);
             self.tx
                 .save_session(
                     self.respondent,
@@ -160,46 +174,6 @@ impl Turn<'_> {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Stores a confirmed ballot and spends the credential on its unit, or
-    /// says why not; the answer goes back to the engine.
-    async fn submit(&mut self, credential: &str, group: &str, draft: BallotDraft) -> Result<Input> {
-        let c = self.survey.campaign.clone();
-        if let Some(message) = self.survey.period_refusal(self.now) {
-            return Ok(Input::Refused { message, end: true });
-        }
-        let unit_name = c
-            .unit(&draft.unit)
-            .map_or(draft.unit.clone(), |u| u.name.clone());
-        let quota = match c.assessment_of(&draft.unit, group) {
-            Some(a) if c.enforce_quotas() => Some(a.quota),
-            _ => None,
-        };
-        let ballot = Ballot {
-            seq: 0,
-            campaign: c.id().to_string(),
-            unit: draft.unit,
-            group: group.to_string(),
-            dialogue_id: draft.dialogue_id,
-            dialogue_version: draft.dialogue_version,
-            submitted_on: c.local_date(self.now).to_string(),
-            answers: draft.answers,
-        };
-        Ok(match self.tx.submit(credential, ballot, quota).await? {
-            Submission::Stored { receipt } => {
-                self.survey.metrics.ballots_stored.inc();
-                Input::Stored { receipt }
-            }
-            Submission::AlreadySpent => Input::Refused {
-                message: c.messages().token_used.clone(),
-                end: false,
-            },
-            Submission::QuotaFull => Input::Refused {
-                message: c.messages().quota_full.replace("{unit}", &unit_name),
-                end: false,
-            },
-        })
     }
 }
 

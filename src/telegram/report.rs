@@ -9,12 +9,26 @@ use teloxide::prelude::*;
 use teloxide::types::{ChatId, InputFile};
 
 use super::{Telegram, retry};
-use crate::report::{PAGE_HTML, WORKBOOK, Written, write_reports};
+use crate::report::{PAGE_HTML, Scope, WORKBOOK, Written, write_reports};
 
 /// Said when the report cannot be made; the reason goes to the log only.
 const FAILED: &str = "Xin lỗi, chưa tổng hợp được kết quả. Đồng chí vui lòng thử lại sau ít phút; nếu vẫn không được, xin báo bộ phận kỹ thuật (chi tiết đã ghi trong nhật ký hệ thống).";
 
 pub async fn send(bot: &Bot, chat: ChatId, tg: &Telegram) -> Result<()> {
+    let survey = &tg.survey;
+    if !survey.results_published() {
+        // Two reports a few minutes apart would show one person's answers.
+        let c = survey.campaign();
+        let text = format!(
+            "Đợt khảo sát chưa kết thúc (đến {}): kết quả chỉ được tổng hợp sau khi kết thúc, để không ai suy ra được câu trả lời của một người. Tiến độ hiện nay:\n\n{}",
+            c.local_time(c.closes()),
+            crate::progress::overview(c, &survey.progress().await?, survey.now())
+        );
+        for piece in crate::text::split(&text, super::MAX_TEXT_CHARS) {
+            retry::send(|| bot.send_message(chat, piece.clone()).send()).await?;
+        }
+        return Ok(());
+    }
     retry::send(|| {
         bot.send_message(chat, "Đang tổng hợp kết quả, xin chờ trong giây lát…")
             .send()
@@ -36,10 +50,18 @@ pub async fn send(bot: &Bot, chat: ChatId, tg: &Telegram) -> Result<()> {
 /// Runs the report on a blocking thread: its file and workbook work would
 /// otherwise hold up a worker that other respondents' updates need.
 async fn compute(tg: &Telegram, dir: &Path) -> Result<Written> {
+    // Whatever is still in the ballot box goes into the chain first.
+    tg.survey.mix(true).await?;
     let (store, survey, dir) = (tg.store.clone(), tg.survey.clone(), dir.to_path_buf());
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        runtime.block_on(write_reports(&store, survey.campaign(), &dir, survey.now()))
+        runtime.block_on(write_reports(
+            &store,
+            survey.campaign(),
+            &dir,
+            survey.now(),
+            Scope::Final,
+        ))
     })
     .await
     .context("the report task")?

@@ -164,7 +164,7 @@ async fn a_browser_completes_a_ballot(backend: Backend) {
     eprintln!("screenshot: {}", path.display());
     c.close().await.unwrap();
 
-    let ballots = h.store().ballots().await.unwrap();
+    let ballots = h.ballots().await;
     assert_eq!(ballots.len(), 1);
     let b = &ballots[0].ballot;
     assert_eq!(

@@ -4,8 +4,6 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use khaosat::store::Store;
-
 use crate::helpers::shipped_campaign_dir;
 
 /// The secret key of the district's installation these tests play.
@@ -230,9 +228,9 @@ fn a_scripted_chat_completes_a_citizen_ballot() {
         "numbered choices: {out}"
     );
     assert!(out.contains("Mã biên nhận"), "{out}");
-    let ballots = tokio_block(async { Store::open(db).await.unwrap().ballots().await.unwrap() });
+    let ballots = ballots(db);
     assert_eq!(ballots.len(), 1);
-    assert!(out.contains(&ballots[0].receipt));
+    assert!(out.contains(&ballots[0].ballot.receipt));
     assert_eq!(ballots[0].ballot.unit, "binh-an");
     // The same token again.
     let out = chat(db, "someone-else", Some(token), &[]);
@@ -292,8 +290,9 @@ fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
     );
     assert!(out.contains("Phòng Tư pháp (2/3)\nCâu 4/6"), "{out}");
     assert!(out.contains("Đồng chí đã đánh giá xong 3 đơn vị"), "{out}");
-    let ballots = tokio_block(async { Store::open(db).await.unwrap().ballots().await.unwrap() });
-    let units: Vec<_> = ballots.iter().map(|b| b.ballot.unit.as_str()).collect();
+    let ballots = ballots(db);
+    let mut units: Vec<_> = ballots.iter().map(|b| b.ballot.unit.as_str()).collect();
+    units.sort_unstable();
     assert_eq!(units, ["noi-vu", "tu-phap", "y-te"]);
     assert!(
         ballots
@@ -394,6 +393,20 @@ fn outside_trial_mode_the_2021_survey_is_closed() {
     );
 }
 
+/// The ballots in the chain, once the mixer has emptied the box (as the
+/// service does at close).
+fn ballots(db: &str) -> Vec<khaosat::ballot::StoredBallot> {
+    tokio_block(async {
+        let mut settings = khaosat::settings::Settings::new(shipped_campaign_dir(), db);
+        settings.secret = Some(khaosat::secret::Secret::new(KEY));
+        let (survey, store) = khaosat::startup::open_survey(&settings).await.unwrap();
+        survey.mix(true).await.unwrap();
+        let ballots = store.ballots().await.unwrap();
+        store.close().await;
+        ballots
+    })
+}
+
 fn tokio_block<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -407,7 +420,7 @@ fn tokio_block<F: std::future::Future>(f: F) -> F::Output {
 fn move_ballots_behind_the_triggers(db: &str) {
     tokio_block(async {
         let pool = crate::helpers::raw_pool(db).await;
-        sqlx::raw_sql("DROP TRIGGER ballots_no_update; UPDATE ballots SET unit_id = 'binh-chanh';")
+        sqlx::raw_sql("DROP TRIGGER chain_no_update; UPDATE ballots SET unit_id = 'binh-chanh';")
             .execute(&pool)
             .await
             .unwrap();
@@ -438,8 +451,8 @@ fn report_writes_every_output_and_refuses_altered_data() {
     let mut script = vec!["4"; 10];
     script.extend(["bỏ qua", "rat hai long", "=Nên có thêm ghế chờ", "gửi"]);
     chat(db, "citizen", Some(token), &script);
-    let ballots = tokio_block(async { Store::open(db).await.unwrap().ballots().await.unwrap() });
-    let (receipt, head) = (&ballots[0].receipt, &ballots[0].hash);
+    let ballots = ballots(db);
+    let (receipt, head) = (&ballots[0].ballot.receipt, &ballots[0].hash);
 
     let out = dir.path().join("bao-cao");
     let o = report(db, &out);

@@ -203,6 +203,13 @@ impl Harness {
         &self.store
     }
 
+    /// Every ballot in the chain, after the mixer has emptied the box (as it
+    /// does at the end of a window or at close).
+    pub async fn ballots(&self) -> Vec<khaosat::ballot::StoredBallot> {
+        self.survey.mix(true).await.unwrap();
+        self.store.ballots().await.unwrap()
+    }
+
     /// A connection pool of our own to the test's database, as whoever
     /// holds the database has: for changing it behind the service's back.
     pub async fn raw_pool(&self) -> sqlx::AnyPool {

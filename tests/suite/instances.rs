@@ -233,6 +233,7 @@ async fn two_instances_on_one_database_behave_as_one() {
     lb.redeliver_late().await;
 
     // Every ballot stored once, with the answers in the order they were typed.
+    surveys[0].mix(true).await.unwrap();
     let ballots = stores[1].ballots().await.unwrap();
     assert_eq!(ballots.len(), 2 * RESPONDENTS, "ballots lost or doubled");
     assert!(matches!(verify(&ballots), Verdict::Intact { .. }));
@@ -265,7 +266,7 @@ async fn two_instances_on_one_database_behave_as_one() {
         assert_eq!(receipts.len(), 1, "{who}: {receipts:?}");
         assert!(receipt_of(receipts[0]), "{who}: {}", receipts[0]);
     };
-    let has_stored_receipt = |text: &str| ballots.iter().any(|b| text.contains(&b.receipt));
+    let has_stored_receipt = |text: &str| ballots.iter().any(|b| text.contains(&b.ballot.receipt));
     for i in 0..RESPONDENTS {
         let chat = 7000 + i as i64;
         let texts = telegram

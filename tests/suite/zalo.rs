@@ -125,9 +125,9 @@ async fn a_citizen_ballot_over_zalo(backend: Backend) {
     assert!(sent.iter().all(|s| s.user == "zu-1"
         && s.token == "at-0"
         && s.text.chars().count() <= MAX_MESSAGE_CHARS));
-    let ballots = z.h.store().ballots().await.unwrap();
+    let ballots = z.h.ballots().await;
     assert_eq!(ballots.len(), 1);
-    assert!(all.contains(&ballots[0].receipt));
+    assert!(all.contains(&ballots[0].ballot.receipt));
     assert_eq!(
         ballots[0].ballot.answers.get("de-hieu"),
         Some(&khaosat::dialogue::Answer::Choice(5))
