@@ -2,6 +2,7 @@
 //! our own harness (`harness.rs`) so a test whose server is missing is
 //! reported as skipped rather than passed.
 
+mod anonymity;
 mod architecture;
 mod browser;
 mod cli;
@@ -23,6 +24,7 @@ mod zalo;
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
     let trials = [
+        anonymity::trials(),
         architecture::trials(),
         browser::trials(),
         cli::trials(),
