@@ -27,10 +27,21 @@ pub fn compile_file(path: &Path) -> Result<Dialogue, Diagnostics> {
 
 /// Compiles a dialogue version recorded in the store (a session finishing on
 /// it, a report reading ballots answered on it).
+/// The source must hash to its recorded version: a stored questionnaire
+/// edited behind the service's back is refused.
 pub fn compile_stored(id: &str, version: &str, source: String) -> anyhow::Result<Dialogue> {
-    compile(&SourceFile::new(format!("<stored {id}@{version}>"), source)).map_err(|e| {
+    let d = compile(&SourceFile::new(format!("<stored {id}@{version}>"), source)).map_err(|e| {
         anyhow::Error::new(e).context(format!("the recorded dialogue {id} version {version}"))
-    })
+    })?;
+    if d.id() != id || d.version() != version {
+        anyhow::bail!(
+            "the recorded dialogue {id} version {version} does not match its source \
+             (it hashes to {}@{}): the stored questionnaire was altered; restore it from a backup",
+            d.id(),
+            d.version()
+        );
+    }
+    Ok(d)
 }
 
 /// Compiles a dialogue from source text.

@@ -109,10 +109,21 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator
-            .run(&pool)
-            .await
-            .context("applying database migrations")?;
+        // Up to date already: nothing to do (and a service role without
+        // CREATE on the schema, which sqlx's migrator would need even to
+        // check, can open it).
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&pool)
+                .await
+                .unwrap_or(None);
+        if applied.unwrap_or(0) < latest {
+            migrator
+                .run(&pool)
+                .await
+                .context("applying database migrations")?;
+        }
         Ok(Self { pool, backend })
     }
 

@@ -50,6 +50,27 @@ async fn ballots_refuse_update_and_delete(backend: Backend) {
             .to_string();
         assert!(err.contains("append-only"), "{sql}: {err}");
     }
+    // Replacing a ballot, or inserting one out of sequence or off the head.
+    let copy = "SELECT campaign, unit_id, 'binh-chanh', dialogue_id, dialogue_version, batch, \
+                batch_date, receipt || 'X', salt, answers, prev_hash, hash || 'X' FROM ballots";
+    let mut inserts = vec![
+        format!("INSERT INTO ballots SELECT 3, {} WHERE 1 = 1", &copy[7..]),
+        format!("INSERT INTO ballots SELECT 2, {}", &copy[7..]),
+    ];
+    if backend == Backend::Sqlite {
+        inserts.push(format!(
+            "INSERT OR REPLACE INTO ballots SELECT 1, {}",
+            &copy[7..]
+        ));
+    }
+    for sql in &inserts {
+        let err = sqlx::query(sql)
+            .execute(pool)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
     if backend == Backend::Postgres {
         let err = sqlx::query("TRUNCATE ballots")
             .execute(pool)
@@ -57,12 +78,100 @@ async fn ballots_refuse_update_and_delete(backend: Backend) {
             .expect_err("truncate")
             .to_string();
         assert!(err.contains("append-only"), "{err}");
+        the_service_role_cannot_touch_the_chain(&h).await;
     }
+    // Nothing changed: the first ballot stands (the service role added one).
     let ballots = h.ballots().await;
-    assert_eq!(ballots.len(), 1);
+    let added = usize::from(backend == Backend::Postgres);
+    assert_eq!(ballots.len(), 1 + added);
     assert_eq!(ballots[0].ballot.unit, "binh-an");
     h.finish().await;
 }
+
+/// On PostgreSQL the service can run as a role that may only add and read
+/// ballots (README, "A role for the service"): even with the triggers'
+/// owner's tricks it can neither change the chain nor turn the triggers off.
+async fn the_service_role_cannot_touch_the_chain(h: &Harness) {
+    let pool = h.raw_pool().await;
+    let role = format!("khaosat_service_{}", khaosat::hex::random::<4>());
+    let db = h.db.url.rsplit('/').next().unwrap().to_string();
+    for sql in SERVICE_ROLE
+        .replace("khaosat_service", &role)
+        .replace("DATABASE khaosat", &format!("DATABASE {db}"))
+        .split(';')
+    {
+        if !sql.trim().is_empty() {
+            sqlx::raw_sql(sql)
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+    let url = h.db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let service = crate::helpers::raw_pool(&url).await;
+    for sql in [
+        "UPDATE ballots SET unit_id = 'binh-chanh'",
+        "DELETE FROM ballots",
+        "ALTER TABLE ballots DISABLE TRIGGER USER",
+        "TRUNCATE ballots",
+        "DROP TRIGGER chain_in_order ON ballots",
+    ] {
+        let err = sqlx::query(sql)
+            .execute(&service)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(
+            err.contains("permission denied") || err.contains("must be owner"),
+            "{sql}: {err}"
+        );
+    }
+    // And as that role the whole service works: a ballot, mixed into the chain.
+    let mut settings = h.settings();
+    settings.database_url = Some(url.clone());
+    let (survey, store) = khaosat::startup::open_survey(&settings).await.unwrap();
+    let token = crate::helpers::insert_token(
+        &store,
+        &h.key,
+        "thang-binh-2021",
+        "nguoi-dan",
+        &["binh-chanh"],
+        None,
+    )
+    .await;
+    let mut chat = Chat::new("telegram", "as-the-role");
+    chat.start(&survey, Some(token.as_str())).await;
+    for _ in 0..10 {
+        chat.say(&survey, "4").await;
+    }
+    for typed in ["bỏ qua", "5", "bỏ qua", "gửi"] {
+        chat.say(&survey, typed).await;
+    }
+    assert!(chat.text().contains("Mã biên nhận"), "{}", chat.text());
+    assert_eq!(survey.mix(true).await.unwrap(), 1);
+    store.close().await;
+    let read: i64 = sqlx::query("SELECT COUNT(*) FROM ballots")
+        .fetch_one(&service)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(read, 2);
+    service.close().await;
+    sqlx::raw_sql(&format!("DROP OWNED BY {role}; DROP ROLE {role}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+/// The grants of the service's role, as the README gives them.
+const SERVICE_ROLE: &str = "
+CREATE ROLE khaosat_service LOGIN;
+GRANT CONNECT ON DATABASE khaosat TO khaosat_service;
+GRANT USAGE ON SCHEMA public TO khaosat_service;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO khaosat_service;
+REVOKE UPDATE, DELETE, TRUNCATE ON ballots, ballots_v1, dialogue_versions FROM khaosat_service;
+";
 
 async fn no_ballot_column_can_join_to_tokens_or_users(backend: Backend) {
     let h = Harness::shipped(backend).await;
@@ -386,6 +495,43 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     h.finish().await;
 }
 
+/// A recorded questionnaire is what its ballots were answered on: the
+/// database refuses to change or remove it, and one changed behind its back
+/// no longer matches its version hash and is refused when read back.
+async fn recorded_dialogue_versions_are_append_only_and_checked(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let pool = &h.raw_pool().await;
+    for sql in [
+        "UPDATE dialogue_versions SET source = source || ' '",
+        "DELETE FROM dialogue_versions",
+    ] {
+        let err = sqlx::query(sql)
+            .execute(pool)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    let row = sqlx::query(
+        "SELECT dialogue_id, version, source FROM dialogue_versions WHERE dialogue_id = 'nguoi-dan'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let (id, version, source): (String, String, String) = (row.get(0), row.get(1), row.get(2));
+    assert!(khaosat::dialogue::compile_stored(&id, &version, source.clone()).is_ok());
+    let altered = source.replacen("thái độ giao tiếp", "thái độ", 1);
+    assert_ne!(altered, source);
+    let err = format!(
+        "{:#}",
+        khaosat::dialogue::compile_stored(&id, &version, altered)
+            .expect_err("an altered questionnaire is refused")
+    );
+    assert!(err.contains("does not match its source"), "{err}");
+    pool.close().await;
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
@@ -395,5 +541,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both a_token_is_spent_exactly_once_under_a_race,
         both quotas_stay_exact_under_concurrent_completions,
         both ballots_form_an_unbroken_hash_chain,
+        both recorded_dialogue_versions_are_append_only_and_checked,
     ]
 }
