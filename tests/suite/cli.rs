@@ -653,6 +653,131 @@ fn the_secret_key_is_required_and_kept_outside_the_database() {
     assert!(!bytes.windows(key_hex.len()).any(|w| w == key_hex));
 }
 
+/// A published folder checks out against its chain head with no database
+/// at all — the withheld cell's ballot by its commitment alone — and any
+/// change to it, or another head, is caught.
+fn verify_checks_the_open_data_without_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let five = issue(db, &dir.path().join("t"), "nguoi-dan", "binh-an", "5");
+    let one = issue(db, &dir.path().join("u"), "nguoi-dan", "binh-chanh", "1");
+    for (i, token) in five.iter().chain(&one).enumerate() {
+        let mut script = vec!["4"; 10];
+        script.extend(["bỏ qua", "rat hai long", "Không có ý kiến", "gửi"]);
+        chat(db, &format!("citizen-{i}"), Some(token), &script);
+    }
+    let out = dir.path().join("bao-cao");
+    let o = report(db, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let head = ballots(db).last().unwrap().hash.clone();
+    let open_data = out.to_str().unwrap();
+    // Nothing but the folder: not even a database path.
+    let verify = |extra: &[&str]| {
+        let mut args = vec!["verify", "--open-data", open_data];
+        args.extend(extra);
+        khaosat_with(&args, "", &[])
+    };
+    let o = verify(&["--head", &head]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("Intact: 6 ballots; chain head {head}")),
+        "{}",
+        stdout(&o)
+    );
+    let other = "0".repeat(64);
+    let o = verify(&["--head", &other]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("not in the published"),
+        "{}",
+        stderr(&o)
+    );
+    // The withheld ballot is published by its commitment only.
+    let file = out.join("phieu-nguoi-dan.csv");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let withheld = text.lines().find(|l| l.contains("binh-chanh")).unwrap();
+    assert!(
+        !withheld.contains("Rất hài lòng") && !withheld.contains("\"choice\""),
+        "{withheld}"
+    );
+    // One published answer changed, in its JSON: the commitment no longer fits.
+    let changed = text.replacen(
+        "{\"\"chuyen-mon\"\":{\"\"choice\"\":4}",
+        "{\"\"chuyen-mon\"\":{\"\"choice\"\":5}",
+        1,
+    );
+    assert!(changed != text, "the test changed an answer");
+    std::fs::write(&file, changed).unwrap();
+    let o = verify(&[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("do not match their commitment"),
+        "{}",
+        stderr(&o)
+    );
+    // A ballot's row removed: the chain breaks there.
+    let mut lines: Vec<&str> = text.split("\r\n").collect();
+    lines.remove(2);
+    std::fs::write(&file, lines.join("\r\n")).unwrap();
+    let o = verify(&[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("missing"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Before close a report shows progress only, and writes nothing; an
+/// interim report writes the figures but no open data.
+fn before_close_the_report_is_progress_only() {
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped campaign, running until 2099.
+    let campaign = dir.path().join("campaign");
+    std::fs::create_dir(&campaign).unwrap();
+    for entry in std::fs::read_dir(shipped_campaign_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "closes = \"2021-02-15T23:59:59\"",
+            "closes = \"2099-12-31T23:59:59\"",
+        );
+        std::fs::write(campaign.join(path.file_name().unwrap()), text).unwrap();
+    }
+    let db = dir.path().join("k.db");
+    let (db, campaign) = (db.to_str().unwrap(), campaign.to_str().unwrap());
+    let out = dir.path().join("bao-cao");
+    let args = |interim: bool| {
+        let mut a = vec![
+            "--campaign",
+            campaign,
+            "--database-url",
+            db,
+            "report",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if interim {
+            a.push("--interim");
+        }
+        a
+    };
+    let o = khaosat(&args(false), "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("chưa kết thúc") && stdout(&o).contains("Tổng: 0/1100 phiếu"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!out.exists(), "nothing written before close");
+    let o = khaosat(&args(true), "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("TẠM THỜI"), "{}", stdout(&o));
+    assert!(out.join("bao-cao.xlsx").exists());
+    assert!(
+        !out.join("phieu-nguoi-dan.csv").exists(),
+        "no open data before close"
+    );
+}
+
 fn a_closed_standard_output_ends_a_command_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -680,6 +805,8 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync report_writes_every_output_and_refuses_altered_data,
         sync formula_wishes_are_published_as_text,
         sync the_secret_key_is_required_and_kept_outside_the_database,
+        sync verify_checks_the_open_data_without_a_database,
+        sync before_close_the_report_is_progress_only,
         sync a_closed_standard_output_ends_a_command_quietly,
     ]
 }

@@ -627,9 +627,94 @@ async fn message_ids_are_forgotten_after_three_days(backend: Backend) {
     h.finish().await;
 }
 
+/// A conversation left idle longer than the campaign allows (7 days) is
+/// deleted; its respondent, coming back, is told why and may start again.
+async fn idle_conversations_are_purged_with_a_note(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut chat = Chat::new("zalo", "idle-1");
+    chat.start(&h.survey, Some(token.as_str())).await;
+    chat.say(&h.survey, "4").await;
+    h.set_time("2021-02-07T09:00:00");
+    assert_eq!(
+        h.survey.expire_idle_sessions().await.unwrap(),
+        0,
+        "6 days: kept"
+    );
+    h.set_time("2021-02-09T09:00:00");
+    assert_eq!(
+        h.survey.expire_idle_sessions().await.unwrap(),
+        1,
+        "8 days: purged"
+    );
+    assert!(!h.survey.has_session("zalo", "idle-1").await.unwrap());
+    chat.say(&h.survey, "4").await;
+    assert!(
+        chat.text().contains("đã được xóa vì lâu không tiếp tục"),
+        "{}",
+        chat.text()
+    );
+    // Told once; the token still works.
+    chat.start(&h.survey, Some(token.as_str())).await;
+    assert!(
+        chat.text().contains("Câu 1/14") && !chat.text().contains("đã được xóa"),
+        "{}",
+        chat.text()
+    );
+    h.finish().await;
+}
+
+/// Interim figures count each cell's ballots only in whole multiples of
+/// min_cell: one more ballot never changes a published figure.
+async fn interim_figures_move_in_steps_of_min_cell(backend: Backend) {
+    use khaosat::report::{Scope, write_reports};
+    let h = Harness::shipped(backend).await;
+    let mut counted = Vec::new();
+    for n in 1..=11 {
+        let token = h.token("nguoi-dan", &["binh-an"]).await;
+        let mut chat = Chat::new("telegram", &format!("interim-{n}"));
+        chat.start(&h.survey, Some(token.as_str())).await;
+        for _ in 0..10 {
+            chat.say(&h.survey, "4").await;
+        }
+        for typed in [
+            "bỏ qua",
+            if n % 2 == 0 { "4" } else { "5" },
+            "bỏ qua",
+            "gửi",
+        ] {
+            chat.say(&h.survey, typed).await;
+        }
+        assert!(chat.text().contains("Mã biên nhận"), "{}", chat.text());
+        h.survey.mix(true).await.unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let written = write_reports(
+            h.store(),
+            h.survey.campaign(),
+            out.path(),
+            h.survey.now(),
+            Scope::Interim,
+        )
+        .await
+        .unwrap();
+        let cell = written
+            .report
+            .units()
+            .find(|(_, u)| u.id == "binh-an")
+            .map(|(_, u)| u.cells[1].ballots)
+            .unwrap();
+        counted.push(cell);
+        assert!(!out.path().join("phieu-nguoi-dan.csv").exists());
+    }
+    assert_eq!(counted, [0, 0, 0, 0, 5, 5, 5, 5, 5, 10, 10]);
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
+        both idle_conversations_are_purged_with_a_note,
+        both interim_figures_move_in_steps_of_min_cell,
         both message_ids_are_forgotten_after_three_days,
         both citizen_ballot_by_buttons_is_stored,
         both citizen_ballot_by_typing_is_stored,
