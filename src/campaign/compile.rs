@@ -404,7 +404,7 @@ fn messages(
             "welcome",
             &raw.welcome,
             &["title"],
-            "Xin chào! Đây là kênh lấy ý kiến: {title}.\n\nĐể bắt đầu, xin gõ mã phiếu in trên giấy mời (ví dụ ABCD-EFGH-JKM). Bạn không cần cho biết họ tên.",
+            "Xin chào! Đây là kênh lấy ý kiến: {title}.\n\nĐể bắt đầu, xin gõ mã phiếu in trên giấy mời (ví dụ ABCD-EFGH-JKM). Ông/bà không cần cho biết họ tên.",
         ),
         token_invalid: take(
             "token_invalid",
