@@ -156,7 +156,9 @@ pub async fn build(settings: Settings) -> Result<App> {
             None
         }
         Some(config) => {
-            let zalo = Arc::new(Zalo::start(config, survey.clone(), store.clone()).await?);
+            let zalo = Arc::new(
+                Zalo::start(config, survey.clone(), store.clone(), key(&settings)?).await?,
+            );
             routers.push(zalo::router(zalo.clone()));
             channels.push(format!("Zalo: on — webhook {web_url}/zalo/webhook"));
             Some(zalo)
@@ -181,11 +183,10 @@ pub async fn build(settings: Settings) -> Result<App> {
                 staff: Staff(settings.telegram.staff.clone()),
             });
             if settings.telegram.webhook {
-                let secret = settings
-                    .telegram
-                    .webhook_secret
-                    .clone()
-                    .unwrap_or_else(telegram::new_secret);
+                let secret = match settings.telegram.webhook_secret.clone() {
+                    Some(secret) => telegram::check_secret(secret)?,
+                    None => telegram::new_secret(),
+                };
                 let url = format!("{web_url}/telegram/webhook");
                 let me = telegram::prepare(&bot, &telegram.staff).await?;
                 telegram::register(&bot, &url, &secret).await?;

@@ -19,7 +19,9 @@ mod webhook;
 pub use commands::{Command, StaffCommand};
 pub use handlers::{CHANNEL, schema};
 pub use render::{MAX_TEXT_CHARS, Outgoing, outgoing};
-pub use webhook::{SECRET_HEADER, TelegramWebhook, new_secret, register, router as webhook_router};
+pub use webhook::{
+    SECRET_HEADER, TelegramWebhook, check_secret, new_secret, register, router as webhook_router,
+};
 
 use std::future::Future;
 use std::sync::Arc;

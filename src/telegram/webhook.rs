@@ -87,6 +87,24 @@ pub async fn register(bot: &Bot, url: &str, secret: &Secret) -> anyhow::Result<(
     Ok(())
 }
 
+/// A webhook secret as given: refused, with the fix, when it is too short
+/// to keep anyone from guessing it, or not what Telegram accepts.
+pub fn check_secret(secret: Secret) -> anyhow::Result<Secret> {
+    let s = secret.expose();
+    let allowed = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if s.len() < 24 || s.len() > 256 || !allowed {
+        anyhow::bail!(
+            "KHAOSAT_TELEGRAM_WEBHOOK_SECRET không dùng được: cần từ 24 đến 256 ký tự chữ, số, '_' hoặc '-' \
+             (nó có {} ký tự). Tạo một chuỗi ngẫu nhiên, ví dụ `khaosat secret new`, và dùng chung cho mọi máy chủ. \
+             (The webhook secret must be 24–256 characters of A–Z, a–z, 0–9, _ or -.)",
+            s.len()
+        );
+    }
+    Ok(secret)
+}
+
 /// A fresh random secret for `setWebhook`.
 pub fn new_secret() -> Secret {
     Secret::new(crate::hex::random::<24>())

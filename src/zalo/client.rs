@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
 use super::{CHANNEL, ZaloConfig};
+use crate::key::Key;
 use crate::store::{PlatformTokens, Store};
 
 /// Why a message was not delivered.
@@ -49,11 +50,51 @@ const RATE_LIMITED: i64 = -32;
 const NO_INTERACTION: i64 = -230;
 const ATTEMPTS: u32 = 6;
 
+/// The OA's tokens as kept in the database: sealed under the service's
+/// key, so a copy of the database does not hand over the OA.
+struct Vault {
+    store: Store,
+    key: Key,
+}
+
+impl Vault {
+    async fn load(&self) -> Result<Option<PlatformTokens>> {
+        let Some(sealed) = self.store.platform_tokens(CHANNEL).await? else {
+            return Ok(None);
+        };
+        let open = |s: &str| -> Result<String> {
+            let bytes = self
+                .key
+                .open(s)
+                .context("the stored Zalo tokens were sealed under another key")?;
+            String::from_utf8(bytes).context("reading the stored Zalo tokens")
+        };
+        Ok(Some(PlatformTokens {
+            refresh_token: open(&sealed.refresh_token)?,
+            access_token: sealed.access_token.as_deref().map(open).transpose()?,
+        }))
+    }
+
+    async fn save(&self, tokens: &PlatformTokens) -> Result<()> {
+        let sealed = PlatformTokens {
+            refresh_token: self.key.seal(tokens.refresh_token.as_bytes()),
+            access_token: tokens
+                .access_token
+                .as_ref()
+                .map(|t| self.key.seal(t.as_bytes())),
+        };
+        self.store
+            .save_platform_tokens(CHANNEL, &sealed, chrono::Utc::now().timestamp())
+            .await
+    }
+}
+
 /// The Zalo OA API client.
 pub struct ZaloClient {
     http: reqwest::Client,
     config: ZaloConfig,
     store: Store,
+    vault: Vault,
     access: RwLock<Option<String>>,
     /// Held while refreshing: the refresh token can be used once only.
     refreshing: Mutex<()>,
@@ -61,8 +102,12 @@ pub struct ZaloClient {
 
 impl ZaloClient {
     /// A client whose tokens come from the database if saved there, else from the config.
-    pub async fn new(config: ZaloConfig, store: Store) -> Result<Self> {
-        let saved = store.platform_tokens(CHANNEL).await?;
+    pub async fn new(config: ZaloConfig, store: Store, key: Key) -> Result<Self> {
+        let vault = Vault {
+            store: store.clone(),
+            key,
+        };
+        let saved = vault.load().await?;
         let access = match &saved {
             Some(saved) => saved.access_token.clone(),
             None => {
@@ -71,9 +116,7 @@ impl ZaloClient {
                         refresh_token: refresh.expose().to_string(),
                         access_token: config.access_token.as_ref().map(|t| t.expose().to_string()),
                     };
-                    store
-                        .save_platform_tokens(CHANNEL, &first, chrono::Utc::now().timestamp())
-                        .await?;
+                    vault.save(&first).await?;
                 }
                 config.access_token.as_ref().map(|t| t.expose().to_string())
             }
@@ -86,6 +129,7 @@ impl ZaloClient {
             http,
             config,
             store,
+            vault,
             access: RwLock::new(access),
             refreshing: Mutex::new(()),
         })
@@ -171,7 +215,7 @@ impl ZaloClient {
             return Ok(());
         }
         let across_instances = self.store.lock_platform_refresh().await?;
-        let saved = self.store.platform_tokens(CHANNEL).await?;
+        let saved = self.vault.load().await?;
         if let Some(PlatformTokens {
             access_token: Some(access),
             ..
@@ -222,9 +266,7 @@ impl ZaloClient {
             refresh_token: refresh,
             access_token: Some(access.clone()),
         };
-        self.store
-            .save_platform_tokens(CHANNEL, &fresh, chrono::Utc::now().timestamp())
-            .await?;
+        self.vault.save(&fresh).await?;
         *self.access.write().await = Some(access);
         if let Some(lock) = across_instances {
             lock.rollback().await?;

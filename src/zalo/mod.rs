@@ -17,6 +17,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use axum::Router;
 
+use crate::key::Key;
 use crate::secret::Secret;
 use crate::store::Store;
 use crate::survey::Survey;
@@ -50,8 +51,13 @@ pub struct Zalo {
 impl Zalo {
     /// Connects the bridge: tokens from the database if kept there, else
     /// from the config.
-    pub async fn start(config: ZaloConfig, survey: Arc<Survey>, store: Store) -> Result<Self> {
-        let client = Arc::new(ZaloClient::new(config.clone(), store.clone()).await?);
+    pub async fn start(
+        config: ZaloConfig,
+        survey: Arc<Survey>,
+        store: Store,
+        key: Key,
+    ) -> Result<Self> {
+        let client = Arc::new(ZaloClient::new(config.clone(), store.clone(), key).await?);
         let outbox = Outbox::new(client.clone(), store);
         Ok(Self {
             config,

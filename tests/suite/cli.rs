@@ -155,6 +155,13 @@ fn tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes() {
         .collect();
     sheets.sort();
     assert_eq!(sheets.len(), 2, "8 cards per A4 page");
+    // Files that hold usable tokens: readable by their owner only.
+    #[cfg(unix)]
+    for file in sheets.iter().chain([&csv]) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
     let page = std::fs::read_to_string(&sheets[0]).unwrap();
     assert!(
         page.contains(&tokens[0])

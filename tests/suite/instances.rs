@@ -25,7 +25,7 @@ use crate::fake_telegram::FakeTelegram;
 use crate::fake_zalo::{self, event, signature_header};
 use crate::helpers::{Backend, TestDb, insert_token, settings, shipped_campaign_dir, vn};
 
-const SECRET: &str = "webhook-secret";
+const SECRET: &str = "webhook-secret-shared-by-both";
 /// Respondents per channel.
 const RESPONDENTS: usize = 8;
 
@@ -303,11 +303,16 @@ async fn two_instances_on_one_database_behave_as_one() {
 async fn two_instances_refresh_the_zalo_token_once() {
     let db = TestDb::new(Backend::Postgres).await;
     let (zalo, zalo_url) = fake_zalo::start().await;
+    let key = Key::generate();
     let mut clients = Vec::new();
     for _ in 0..2 {
         let store = khaosat::store::Store::open(&db.url).await.unwrap();
         let config = fake_zalo::config(&zalo_url, "expired-at-start");
-        clients.push(khaosat::zalo::ZaloClient::new(config, store).await.unwrap());
+        clients.push(
+            khaosat::zalo::ZaloClient::new(config, store, key.clone())
+                .await
+                .unwrap(),
+        );
     }
     for round in 0..3 {
         // Each round the fake expires the access token first.

@@ -513,14 +513,14 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
             fake.configure(s);
             s.web_url = Some("https://khaosat.example.vn".into());
             s.telegram.webhook = true;
-            s.telegram.webhook_secret = Some(Secret::new("s3cr3t-value"));
+            s.telegram.webhook_secret = Some(Secret::new("s3cr3t-value-for-the-webhook-1"));
         })
         .await;
     assert_eq!(
         fake.api.lock().unwrap().webhook,
         Some((
             "https://khaosat.example.vn/telegram/webhook".to_string(),
-            "s3cr3t-value".to_string()
+            "s3cr3t-value-for-the-webhook-1".to_string()
         ))
     );
     let http = reqwest::Client::new();
@@ -538,7 +538,10 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
     assert_eq!(post(start.clone(), Some("guess")).await, 401);
     assert!(fake.sent().is_empty(), "answered before any 401");
     // With it: handled before the 200.
-    assert_eq!(post(start.clone(), Some("s3cr3t-value")).await, 200);
+    assert_eq!(
+        post(start.clone(), Some("s3cr3t-value-for-the-webhook-1")).await,
+        200
+    );
     let q = fake
         .sent()
         .last()
@@ -546,15 +549,24 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
         .expect("a question was sent before the 200");
     assert!(q.text.contains("Câu 1/14"), "{}", q.text);
     let press = fake.press_update(9901, q.message_id, &q.button("Hài lòng").unwrap());
-    assert_eq!(post(press.clone(), Some("s3cr3t-value")).await, 200);
+    assert_eq!(
+        post(press.clone(), Some("s3cr3t-value-for-the-webhook-1")).await,
+        200
+    );
     assert!(fake.sent().last().unwrap().text.contains("Câu 2/14"));
     // Telegram delivers both again: nothing changes, nothing is sent.
     let before = fake.sent().len();
-    assert_eq!(post(start, Some("s3cr3t-value")).await, 200);
-    assert_eq!(post(press, Some("s3cr3t-value")).await, 200);
+    assert_eq!(
+        post(start, Some("s3cr3t-value-for-the-webhook-1")).await,
+        200
+    );
+    assert_eq!(
+        post(press, Some("s3cr3t-value-for-the-webhook-1")).await,
+        200
+    );
     assert_eq!(fake.sent().len(), before);
     let back = fake.text_update(9901, "quay lại");
-    post(back, Some("s3cr3t-value")).await;
+    post(back, Some("s3cr3t-value-for-the-webhook-1")).await;
     let last = fake.sent().last().unwrap().text.clone();
     assert!(
         last.contains("Câu 1/14") && last.contains("Câu trả lời hiện tại: Hài lòng"),
@@ -586,9 +598,36 @@ async fn rate_limits_delay_but_lose_no_reply() {
     h.finish().await;
 }
 
+/// A webhook secret anyone could guess is refused at start, with the fix.
+async fn a_short_webhook_secret_is_refused_at_start(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let fake = FakeTelegram::start().await;
+    for secret in ["", "short", "has spaces in it but is long enough"] {
+        let mut settings = h.settings();
+        fake.configure(&mut settings);
+        settings.web_url = Some("https://khaosat.example.vn".into());
+        settings.telegram.webhook = true;
+        settings.telegram.webhook_secret = Some(Secret::new(secret));
+        let err = match khaosat::startup::build(settings).await {
+            Ok(_) => panic!("{secret:?} was accepted"),
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(
+            err.contains("KHAOSAT_TELEGRAM_WEBHOOK_SECRET") && err.contains("24"),
+            "{err}"
+        );
+    }
+    assert!(
+        fake.api.lock().unwrap().webhook.is_none(),
+        "nothing was registered"
+    );
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
+        sqlite a_short_webhook_secret_is_refused_at_start,
         tokio rate_limits_delay_but_lose_no_reply,
         sqlite webhook_mode_checks_the_secret_and_ignores_redeliveries,
         sqlite staff_see_progress_and_others_are_refused,

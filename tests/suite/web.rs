@@ -137,6 +137,23 @@ async fn health_metrics_and_bad_requests(backend: Backend) {
     assert_eq!(health.status(), 200);
     let body: serde_json::Value = health.json().await.unwrap();
     assert_eq!(body["database"], "ok");
+    // The page allows its own script by hash and nothing inline besides;
+    // it cannot be framed, and its type is not sniffed.
+    let page = c.get(format!("{base}/")).send().await.unwrap();
+    let header = |name: &str| {
+        page.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let csp = header("content-security-policy");
+    assert!(
+        csp.contains("script-src 'sha256-")
+            && !csp.contains("script-src 'unsafe-inline'")
+            && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(header("x-content-type-options"), "nosniff");
     post(&c, &base, "resume", "").await;
     post(&c, &base, "text", "xin chào").await;
     let bad = c

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use khaosat::store::PlatformTokens;
 use khaosat::zalo::{MAX_MESSAGE_CHARS, signature};
 
 use crate::fake_zalo::{self, APP_ID, OA_SECRET, Sent, Shared, event, signature_header};
@@ -212,13 +211,13 @@ async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) 
     assert_eq!(sent[0].token, "at-1");
     assert_eq!(z.fake.lock().unwrap().refreshes, 1);
     // The new single-use refresh token was stored.
-    assert_eq!(
-        z.h.store().platform_tokens("zalo").await.unwrap(),
-        Some(PlatformTokens {
-            refresh_token: "rt-1".into(),
-            access_token: Some("at-1".into())
-        })
-    );
+    // Sealed under the service's key: the database alone does not hand
+    // over the OA.
+    let stored = z.h.store().platform_tokens("zalo").await.unwrap().unwrap();
+    let open = |s: &str| String::from_utf8(z.h.key.open(s).unwrap()).unwrap();
+    assert_eq!(open(&stored.refresh_token), "rt-1");
+    assert_eq!(open(stored.access_token.as_deref().unwrap()), "at-1");
+    assert!(!stored.refresh_token.contains("rt-1"));
     // Later sends use the new token without refreshing again.
     z.post(&event("follow", "zu-6", None, "")).await;
     assert_eq!(z.sent(2).await[1].token, "at-1");
