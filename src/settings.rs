@@ -52,6 +52,15 @@ pub struct Settings {
     /// the Telegram webhook is registered under it; token cards link to it).
     #[arg(long, global = true, env = "KHAOSAT_WEB_URL")]
     pub web_url: Option<String>,
+    /// Reverse proxies in front of `serve` (IP addresses, comma-separated):
+    /// their `X-Forwarded-For` gives the client's address.
+    #[arg(
+        long = "trusted-proxy",
+        global = true,
+        env = "KHAOSAT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Address `serve` listens on.
     #[arg(long, global = true, env = "KHAOSAT_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
@@ -217,6 +226,7 @@ impl Settings {
             secret_file: None,
             trial: false,
             web_url: None,
+            trusted_proxies: Vec::new(),
             // Tests and embedders pick a free port.
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             log: "warn".into(),

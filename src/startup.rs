@@ -124,6 +124,7 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
 /// that are configured, and composes their routers.
 pub async fn build(settings: Settings) -> Result<App> {
     let (survey, store) = open_survey(&settings).await?;
+    let key = key(&settings)?;
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -138,7 +139,8 @@ pub async fn build(settings: Settings) -> Result<App> {
     let mut routers = vec![
         web::router(WebChat {
             survey: survey.clone(),
-            secure_cookies: web_url.starts_with("https://"),
+            sessions: web::Sessions::new(key.clone(), web_url.starts_with("https://")),
+            trusted_proxies: settings.trusted_proxies.clone(),
         }),
         ops::router(ops::Ops {
             survey: survey.clone(),
@@ -156,9 +158,8 @@ pub async fn build(settings: Settings) -> Result<App> {
             None
         }
         Some(config) => {
-            let zalo = Arc::new(
-                Zalo::start(config, survey.clone(), store.clone(), key(&settings)?).await?,
-            );
+            let zalo =
+                Arc::new(Zalo::start(config, survey.clone(), store.clone(), key.clone()).await?);
             routers.push(zalo::router(zalo.clone()));
             channels.push(format!("Zalo: on — webhook {web_url}/zalo/webhook"));
             Some(zalo)
@@ -287,7 +288,10 @@ impl App {
             })
         });
         tracing::info!(address = %self.address, "serving");
-        axum::serve(self.listener, self.router)
+        let router = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, router)
             .with_graceful_shutdown(stopped(stop_rx))
             .await
             .context("serving HTTP")?;
@@ -340,6 +344,7 @@ fn run_the_ballot_box(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) {
                 tracing::error!(error = %format!("{e:#}"), "the mixer failed; ballots stay in the box");
             }
             if minutes.is_multiple_of(60) {
+                survey.tidy_budgets();
                 match survey.expire_idle_sessions().await {
                     Ok(n) => tracing::debug!(expired = n, "idle conversations purged"),
                     Err(e) => {

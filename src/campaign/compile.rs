@@ -440,7 +440,7 @@ fn messages(
             "too_many_attempts",
             &raw.too_many_attempts,
             &[],
-            "Bạn đã nhập sai mã quá nhiều lần. Xin đợi một giờ rồi thử lại, hoặc liên hệ cán bộ phát phiếu.",
+            "Mã phiếu đã bị nhập sai quá nhiều lần. Xin ông/bà đợi một giờ rồi thử lại, hoặc liên hệ cán bộ phát phiếu.",
         ),
         not_open: take(
             "not_open",
@@ -452,13 +452,13 @@ fn messages(
             "closed",
             &raw.closed,
             &["closes"],
-            "Đợt khảo sát đã kết thúc lúc {closes}. Xin cảm ơn bạn đã quan tâm.",
+            "Đợt khảo sát đã kết thúc lúc {closes}. Xin cảm ơn ông/bà đã quan tâm.",
         ),
         quota_full: take(
             "quota_full",
             &raw.quota_full,
             &["unit"],
-            "{unit} đã nhận đủ số phiếu cần thiết. Xin cảm ơn bạn!",
+            "{unit} đã nhận đủ số phiếu cần thiết. Xin cảm ơn ông/bà!",
         ),
         unsupported: take(
             "unsupported",

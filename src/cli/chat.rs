@@ -11,7 +11,7 @@ use super::trial;
 use crate::engine::Reply;
 use crate::settings::Settings;
 use crate::startup;
-use crate::survey::{Content, Message};
+use crate::survey::{Content, Message, Origin};
 
 /// The simulator's channel name.
 const CHANNEL: &str = "terminal";
@@ -42,6 +42,8 @@ pub async fn run(settings: &Settings, args: &ChatArgs) -> Result<()> {
         user: args.user.clone(),
         id: None,
         content,
+        origin: Origin::Local,
+        successor: None,
     };
     let first = survey
         .handle(send(Content::Start(args.token.clone())))

@@ -228,7 +228,8 @@ pub async fn issue(
             )
         })
     };
-    let web = |t: &Token| format!("{}/s/{}", links.web_url.trim_end_matches('/'), t.as_str());
+    // The token in the fragment: never sent to the server, nor logged by a proxy.
+    let web = |t: &Token| format!("{}/#t={}", links.web_url.trim_end_matches('/'), t.as_str());
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;

@@ -60,7 +60,7 @@ pub async fn demo_tokens(
         let token = &issued.tokens[0];
         let shown = if as_links {
             format!(
-                "{}/s/{}",
+                "{}/#t={}",
                 links.web_url.trim_end_matches('/'),
                 token.as_str()
             )

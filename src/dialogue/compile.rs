@@ -228,7 +228,7 @@ impl Compiler<'_> {
                 "thanks",
                 &raw.thanks,
                 &["count"],
-                "Xin cảm ơn bạn đã tham gia khảo sát!",
+                "Xin cảm ơn ông/bà đã tham gia khảo sát!",
             ),
             cancelled: take(
                 "cancelled",

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 
+use super::Origin;
 use super::turn::Turn;
 use crate::campaign::{Access, PeriodState};
 use crate::engine::{self, UnitRef};
@@ -28,7 +29,13 @@ impl Turn<'_> {
     pub(super) async fn begin(&mut self, payload: &str) -> Result<()> {
         let c = self.survey.campaign.clone();
         let since = self.now.timestamp() - 3600;
-        if self.tx.token_failures(self.respondent, since).await? >= TOKEN_ATTEMPTS_PER_HOUR {
+        let over_budget = !self
+            .survey
+            .budgets
+            .allows(&self.message.channel, self.address());
+        if over_budget
+            || self.tx.token_failures(&self.respondent, since).await? >= TOKEN_ATTEMPTS_PER_HOUR
+        {
             self.say(c.messages().too_many_attempts.clone());
             return Ok(());
         }
@@ -48,7 +55,6 @@ impl Turn<'_> {
             self.say(refusal);
             return Ok(());
         }
-        self.tx.clear_token_failures(self.respondent).await?;
         let spent = self.tx.spent_units(&credential).await?;
         let mut open = Vec::new();
         // In the campaign's order, whatever order the token lists them in.
@@ -76,6 +82,17 @@ impl Turn<'_> {
             self.say(c.messages().token_wrong_unit.clone());
             return Ok(());
         };
+        // A credential with units left: the respondent is who they say.
+        self.tx.clear_token_failures(&self.respondent).await?;
+        if let Some(successor) = &self.message.successor {
+            // Kept under a new key from now on (a fresh web session).
+            self.tx.delete_session(&self.respondent).await?;
+            self.respondent = self
+                .survey
+                .keys
+                .respondent(&self.message.channel, successor);
+            self.moved = true;
+        }
         let d = assessment.dialogue.clone();
         // A token covers units of one kind, so one dialogue serves them all.
         open.retain(|u| {
@@ -87,15 +104,23 @@ impl Turn<'_> {
     }
 
     /// `o_<group>_<unit>`: one ballot per unit for each channel account.
+    /// Only a messaging account counts as a person: a browser can clear its
+    /// cookies and come back as another, so the web chat and the terminal
+    /// are refused.
     async fn open_access(&mut self, rest: &str) -> Result<Option<Admitted>> {
         let c = self.survey.campaign.clone();
+        if self.message.origin != Origin::Account {
+            self.say(OPEN_ACCESS_NEEDS_AN_ACCOUNT);
+            return Ok(None);
+        }
         let found = rest.split_once('_').and_then(|(g, u)| {
             let group = c.group(g).filter(|g| g.access == Access::Open)?;
             c.assessment_of(u, &group.id)?;
             Some((group.id.clone(), u.to_string()))
         });
         let Some((group, unit)) = found else {
-            self.fail(&c.messages().token_wrong_unit).await?;
+            // A public link with a typo: nothing secret was guessed.
+            self.say(c.messages().token_wrong_unit.clone());
             return Ok(None);
         };
         Ok(Some(Admitted {
@@ -109,7 +134,9 @@ impl Turn<'_> {
     async fn token(&mut self, typed: &str) -> Result<Option<Admitted>> {
         let c = self.survey.campaign.clone();
         let Ok(token) = Token::parse(typed) else {
-            self.fail(&c.messages().token_invalid).await?;
+            // A typo (the check symbol catches it) or not a token at all:
+            // neither can be a right guess, so neither is counted.
+            self.say(c.messages().token_invalid.clone());
             return Ok(None);
         };
         let record: Option<TokenRecord> = self.tx.token(&self.survey.keys.token(&token)).await?;
@@ -155,12 +182,16 @@ impl Turn<'_> {
         Ok(self.tx.ballot_count(&cell).await? >= a.quota)
     }
 
-    /// Counts a failed attempt at a credential and says why it failed.
+    /// Counts a wrong token — for the respondent, their address and their
+    /// channel — and says why it failed.
     async fn fail(&mut self, message: &str) -> Result<()> {
         let since = self.now.timestamp() - 3600;
         self.tx
-            .record_token_failure(self.respondent, self.now.timestamp(), since)
+            .record_token_failure(&self.respondent, self.now.timestamp(), since)
             .await?;
+        self.survey
+            .budgets
+            .charge(&self.message.channel, self.address());
         self.say(message.to_string());
         Ok(())
     }
@@ -182,6 +213,19 @@ impl super::Survey {
                     .closed
                     .replace("{closes}", &c.local_time(c.closes())),
             ),
+        }
+    }
+}
+
+/// Said when an open-access link is used where a person cannot be told apart.
+const OPEN_ACCESS_NEEDS_AN_ACCOUNT: &str = "Đường dẫn không cần mã phiếu chỉ dùng được trong Zalo hoặc Telegram, nơi mỗi tài khoản là một người. Xin mở đường dẫn (hoặc quét mã QR) bằng Zalo hoặc Telegram, hoặc gõ mã phiếu in trên giấy mời.";
+
+impl Turn<'_> {
+    /// The client address behind this message, where the channel knows one.
+    fn address(&self) -> Option<std::net::IpAddr> {
+        match self.message.origin {
+            Origin::Address(a) => Some(a),
+            Origin::Account | Origin::Local => None,
         }
     }
 }

@@ -13,6 +13,23 @@ pub struct Message {
     /// The channel's id of this message, for deduplication.
     pub id: Option<String>,
     pub content: Content,
+    /// Who stands behind `user`, as far as the channel can tell.
+    pub origin: Origin,
+    /// Where a conversation this message begins is kept instead of `user`
+    /// (the web chat issues a new session when a token is accepted).
+    pub successor: Option<String>,
+}
+
+/// Who stands behind a channel's user id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A messaging platform's account (Telegram, Zalo): one person, as far
+    /// as open access goes.
+    Account,
+    /// An anonymous browser at this client address (the web chat).
+    Address(std::net::IpAddr),
+    /// The terminal on the service's own machine.
+    Local,
 }
 
 /// What the respondent sent.
@@ -41,6 +58,10 @@ pub struct Handled {
     pub replies: Vec<Reply>,
     /// The message id was processed before; nothing changed.
     pub duplicate: bool,
+    /// The conversation now lives under the message's `successor`.
+    pub moved: bool,
+    /// A conversation is in progress after this message.
+    pub open: bool,
 }
 
 impl Content {

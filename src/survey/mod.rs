@@ -9,14 +9,16 @@
 
 mod admission;
 mod ballot_box;
+mod budgets;
 mod clock;
 mod keys;
 mod message;
 mod turn;
 
 pub use admission::{OPEN_PREFIX, TOKEN_ATTEMPTS_PER_HOUR};
+pub use budgets::{PER_ADDRESS_PER_HOUR, PER_CHANNEL_PER_HOUR};
 pub use clock::Clock;
-pub use message::{Content, Handled, Message};
+pub use message::{Content, Handled, Message, Origin};
 
 use std::sync::Arc;
 
@@ -52,6 +54,8 @@ pub struct Survey {
     keys: Keys,
     options: Options,
     dialogues: DashMap<(String, String), Arc<Dialogue>>,
+    /// Wrong tokens per address and per channel.
+    budgets: budgets::Budgets,
     /// One lock per respondent with a message in hand.
     locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     metrics: Arc<Metrics>,
@@ -77,6 +81,7 @@ impl Survey {
             keys,
             options,
             dialogues,
+            budgets: budgets::Budgets::default(),
             locks: DashMap::new(),
         })
     }
@@ -87,6 +92,11 @@ impl Survey {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Forgets guessing budgets that have refilled (their memory).
+    pub fn tidy_budgets(&self) {
+        self.budgets.tidy();
     }
 
     /// Forgets the ids of messages processed more than [`KEEP_MESSAGE_IDS`]
@@ -140,6 +150,15 @@ impl Survey {
     /// The keyed hash that stands for a channel user in the store.
     pub fn respondent_key(&self, channel: &str, user: &str) -> String {
         self.keys.respondent(channel, user)
+    }
+
+    /// Ends a channel user's conversation, whatever its state (a shared
+    /// device handed to the next person).
+    pub async fn abandon(&self, channel: &str, user: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        tx.delete_session(&self.respondent_key(channel, user))
+            .await?;
+        tx.commit().await
     }
 
     /// Whether a channel user has a conversation in progress.
@@ -210,23 +229,29 @@ impl Survey {
                 return Ok(Handled {
                     replies: Vec::new(),
                     duplicate: true,
+                    moved: false,
+                    open: true,
                 });
             }
         }
         let mut turn = Turn {
             survey: self,
             tx,
-            respondent,
+            respondent: respondent.to_string(),
+            open: false,
+            moved: false,
             message,
             now,
             replies: Vec::new(),
         };
         turn.run().await?;
-        let replies = turn.replies;
+        let (replies, open, moved) = (turn.replies, turn.open, turn.moved);
         turn.tx.commit().await?;
         Ok(Handled {
             replies,
             duplicate: false,
+            moved,
+            open,
         })
     }
 

@@ -20,7 +20,12 @@ const EXPIRED: &str = "Phiếu ông/bà đang trả lời dở đã được xó
 pub(super) struct Turn<'a> {
     pub(super) survey: &'a Survey,
     pub(super) tx: Tx,
-    pub(super) respondent: &'a str,
+    /// The key the conversation is kept under (it may move: `successor`).
+    pub(super) respondent: String,
+    /// Whether a conversation is in progress after this turn.
+    pub(super) open: bool,
+    /// The conversation moved to the message's successor.
+    pub(super) moved: bool,
     pub(super) message: &'a Message,
     pub(super) now: DateTime<Utc>,
     pub(super) replies: Vec<Reply>,
@@ -39,10 +44,11 @@ impl Turn<'_> {
     }
 
     pub(super) async fn run(&mut self) -> Result<()> {
-        let stored = self.tx.load_session(self.respondent).await?;
+        let stored = self.tx.load_session(&self.respondent).await?;
+        self.open = stored.is_some();
         let content = self.message.content.clone();
         let Some(stored) = stored else {
-            if self.tx.take_expiry_note(self.respondent).await? {
+            if self.tx.take_expiry_note(&self.respondent).await? {
                 self.say(EXPIRED);
             }
             return match content {
@@ -70,7 +76,8 @@ impl Turn<'_> {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "unreadable session; starting over");
-                self.tx.delete_session(self.respondent).await?;
+                self.tx.delete_session(&self.respondent).await?;
+                self.open = false;
                 self.welcome();
                 return Ok(());
             }
@@ -154,8 +161,9 @@ impl Turn<'_> {
             outcome = engine::step(d, &outcome.session, input);
         }
         self.replies.append(&mut outcome.replies);
-        if outcome.session.at == At::Finished {
-            self.tx.delete_session(self.respondent).await?;
+        self.open = outcome.session.at != At::Finished;
+        if !self.open {
+            self.tx.delete_session(&self.respondent).await?;
         } else {
             let state = self
                 .survey
@@ -163,7 +171,7 @@ impl Turn<'_> {
                 .seal(&serde_json::to_vec(&outcome.session)?);
             self.tx
                 .save_session(
-                    self.respondent,
+                    &self.respondent,
                     &StoredSession {
                         credential,
                         group,

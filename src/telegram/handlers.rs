@@ -185,6 +185,8 @@ async fn handle(
         user: chat.0.to_string(),
         id: Some(update_id.to_string()),
         content,
+        origin: crate::survey::Origin::Account,
+        successor: None,
     };
     let handled = tg.survey.handle(message).await?;
     Ok((!handled.duplicate).then_some(handled.replies))

@@ -1,23 +1,26 @@
 //! The web chat: a page (embedded in the binary) and a JSON API over the
 //! same survey service as every other channel.
 //!
-//! The browser is identified by a random session cookie (HttpOnly,
-//! SameSite=Strict; Secure over HTTPS); reloading the page resumes.
+//! The browser is identified by a session the server issues and signs
+//! (`session.rs`); reloading the page resumes. A token comes in the
+//! address's fragment (`/#t=…`), which never reaches the server or a
+//! proxy's log, and the page removes it from the address bar at once.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::WebChat;
+use super::{WebChat, client};
 use crate::engine::{Button, Reply};
-use crate::survey::{Content, Message};
+use crate::survey::{Content, Message, Origin};
 
 /// The channel name of the web chat.
 pub const CHANNEL: &str = "web";
-const COOKIE: &str = "khaosat_sid";
 const PAGE: &str = include_str!("page.html");
 
 pub fn routes() -> Router<WebChat> {
@@ -128,76 +131,87 @@ fn web_reply(r: &Reply) -> WebReply {
     }
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-}
+/// Said when the service cannot take a message now.
+const UNAVAILABLE: &str = "Xin lỗi, hệ thống đang gặp sự cố nên chưa ghi nhận được tin nhắn vừa rồi. Câu trả lời trước đó vẫn được giữ nguyên; xin thử lại sau ít phút.";
 
 async fn chat(
     State(app): State<WebChat>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(req): Json<ChatRequest>,
 ) -> Response {
-    let (sid, fresh) = match session_cookie(&headers) {
-        Some(sid) => (sid, false),
-        None => (crate::hex::random::<16>(), true),
-    };
+    let known = app.sessions.from_request(&headers);
     let content = match req.kind.as_str() {
         "resume" => Content::Start(None),
+        // A shared device: forget this browser's session and begin anew.
+        "reset" => Content::Start(None),
         "start" => Content::Start(Some(req.value).filter(|v| !v.trim().is_empty())),
         "text" => Content::Text(req.value),
         "button" => Content::button(&req.value),
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
-                "kind must be resume, start, text or button",
+                "kind must be resume, reset, start, text or button",
             )
                 .into_response();
         }
+    };
+    if let (Some(old), "reset") = (&known, req.kind.as_str())
+        && app.survey.abandon(CHANNEL, old).await.is_err()
+    {
+        return unavailable();
+    }
+    let sid = match (&known, req.kind.as_str()) {
+        (Some(sid), kind) if kind != "reset" => sid.clone(),
+        _ => app.sessions.issue(),
     };
     // Ids are scoped to this browser session.
     let id = req
         .id
         .filter(|i| !i.is_empty() && i.len() <= 64)
         .map(|i| format!("{sid}:{i}"));
+    let successor = app.sessions.issue();
     let message = Message {
         channel: CHANNEL.to_string(),
         user: sid.clone(),
         id,
         content,
+        origin: Origin::Address(client::address(peer, &headers, &app.trusted_proxies)),
+        // A conversation begun with a token gets a session of its own.
+        successor: Some(successor.clone()),
     };
-    let handled = match app.survey.handle(message).await {
-        Ok(h) => h,
-        Err(_) => {
-            let body = ChatResponse {
-                replies: vec![WebReply {
-                    compact: false,
-                    text: "Xin lỗi, hệ thống đang gặp sự cố nên chưa ghi nhận được tin nhắn vừa rồi. Câu trả lời trước đó vẫn được giữ nguyên; xin thử lại sau ít phút.".into(),
-                    choices: Vec::new(),
-                    controls: Vec::new(),
-                }],
-            };
-            return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
-        }
+    let Ok(handled) = app.survey.handle(message).await else {
+        return unavailable();
     };
     let body = ChatResponse {
         replies: handled.replies.iter().map(web_reply).collect(),
     };
     let mut response = Json(body).into_response();
-    if fresh {
-        let secure = if app.secure_cookies { "; Secure" } else { "" };
-        let cookie =
-            format!("{COOKIE}={sid}; Path=/; HttpOnly; SameSite=Strict; Max-Age=7776000{secure}");
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().insert(header::SET_COOKIE, v);
-        }
+    let cookie = if handled.moved {
+        app.sessions.cookie(&successor)
+    } else if !handled.open {
+        // Nothing to come back to: no session stays on the device.
+        known.is_some().then(|| app.sessions.clear())
+    } else if known.as_deref() != Some(sid.as_str()) {
+        app.sessions.cookie(&sid)
+    } else {
+        None
+    };
+    if let Some(v) = cookie {
+        response.headers_mut().insert(header::SET_COOKIE, v);
     }
     response
+}
+
+/// The polite answer when the service cannot take a message now.
+fn unavailable() -> Response {
+    let body = ChatResponse {
+        replies: vec![WebReply {
+            compact: false,
+            text: UNAVAILABLE.into(),
+            choices: Vec::new(),
+            controls: Vec::new(),
+        }],
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }

@@ -2,8 +2,11 @@
 //! the same survey service as every other channel.
 
 mod chat;
+mod client;
+mod session;
 
 pub use chat::{CHANNEL, ChatRequest, ChatResponse, WebButton, WebReply};
+pub use session::Sessions;
 
 use std::sync::Arc;
 
@@ -15,8 +18,10 @@ use crate::survey::Survey;
 #[derive(Clone)]
 pub struct WebChat {
     pub survey: Arc<Survey>,
-    /// Mark the session cookie `Secure` (when served over HTTPS).
-    pub secure_cookies: bool,
+    /// Issues and checks the signed session cookie.
+    pub sessions: Sessions,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// `/`, `/s/<token>` and `/api/chat`.

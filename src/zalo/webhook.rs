@@ -121,6 +121,8 @@ async fn webhook(State(zalo): State<Arc<Zalo>>, headers: HeaderMap, body: Bytes)
         user: user.clone(),
         id: Some(id),
         content,
+        origin: crate::survey::Origin::Account,
+        successor: None,
     };
     match zalo.survey.handle(message).await {
         Ok(handled) => {

@@ -119,10 +119,14 @@ async fn a_browser_completes_a_ballot(backend: Backend) {
     let base = h.serve_http().await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
 
-    c.goto(&format!("{base}/s/{}", token.as_str()))
+    // The link a card carries: the token in the fragment, never sent to
+    // the server, and gone from the address bar once the page has it.
+    c.goto(&format!("{base}/#t={}", token.as_str()))
         .await
         .unwrap();
     wait_for(&c, "Câu 1/14").await;
+    let address = c.current_url().await.unwrap().to_string();
+    assert!(!address.contains(token.as_str()), "{address}");
     for k in 2..=4 {
         click(&c, "Hài lòng").await;
         wait_for(&c, &format!("Câu {k}/14")).await;

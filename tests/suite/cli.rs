@@ -146,7 +146,7 @@ fn tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes() {
         )),
         "{text}"
     );
-    assert!(text.contains(&format!("https://khaosat.example.vn/s/{compact}")));
+    assert!(text.contains(&format!("https://khaosat.example.vn/#t={compact}")));
     assert!(text.contains("UBND xã Bình An"));
     let mut sheets: Vec<_> = std::fs::read_dir(&out)
         .unwrap()

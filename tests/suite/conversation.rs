@@ -382,21 +382,41 @@ async fn token_problems_get_polite_messages(backend: Backend) {
 async fn guessing_is_limited_per_respondent(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let good = h.token("nguoi-dan", &["binh-an"]).await;
-    let mut chat = Chat::new("zalo", "guesser");
-    for _ in 0..khaosat::survey::TOKEN_ATTEMPTS_PER_HOUR {
-        chat.say(
-            &h.survey,
-            &khaosat::token::Token::generate(&mut rand::rng()).display(),
-        )
-        .await;
-        assert!(chat.text().contains("Không tìm thấy"));
+    // A token already used for all its units.
+    let spent = h.token("nguoi-dan", &["binh-chanh"]).await;
+    let mut other = Chat::new("telegram", "spender");
+    other.start(&h.survey, Some(spent.as_str())).await;
+    for typed in [
+        "4", "4", "4", "4", "4", "4", "4", "4", "4", "4", "bỏ qua", "5", "bỏ qua", "gửi",
+    ] {
+        other.say(&h.survey, typed).await;
     }
+    assert!(other.text().contains("Mã biên nhận"), "{}", other.text());
+
+    let mut chat = Chat::new("zalo", "guesser");
+    let wrong = || khaosat::token::Token::generate(&mut rand::rng()).display();
+    for _ in 1..khaosat::survey::TOKEN_ATTEMPTS_PER_HOUR {
+        chat.say(&h.survey, &wrong()).await;
+        assert!(chat.text().contains("Không tìm thấy"), "{}", chat.text());
+    }
+    // A typo is caught by the check symbol: told, not counted.
+    let mut typo: Vec<char> = good.as_str().chars().collect();
+    typo[3] = if typo[3] == 'A' { 'B' } else { 'A' };
+    for _ in 0..5 {
+        chat.say(&h.survey, &typo.iter().collect::<String>()).await;
+        assert!(
+            chat.text().contains("Mã phiếu chưa đúng"),
+            "{}",
+            chat.text()
+        );
+    }
+    // A spent token is no proof of anything: it clears nothing.
+    chat.say(&h.survey, spent.as_str()).await;
+    assert!(chat.text().contains("đã được dùng"), "{}", chat.text());
+    chat.say(&h.survey, &wrong()).await;
+    assert!(chat.text().contains("Không tìm thấy"), "{}", chat.text());
     chat.say(&h.survey, &good.display()).await;
-    assert!(
-        chat.text().contains("sai mã quá nhiều lần"),
-        "{}",
-        chat.text()
-    );
+    assert!(chat.text().contains("sai quá nhiều lần"), "{}", chat.text());
     // An hour later the respondent may try again.
     h.set_time("2021-02-01T10:00:01");
     chat.say(&h.survey, &good.display()).await;

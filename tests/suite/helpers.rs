@@ -14,7 +14,7 @@ use khaosat::secret::Secret;
 use khaosat::settings::Settings;
 use khaosat::startup;
 use khaosat::store::{Store, TokenRecord};
-use khaosat::survey::{Clock, Content, Handled, Message, Survey};
+use khaosat::survey::{Clock, Content, Handled, Message, Origin, Survey};
 use khaosat::token::Token;
 use khaosat::zalo::Zalo;
 use sqlx::Connection;
@@ -396,6 +396,13 @@ impl Chat {
                 user: self.user.clone(),
                 id,
                 content,
+                // As the channel would say who stands behind the user id.
+                origin: match self.channel.as_str() {
+                    "web" => Origin::Address([127, 0, 0, 1].into()),
+                    "terminal" => Origin::Local,
+                    _ => Origin::Account,
+                },
+                successor: None,
             })
             .await
             .unwrap();

@@ -3,7 +3,7 @@
 use khaosat::web::ChatResponse;
 use serde_json::json;
 
-use crate::helpers::{Backend, Harness};
+use crate::helpers::{Backend, Chat, Harness};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -208,9 +208,193 @@ async fn health_metrics_and_bad_requests(backend: Backend) {
     h.db.drop_db().await;
 }
 
+/// The session cookie of a response, as `name=value` (empty when cleared).
+fn session_of(res: &reqwest::Response) -> Option<String> {
+    let cookie = res.headers().get("set-cookie")?.to_str().ok()?;
+    let pair = cookie.split(';').next()?.to_string();
+    Some(if cookie.contains("Max-Age=0") {
+        String::new()
+    } else {
+        pair
+    })
+}
+
+async fn post_raw(c: &reqwest::Client, base: &str, kind: &str, value: &str) -> reqwest::Response {
+    c.post(format!("{base}/api/chat"))
+        .json(&json!({ "kind": kind, "value": value, "id": rand::random::<u64>().to_string() }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The server issues and signs the session: a made-up one is ignored, a
+/// new one comes when a token is accepted, "Bắt đầu phiếu mới" starts a
+/// session that knows nothing of the last, and the end of the
+/// conversation clears the cookie.
+async fn web_sessions_are_issued_by_the_server(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let base = h.serve_http().await;
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    // A browser that picks its own session id gets one of the server's.
+    let forged = reqwest::Client::new()
+        .post(format!("{base}/api/chat"))
+        .header(
+            "cookie",
+            format!("khaosat_sid={}.{}", "a".repeat(32), "b".repeat(32)),
+        )
+        .json(&json!({ "kind": "start", "value": token.as_str() }))
+        .send()
+        .await
+        .unwrap();
+    let issued = session_of(&forged).expect("a session of the server's own");
+    assert!(
+        issued.starts_with("khaosat_sid=") && !issued.contains(&"a".repeat(32)),
+        "{issued}"
+    );
+
+    let browser = client();
+    // Nothing to keep yet: no cookie.
+    let welcome = post_raw(&browser, &base, "resume", "").await;
+    assert_eq!(session_of(&welcome), None);
+    let started = post_raw(&browser, &base, "start", token.as_str()).await;
+    let first = session_of(&started).expect("a session once the token is accepted");
+    let r: ChatResponse = started.json().await.unwrap();
+    assert!(text(&r).contains("Câu 1/14"), "{}", text(&r));
+    post(&browser, &base, "text", "4").await;
+    let r = post(&browser, &base, "resume", "").await;
+    assert!(
+        text(&r).contains("Câu 2/14"),
+        "the session goes on: {}",
+        text(&r)
+    );
+
+    // A shared tablet: the next person starts afresh and sees nothing of
+    // the last, whose unfinished ballot is dropped.
+    let reset = post_raw(&browser, &base, "reset", "").await;
+    assert_eq!(
+        session_of(&reset).as_deref(),
+        Some(""),
+        "the cookie is cleared"
+    );
+    let r: ChatResponse = reset.json().await.unwrap();
+    assert!(text(&r).contains("xin gõ mã phiếu"), "{}", text(&r));
+    let r = post(&browser, &base, "resume", "").await;
+    assert!(!text(&r).contains("Câu 2/14"), "{}", text(&r));
+
+    // The card again: a new conversation under a new session, finished;
+    // the cookie goes with the conversation.
+    let again = post_raw(&browser, &base, "start", token.as_str()).await;
+    let second = session_of(&again).expect("a new session");
+    assert_ne!(first, second, "rotated when the token was accepted");
+    let r: ChatResponse = again.json().await.unwrap();
+    assert!(text(&r).contains("Câu 1/14"), "{}", text(&r));
+    for typed in [
+        "4", "4", "4", "4", "4", "4", "4", "4", "4", "4", "bỏ qua", "5", "bỏ qua",
+    ] {
+        post(&browser, &base, "text", typed).await;
+    }
+    let sent = post_raw(&browser, &base, "text", "gửi").await;
+    assert_eq!(session_of(&sent).as_deref(), Some(""), "cleared at the end");
+    let r: ChatResponse = sent.json().await.unwrap();
+    assert!(text(&r).contains("Mã biên nhận"), "{}", text(&r));
+    h.finish().await;
+}
+
+/// Open-access links need a messaging account: a browser could be anyone,
+/// again and again.
+async fn open_access_is_refused_on_the_web(backend: Backend) {
+    let mut h = Harness::small(backend).await;
+    let base = h.serve_http().await;
+    let r = post(&client(), &base, "start", "o_dan_xa-a").await;
+    assert!(
+        text(&r).contains("chỉ dùng được trong Zalo hoặc Telegram"),
+        "{}",
+        text(&r)
+    );
+    assert!(h.ballots().await.is_empty());
+    h.finish().await;
+}
+
+/// 10,000 guesses through the web chat, each from a fresh browser and a
+/// different forwarded address (the proxy is trusted): the web chat's
+/// budget stops them after a few hundred, while a citizen on Telegram at
+/// the same time is let in.
+async fn ten_thousand_web_guesses_are_stopped(backend: Backend) {
+    use khaosat::survey::{PER_ADDRESS_PER_HOUR, PER_CHANNEL_PER_HOUR};
+    let mut h = Harness::shipped(backend).await;
+    let base = h
+        .serve(|s| s.trusted_proxies = vec![[127, 0, 0, 1].into()])
+        .await;
+    let good = h.token("nguoi-dan", &["binh-an"]).await;
+    let http = reqwest::Client::new();
+    let guesses = (0..10_000u32).map(|i| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let guess = khaosat::token::Token::generate(&mut rand::rng());
+            let forwarded = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            let r: ChatResponse = http
+                .post(format!("{base}/api/chat"))
+                .header("x-forwarded-for", forwarded)
+                .json(&json!({ "kind": "start", "value": guess.as_str() }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            text(&r)
+        }
+    });
+    let mut looked_at = 0;
+    let mut refused = 0;
+    use futures_util::StreamExt;
+    let mut answers = futures_util::stream::iter(guesses).buffer_unordered(8);
+    while let Some(answer) = answers.next().await {
+        if answer.contains("Không tìm thấy") {
+            looked_at += 1;
+        } else if answer.contains("sai quá nhiều lần") {
+            refused += 1;
+        }
+    }
+    assert!(
+        looked_at <= PER_CHANNEL_PER_HOUR as usize + 5,
+        "{looked_at} guesses were looked at"
+    );
+    assert_eq!(looked_at + refused, 10_000);
+    eprintln!("10,000 web guesses: {looked_at} looked at, {refused} refused");
+    // Meanwhile on Telegram: a real token works.
+    let mut citizen = Chat::new("telegram", "8800");
+    citizen.start(&h.survey, Some(good.as_str())).await;
+    assert!(citizen.text().contains("Câu 1/14"), "{}", citizen.text());
+    // Without a trusted proxy the forwarded address is anyone's word: one
+    // address, and its own budget stops it sooner.
+    h.stop().await;
+    let base = h.serve_http().await;
+    let mut looked_at = 0;
+    for _ in 0..PER_ADDRESS_PER_HOUR + 10 {
+        let guess = khaosat::token::Token::generate(&mut rand::rng());
+        let r: ChatResponse = reqwest::Client::new()
+            .post(format!("{base}/api/chat"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .json(&json!({ "kind": "start", "value": guess.as_str() }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        looked_at += usize::from(text(&r).contains("Không tìm thấy"));
+    }
+    assert_eq!(looked_at, PER_ADDRESS_PER_HOUR as usize);
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
+        sqlite web_sessions_are_issued_by_the_server,
+        sqlite open_access_is_refused_on_the_web,
+        sqlite ten_thousand_web_guesses_are_stopped,
         sqlite web_chat_completes_a_ballot_and_resumes_on_reload,
         sqlite a_retried_request_is_applied_once,
         sqlite health_metrics_and_bad_requests,
