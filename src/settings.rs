@@ -31,7 +31,7 @@ pub struct Settings {
     /// Database: a SQLite file path, sqlite://… or postgres://… URL.
     /// Default: data/khaosat.db (data/trial.db with --trial).
     #[arg(long, global = true, env = "KHAOSAT_DATABASE_URL")]
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// Connections per instance to PostgreSQL.
     #[arg(long, global = true, env = "KHAOSAT_DB_POOL", default_value_t = DEFAULT_POOL_SIZE,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -80,6 +80,24 @@ pub struct Settings {
     /// Where the service counts what it does (`/metrics`).
     #[arg(skip)]
     pub metrics: Arc<Metrics>,
+}
+
+/// A database path or URL; `Debug` shows it without its password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", crate::store::redacted(&self.0))
+    }
 }
 
 /// How logs are written.
@@ -220,7 +238,7 @@ impl Settings {
     pub fn new(campaign: impl Into<PathBuf>, database_url: impl Into<String>) -> Self {
         Self {
             campaign: campaign.into(),
-            database_url: Some(database_url.into()),
+            database_url: Some(DatabaseUrl(database_url.into())),
             db_pool: DEFAULT_POOL_SIZE,
             secret: None,
             secret_file: None,
@@ -244,13 +262,42 @@ impl Settings {
 
     /// The database URL or path in use.
     pub fn database(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            if self.trial {
-                TRIAL_DATABASE
-            } else {
-                DEFAULT_DATABASE
-            }
-            .to_string()
-        })
+        self.database_url
+            .as_ref()
+            .map(|u| u.0.clone())
+            .unwrap_or_else(|| {
+                if self.trial {
+                    TRIAL_DATABASE
+                } else {
+                    DEFAULT_DATABASE
+                }
+                .to_string()
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_shows_no_secret() {
+        let mut s = Settings::new("dialogues/thang-binh-2021", "postgres://k:hunter2@db/k");
+        s.secret = Some(Secret::new("6b68616f736174"));
+        s.telegram.token = Some(Secret::new("123456:BOT-TOKEN"));
+        s.telegram.webhook_secret = Some(Secret::new("webhook-secret-value-xyz"));
+        s.zalo.oa_secret_key = Some(Secret::new("oa-secret"));
+        s.zalo.refresh_token = Some(Secret::new("refresh-me"));
+        let shown = format!("{s:?}");
+        for secret in [
+            "hunter2",
+            "6b68616f736174",
+            "BOT-TOKEN",
+            "webhook-secret-value",
+            "oa-secret",
+            "refresh-me",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 }

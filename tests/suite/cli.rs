@@ -375,6 +375,32 @@ fn progress_prints_the_quota_fulfilment() {
     assert!(!o.status.success() && stderr(&o).contains("unknown unit `nowhere`"));
 }
 
+/// An open-access link in the terminal: refused, as on the web (only a
+/// messaging account counts as one person).
+fn open_access_is_refused_in_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let campaign = crate::helpers::small_campaign_dir();
+    let o = khaosat(
+        &[
+            "--campaign",
+            campaign.to_str().unwrap(),
+            "--database-url",
+            db.to_str().unwrap(),
+            "--trial",
+            "chat",
+            "--token",
+            "o_dan_xa-a",
+        ],
+        "",
+    );
+    assert!(
+        stdout(&o).contains("chỉ dùng được trong Zalo hoặc Telegram"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 fn outside_trial_mode_the_2021_survey_is_closed() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -813,6 +839,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync formula_wishes_are_published_as_text,
         sync the_secret_key_is_required_and_kept_outside_the_database,
         sync verify_checks_the_open_data_without_a_database,
+        sync open_access_is_refused_in_the_terminal,
         sync before_close_the_report_is_progress_only,
         sync a_closed_standard_output_ends_a_command_quietly,
     ]

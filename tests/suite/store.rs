@@ -128,7 +128,7 @@ async fn the_service_role_cannot_touch_the_chain(h: &Harness) {
     }
     // And as that role the whole service works: a ballot, mixed into the chain.
     let mut settings = h.settings();
-    settings.database_url = Some(url.clone());
+    settings.database_url = Some(khaosat::settings::DatabaseUrl(url.clone()));
     let (survey, store) = khaosat::startup::open_survey(&settings).await.unwrap();
     let token = crate::helpers::insert_token(
         &store,

@@ -501,6 +501,25 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
                 .any(|(chat, c)| *chat == 4242 && c.contains(&"tiendo".to_string()))
         );
     }
+    // A report that cannot be made: staff are told so politely, and the
+    // reason (here: ballots altered behind the database's back) goes to
+    // the log, not into the chat.
+    let pool = h.raw_pool().await;
+    let bypass = match backend {
+        Backend::Sqlite => "DROP TRIGGER chain_no_update",
+        Backend::Postgres => "ALTER TABLE ballots DISABLE TRIGGER USER",
+    };
+    sqlx::raw_sql(bypass).execute(&pool).await.unwrap();
+    sqlx::raw_sql("UPDATE ballots SET unit_id = 'binh-chanh'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let failed = staff.say("/baocao").await;
+    assert!(
+        failed.contains("chưa tổng hợp được") && !failed.contains("does not match"),
+        "{failed}"
+    );
     h.finish().await;
 }
 
