@@ -13,7 +13,7 @@ pub use crate::secret::Secret;
 
 use crate::metrics::Metrics;
 use crate::store::{DEFAULT_DATABASE, DEFAULT_POOL_SIZE};
-use crate::survey::Clock;
+use crate::survey::{Clock, Receipts};
 
 /// The shipped campaign.
 pub const DEFAULT_CAMPAIGN: &str = "dialogues/thang-binh-2021";
@@ -80,6 +80,9 @@ pub struct Settings {
     /// Where the service counts what it does (`/metrics`).
     #[arg(skip)]
     pub metrics: Arc<Metrics>,
+    /// Where receipt codes come from (random; tests may force clashes).
+    #[arg(skip)]
+    pub receipts: Receipts,
 }
 
 /// A database path or URL; `Debug` shows it without its password.
@@ -257,6 +260,7 @@ impl Settings {
             },
             clock: Clock::system(),
             metrics: Arc::default(),
+            receipts: Receipts::default(),
         }
     }
 

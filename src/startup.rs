@@ -115,6 +115,7 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
         clock: settings.clock.clone(),
         trial: settings.trial,
         metrics: settings.metrics.clone(),
+        receipts: settings.receipts.clone(),
     };
     let survey = Survey::new(campaign, store.clone(), key, options).await?;
     Ok((Arc::new(survey), store))

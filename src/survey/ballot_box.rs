@@ -79,7 +79,7 @@ impl Turn<'_> {
         }
         let keys = &self.survey.keys;
         for _ in 0..RECEIPT_DRAWS {
-            let receipt = ballot::new_receipt(&mut rand::rng());
+            let receipt = self.survey.options.receipts.draw();
             if self.tx.receipt_in_chain(&receipt).await? {
                 continue;
             }
@@ -169,5 +169,32 @@ impl Survey {
         self.store.checkpoint().await?;
         self.metrics.ballots_mixed.inc_by(ballots.len() as u64);
         Ok(ballots.len())
+    }
+}
+
+/// Where receipt codes come from: random (tests may give their own, to
+/// make two ballots draw the same code).
+#[derive(Clone)]
+pub struct Receipts(std::sync::Arc<dyn Fn() -> String + Send + Sync>);
+
+impl Receipts {
+    pub fn from_fn(f: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+
+    fn draw(&self) -> String {
+        (self.0)()
+    }
+}
+
+impl Default for Receipts {
+    fn default() -> Self {
+        Self::from_fn(|| ballot::new_receipt(&mut rand::rng()))
+    }
+}
+
+impl std::fmt::Debug for Receipts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Receipts")
     }
 }

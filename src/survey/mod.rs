@@ -16,6 +16,7 @@ mod message;
 mod turn;
 
 pub use admission::{OPEN_PREFIX, TOKEN_ATTEMPTS_PER_HOUR};
+pub use ballot_box::Receipts;
 pub use budgets::{PER_ADDRESS_PER_HOUR, PER_CHANNEL_PER_HOUR};
 pub use clock::Clock;
 pub use message::{Content, Handled, Message, Origin};
@@ -45,6 +46,8 @@ pub struct Options {
     pub trial: bool,
     /// Where the survey counts what it does.
     pub metrics: Arc<Metrics>,
+    /// Where receipt codes come from.
+    pub receipts: Receipts,
 }
 
 /// The survey service.

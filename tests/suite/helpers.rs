@@ -260,6 +260,11 @@ impl Harness {
         self.serve_with(settings).await
     }
 
+    /// Serves with these settings (made from [`Harness::settings`]).
+    pub async fn serve_with_settings(&mut self, settings: Settings) -> String {
+        self.serve_with(settings).await
+    }
+
     async fn serve_with(&mut self, settings: Settings) -> String {
         self.stop().await;
         let app = startup::build(settings.clone()).await.unwrap();

@@ -532,6 +532,40 @@ async fn recorded_dialogue_versions_are_append_only_and_checked(backend: Backend
     h.finish().await;
 }
 
+/// Two ballots that draw the same receipt code: the second draws again,
+/// and both are stored, each with its own.
+async fn a_receipt_clash_draws_again(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let draws = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = draws.clone();
+    // The first two draws are the same code.
+    let mut settings = h.settings();
+    settings.receipts = khaosat::survey::Receipts::from_fn(move || {
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n < 2 {
+            "AAAAA-AAAAA".to_string()
+        } else {
+            khaosat::ballot::new_receipt(&mut rand::rng())
+        }
+    });
+    h.serve_with_settings(settings).await;
+    for (i, unit) in ["binh-an", "binh-chanh"].iter().enumerate() {
+        let token = h.token("nguoi-dan", &[unit]).await;
+        let mut chat = Chat::new("telegram", &format!("clash-{i}"));
+        to_review(&h, &mut chat, token.as_str()).await;
+        chat.say(&h.survey, "gửi").await;
+        assert!(chat.text().contains("Mã biên nhận"), "{}", chat.text());
+    }
+    let ballots = h.ballots().await;
+    assert_eq!(ballots.len(), 2);
+    assert_ne!(ballots[0].ballot.receipt, ballots[1].ballot.receipt);
+    assert!(
+        draws.load(std::sync::atomic::Ordering::SeqCst) >= 3,
+        "a second draw"
+    );
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
@@ -542,5 +576,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both quotas_stay_exact_under_concurrent_completions,
         both ballots_form_an_unbroken_hash_chain,
         both recorded_dialogue_versions_are_append_only_and_checked,
+        both a_receipt_clash_draws_again,
     ]
 }
