@@ -384,6 +384,17 @@ async fn ballots_form_an_unbroken_hash_chain(backend: Backend) {
     h.finish().await;
 }
 
+/// Asserts that `verify` named ballot `seq`, for a reason that says `why`.
+fn broken_at(verdict: khaosat::verify::Verdict, seq: i64, why: &str) {
+    match verdict {
+        khaosat::verify::Verdict::Broken { seq: at, problem } => {
+            assert_eq!(at, seq, "{problem}");
+            assert!(problem.contains(why), "{problem}");
+        }
+        v => panic!("ballot {seq} went unnoticed ({why}): {v:?}"),
+    }
+}
+
 async fn verify_finds_the_first_altered_ballot(backend: Backend) {
     use khaosat::verify::{Verdict, verify};
     let h = Harness::shipped(backend).await;
@@ -413,13 +424,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         .execute(pool)
         .await
         .unwrap();
-    match stored(&h).await {
-        Verdict::Broken { seq, problem } => {
-            assert_eq!(seq, 3);
-            assert!(problem.contains("missing"), "{problem}");
-        }
-        v => panic!("a deleted ballot went unnoticed: {v:?}"),
-    }
+    broken_at(stored(&h).await, 3, "missing");
     // Put back as it was, the chain is whole again.
     let b3 = &ballots[2];
     sqlx::query(
@@ -453,13 +458,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         .execute(pool)
         .await
         .unwrap();
-    match stored(&h).await {
-        Verdict::Broken { seq, problem } => {
-            assert_eq!(seq, 2);
-            assert!(problem.contains("altered"), "{problem}");
-        }
-        v => panic!("an altered ballot went unnoticed: {v:?}"),
-    }
+    broken_at(stored(&h).await, 2, "altered");
     // 3. Covered up — its hash recomputed — it breaks the next link.
     let mut b2 = h.ballots().await[1].clone();
     b2.hash = b2.ballot.chain_hash(&b2.prev_hash);
@@ -468,13 +467,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         .execute(pool)
         .await
         .unwrap();
-    match stored(&h).await {
-        Verdict::Broken { seq, problem } => {
-            assert_eq!(seq, 3, "{problem}");
-            assert!(problem.contains("link"), "{problem}");
-        }
-        v => panic!("a covered-up ballot went unnoticed: {v:?}"),
-    }
+    broken_at(stored(&h).await, 3, "link");
     // 4. The last ballot deleted leaves a shorter chain that verifies: only
     // the published head (4 ballots, `head`) shows it.
     sqlx::query("DELETE FROM ballots WHERE seq >= 2")
