@@ -464,7 +464,7 @@ fn messages(
             "unsupported",
             &raw.unsupported,
             &[],
-            "Xin lỗi, tôi chỉ đọc được tin nhắn chữ. Xin bấm nút hoặc gõ câu trả lời.",
+            "Xin lỗi, hệ thống chỉ đọc được tin nhắn chữ. Xin gõ câu trả lời.",
         ),
     }
 }

@@ -179,18 +179,38 @@ impl Compiler<'_> {
             let digest = Sha256::digest(self.file.text.as_bytes());
             digest[..6].iter().map(|b| format!("{b:02x}")).collect()
         };
+        let address = self.address(&raw);
         let dialogue = Dialogue {
             id: raw.id.into_inner(),
             version,
             source: self.file.text.clone(),
             title: text::nfc(raw.title.get_ref()),
             per_unit: raw.per_unit,
+            address,
             messages,
             scales,
             sections,
             questions,
         };
         self.diags.into_result(dialogue)
+    }
+
+    /// The form of address: a short phrase, "ông/bà" unless the file says.
+    fn address(&mut self, raw: &DialogueFile) -> String {
+        match &raw.address {
+            None => "ông/bà".to_string(),
+            Some(a) if !a.get_ref().trim().is_empty() && a.get_ref().chars().count() <= 20 => {
+                text::nfc(a.get_ref().trim())
+            }
+            Some(a) => {
+                self.diags.push(self.file.error(
+                    Some(a.span()),
+                    "`address` must be a short form of address".to_string(),
+                    "write how the texts address the respondent, e.g. \"ông/bà\" for citizens or \"đồng chí\" for officials",
+                ));
+                "ông/bà".to_string()
+            }
+        }
     }
 
     fn messages(&mut self, raw: &MessagesFile) -> DialogueMessages {
@@ -204,7 +224,7 @@ impl Compiler<'_> {
                 "intro",
                 &raw.intro,
                 &["title", "units"],
-                "{title}\n\nPhiếu khảo sát không ghi tên người trả lời. Mỗi lần chỉ hỏi một câu; bạn có thể quay lại sửa câu trả lời và xem lại toàn bộ trước khi gửi.",
+                "{title}\n\nPhiếu khảo sát không ghi tên người trả lời. Mỗi lần chỉ hỏi một câu; có thể quay lại sửa câu trả lời và xem lại toàn bộ trước khi gửi.",
             ),
             unit_intro: take(
                 "unit_intro",

@@ -13,6 +13,8 @@ pub struct DialogueFile {
     pub title: Spanned<String>,
     #[serde(default)]
     pub per_unit: bool,
+    /// How the texts address the respondent: "ông/bà" (default) or "đồng chí".
+    pub address: Option<Spanned<String>>,
     #[serde(default)]
     pub messages: MessagesFile,
     #[serde(default)]

@@ -24,6 +24,8 @@ pub struct Dialogue {
     title: String,
     /// Asked once for each unit the credential covers, one ballot per unit.
     per_unit: bool,
+    /// How the texts address the respondent ("ông/bà", "đồng chí").
+    address: String,
     messages: DialogueMessages,
     scales: Vec<Scale>,
     sections: Vec<Section>,
@@ -158,6 +160,10 @@ impl Dialogue {
 
     pub fn per_unit(&self) -> bool {
         self.per_unit
+    }
+
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     pub fn messages(&self) -> &DialogueMessages {

@@ -20,9 +20,13 @@ pub(super) fn keyword(folded: &str) -> Option<Action> {
     })
 }
 
-/// `"3"` or `"sua 3"` on the review screen → 3.
+/// `"sua 3"` (or `"sửa câu 3"`) on the review screen → 3. A bare number is
+/// not taken: after a run of questions answered by number, a respondent on
+/// a text channel typing "4" on the review means an answer, not "change
+/// question 4" — they are told how to send instead.
 pub(super) fn edit_number(folded: &str) -> Option<u16> {
-    let n = folded.strip_prefix("sua ").unwrap_or(folded).trim();
+    let rest = folded.strip_prefix("sua")?.trim_start();
+    let n = rest.strip_prefix("cau").unwrap_or(rest).trim();
     (!n.is_empty() && n.len() <= 4 && n.bytes().all(|b| b.is_ascii_digit()))
         .then(|| n.parse().ok())
         .flatten()

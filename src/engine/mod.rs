@@ -17,7 +17,7 @@ mod transitions;
 mod view;
 
 pub use action::Action;
-pub use reply::{Button, Grid, GridRow, Reply};
+pub use reply::{Button, Grid, GridRow, Reply, Review, ReviewItem};
 pub use session::{At, Session, UnitRef};
 pub use transitions::{start, step};
 pub use view::view;

@@ -16,6 +16,28 @@ pub struct Reply {
     /// The unit's questions as one grid, for channels that show a compact
     /// form (Telegram, for leaders); others ignore it.
     pub grid: Option<Grid>,
+    /// The review screen's parts, for channels without buttons, which say
+    /// first how to send and list the answers so they do not read as
+    /// options (`text` is the review as buttons go with it).
+    pub review: Option<Review>,
+}
+
+/// The review, in parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub heading: String,
+    /// What to type to send or to change an answer.
+    pub typed_hint: String,
+    pub items: Vec<ReviewItem>,
+}
+
+/// One answer on the review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewItem {
+    /// What `sửa N` takes.
+    pub number: u16,
+    pub label: String,
+    pub answer: String,
 }
 
 /// A unit's questions, all on one scale, as rows of option buttons.
@@ -62,6 +84,7 @@ impl Reply {
             controls: Vec::new(),
             step,
             grid: None,
+            review: None,
         }
     }
 
@@ -76,16 +99,23 @@ impl Reply {
     }
 
     /// Renders the reply for a text-only channel (terminal, Zalo): numbered
-    /// options and the words to type for each control.
+    /// options and the words to type for each control; the review says
+    /// first how to send, and lists the answers as "Câu 3 · …", not as
+    /// options to answer with a number.
     pub fn to_plain_text(&self) -> String {
+        if let Some(review) = &self.review {
+            let mut out = format!("{}\n\n{}", review.typed_hint, review.heading);
+            for item in &review.items {
+                out.push_str(&format!(
+                    "\nCâu {} · {}: {}",
+                    item.number, item.label, item.answer
+                ));
+            }
+            out.push_str("\n\n(Gõ “gửi” để gửi, “sửa” và số câu để sửa, “quay lại” hoặc “hủy”.)");
+            return out;
+        }
         let mut out = self.text.clone();
-        if self.edits_only() {
-            // The review already numbers every answer.
-            out.push_str(&format!(
-                "\n(Gõ số câu muốn sửa, từ 1 đến {}.)",
-                self.choices.len()
-            ));
-        } else if !self.choices.is_empty() {
+        if !self.choices.is_empty() {
             out.push('\n');
             for c in &self.choices {
                 let mark = if c.selected { " ✓" } else { "" };

@@ -19,31 +19,59 @@ pub const CANCEL_YES_TYPED: &str = "có";
 pub const CANCEL_NO: &str = "Không, trả lời tiếp";
 pub const CANCEL_NO_TYPED: &str = "không";
 
-pub const CONFIRM_CANCEL: &str =
-    "Bạn có chắc muốn hủy? Các câu trả lời chưa gửi của đơn vị này sẽ bị xóa.";
-pub const STALE: &str =
-    "Nút bạn vừa bấm thuộc một tin nhắn trước nên không được ghi nhận. Xin trả lời câu hiện tại:";
+/// `ông/bà` → `Ông/bà`: the form of address at the start of a sentence.
+fn capital(you: &str) -> String {
+    let mut chars = you.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+pub fn confirm_cancel(you: &str) -> String {
+    format!(
+        "{} có chắc muốn hủy? Các câu trả lời chưa gửi của đơn vị này sẽ bị xóa.",
+        capital(you)
+    )
+}
+
+/// A button of an older message was pressed (only channels with buttons).
+pub fn stale(you: &str) -> String {
+    format!(
+        "Nút {you} vừa bấm thuộc một tin nhắn trước nên không được ghi nhận. Xin trả lời câu hiện tại:"
+    )
+}
 pub const BAD_PRESS: &str =
     "Nút này không hợp lệ nên không được ghi nhận. Xin trả lời câu hiện tại:";
 pub const NOT_NOW: &str = "Thao tác này không dùng được lúc này.";
 pub const FIRST_QUESTION: &str = "Đây là câu đầu tiên, không thể quay lại nữa.";
 pub const REQUIRED: &str = "Câu này cần có câu trả lời, không bỏ qua được.";
 pub const NOTHING_TO_KEEP: &str = "Câu này chưa có câu trả lời để giữ nguyên.";
-pub const RESUME: &str = "Chào mừng bạn quay lại! Ta tiếp tục từ chỗ bạn dừng:";
+pub fn resume(you: &str) -> String {
+    format!("Mời {you} tiếp tục từ chỗ đã dừng:")
+}
 pub const SUBMITTING: &str = "Phiếu đang được ghi nhận, xin đợi trong giây lát.";
-pub const FINISHED: &str = "Bạn đã hoàn thành khảo sát. Xin cảm ơn!";
-pub const EMPTY: &str = "Tin nhắn trống. Xin gõ câu trả lời hoặc bấm một nút.";
+pub fn finished(you: &str) -> String {
+    format!("{} đã hoàn thành khảo sát. Xin cảm ơn!", capital(you))
+}
+
+pub const EMPTY: &str = "Tin nhắn trống. Xin trả lời câu hỏi bên dưới.";
+/// Under the review, where there are buttons (Telegram, the web chat).
 pub const REVIEW_HINT: &str =
     "Bấm “Gửi phiếu” nếu mọi câu trả lời đã đúng, hoặc bấm số của câu muốn sửa.";
+/// The first line of the review where there are no buttons (Zalo, the terminal).
+pub const REVIEW_TYPED_HINT: &str = "Gõ “gửi” để gửi phiếu, hoặc gõ “sửa 3” để sửa câu 3.";
+/// When something else is typed on the review.
+pub const REVIEW_AGAIN: &str = "Phiếu chưa được gửi. Gõ “gửi” để gửi phiếu, hoặc “sửa” và số câu để sửa câu đó (ví dụ “sửa 3”).";
 pub const PROGRESS: &str = "Câu";
 pub const CURRENT_ANSWER: &str = "Câu trả lời hiện tại";
 pub const REMAINING: &str = "Các đơn vị còn lại";
 
 /// Help shown on request, with the words that can be typed.
-pub fn help(remaining: &[String]) -> String {
-    let mut s = String::from(
-        "Hướng dẫn: bấm nút hoặc gõ số thứ tự của câu trả lời (ví dụ 4), hoặc gõ chính câu trả lời, có dấu hay không dấu đều được (ví dụ “hai long”).\n\
-         Có thể gõ: “quay lại” để về câu trước, “bỏ qua” với câu không bắt buộc, “hủy” để hủy phiếu đang làm. Trước khi gửi, bạn được xem lại và sửa mọi câu trả lời.",
+pub fn help(you: &str, remaining: &[String]) -> String {
+    let mut s = format!(
+        "Hướng dẫn: trả lời bằng số thứ tự của lựa chọn (ví dụ 4), hoặc gõ chính câu trả lời, có dấu hay không dấu đều được (ví dụ “hai long”).\n\
+         Có thể gõ: “quay lại” để về câu trước, “bỏ qua” với câu không bắt buộc, “hủy” để hủy phiếu đang làm. Trước khi gửi, {you} được xem lại và sửa mọi câu trả lời."
     );
     if remaining.len() > 1 {
         s.push_str(&format!(
@@ -57,13 +85,13 @@ pub fn help(remaining: &[String]) -> String {
 
 pub fn invalid_choice(shown: &str, count: usize) -> String {
     format!(
-        "Xin lỗi, tôi chưa hiểu câu trả lời “{shown}”. Xin bấm một nút, hoặc gõ một số từ 1 đến {count}, hoặc gõ đúng tên lựa chọn (có dấu hay không dấu đều được)."
+        "Xin lỗi, chưa hiểu câu trả lời “{shown}”. Xin chọn số từ 1 đến {count}, hoặc gõ đúng tên lựa chọn (có dấu hay không dấu đều được)."
     )
 }
 
 pub fn invalid_multiple(shown: &str, count: usize) -> String {
     format!(
-        "Xin lỗi, tôi chưa hiểu “{shown}”. Câu này được chọn nhiều ý: bấm từng nút rồi bấm “Xong”, hoặc gõ các số từ 1 đến {count} cách nhau bởi dấu phẩy (ví dụ: 1, 3)."
+        "Xin lỗi, chưa hiểu “{shown}”. Câu này được chọn nhiều ý: chọn các số từ 1 đến {count}, gõ cách nhau bởi dấu phẩy (ví dụ: 1, 3), rồi “xong”."
     )
 }
 
@@ -83,7 +111,7 @@ pub fn text_hint(max: usize, required: bool) -> String {
     if required {
         format!("(Gõ câu trả lời, tối đa {max} ký tự.)")
     } else {
-        format!("(Gõ câu trả lời, tối đa {max} ký tự; hoặc bấm “Bỏ qua” nếu không có ý kiến.)")
+        format!("(Gõ câu trả lời, tối đa {max} ký tự; nếu không có ý kiến, gõ “bỏ qua”.)")
     }
 }
 

@@ -99,7 +99,7 @@ impl Machine<'_> {
         match input {
             Input::Resume => {
                 if !matches!(self.session.at, At::Finished | At::Submitting) {
-                    self.say(texts::RESUME);
+                    self.say(texts::resume(self.dialogue.address()));
                 }
                 self.prompt();
             }
@@ -140,7 +140,7 @@ impl Machine<'_> {
             Input::Press { step, action } => {
                 if step != self.session.step {
                     if !matches!(self.session.at, At::Finished | At::Submitting) {
-                        self.say(texts::STALE);
+                        self.say(texts::stale(self.dialogue.address()));
                     }
                     self.prompt();
                 } else {
@@ -189,7 +189,7 @@ impl Machine<'_> {
                 } else if let Some(n) = edit_number(&folded) {
                     self.act(Action::Edit(n), None);
                 } else {
-                    self.say(texts::REVIEW_HINT);
+                    self.say(texts::REVIEW_AGAIN);
                     self.prompt();
                 }
             }
@@ -346,7 +346,7 @@ impl Machine<'_> {
                     .iter()
                     .map(|u| u.name.clone())
                     .collect::<Vec<_>>();
-                self.say(texts::help(&remaining));
+                self.say(texts::help(self.dialogue.address(), &remaining));
                 self.prompt();
             }
             _ => self.not_now(),

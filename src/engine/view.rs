@@ -3,7 +3,7 @@
 
 use crate::dialogue::{Answer, Dialogue, QuestionKind};
 
-use super::{Action, At, Button, Grid, GridRow, Reply, Session, texts};
+use super::{Action, At, Button, Grid, GridRow, Reply, Review, ReviewItem, Session, texts};
 
 /// Shows where the respondent is.
 pub fn view(dialogue: &Dialogue, session: &Session) -> Reply {
@@ -16,7 +16,7 @@ pub fn view(dialogue: &Dialogue, session: &Session) -> Reply {
         } => question_reply(dialogue, session, *question, *from_review, picked),
         At::Review => review_reply(dialogue, session),
         At::ConfirmCancel { .. } => Reply {
-            text: texts::CONFIRM_CANCEL.to_string(),
+            text: texts::confirm_cancel(dialogue.address()),
             choices: Vec::new(),
             controls: vec![
                 button(
@@ -28,9 +28,10 @@ pub fn view(dialogue: &Dialogue, session: &Session) -> Reply {
             ],
             step,
             grid: None,
+            review: None,
         },
         At::Submitting => Reply::text(texts::SUBMITTING, step),
-        At::Finished => Reply::text(texts::FINISHED, step),
+        At::Finished => Reply::text(texts::finished(dialogue.address()), step),
     }
 }
 
@@ -128,13 +129,16 @@ fn question_reply(
         controls,
         step: s.step,
         grid: grid(d, s),
+        review: None,
     }
 }
 
 fn review_reply(d: &Dialogue, s: &Session) -> Reply {
     let unit = s.current_unit().map_or("", |u| u.name.as_str());
-    let mut text = d.messages().review.replace("{unit}", unit);
+    let heading = d.messages().review.replace("{unit}", unit);
+    let mut text = heading.clone();
     let mut choices = Vec::new();
+    let mut items = Vec::new();
     for (k, &i) in d.visible(&s.answers).iter().enumerate() {
         let q = &d.questions()[i];
         let answer = s
@@ -142,6 +146,11 @@ fn review_reply(d: &Dialogue, s: &Session) -> Reply {
             .get(&q.id)
             .map_or_else(String::new, |a| d.describe(q, a));
         text.push_str(&format!("\n{}. {} — {}", k + 1, q.short, answer));
+        items.push(ReviewItem {
+            number: k as u16 + 1,
+            label: q.short.clone(),
+            answer,
+        });
         choices.push(Button {
             label: texts::edit_label(k + 1),
             action: Action::Edit(k as u16 + 1),
@@ -160,6 +169,11 @@ fn review_reply(d: &Dialogue, s: &Session) -> Reply {
         ],
         step: s.step,
         grid: grid(d, s),
+        review: Some(Review {
+            heading,
+            typed_hint: texts::REVIEW_TYPED_HINT.to_string(),
+            items,
+        }),
     }
 }
 

@@ -290,7 +290,7 @@ fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
         None,
         &["3", "3", "3", "gửi", "4", "4", "4", "4", "4", "4", "gửi"],
     );
-    assert!(out.contains("Chào mừng bạn quay lại"), "{out}");
+    assert!(out.contains("tiếp tục từ chỗ đã dừng"), "{out}");
     assert!(
         !out.contains("Mã phiếu dùng thử"),
         "no demo tokens when resuming: {out}"

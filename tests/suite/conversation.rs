@@ -151,7 +151,7 @@ async fn leader_answers_units_across_a_restart(backend: Backend) {
     h.set_time("2021-02-05T14:00:00");
     chat.start(&h.survey, None).await;
     assert!(
-        chat.text().contains("Chào mừng bạn quay lại"),
+        chat.text().contains("tiếp tục từ chỗ đã dừng"),
         "{}",
         chat.text()
     );
@@ -456,7 +456,7 @@ async fn cancel_asks_first_and_keeps_the_token(backend: Backend) {
     chat.start(&h.survey, Some(token.as_str())).await;
     chat.press(&h.survey, "Hài lòng").await;
     chat.press(&h.survey, "Hủy").await;
-    assert!(chat.text().contains("Bạn có chắc muốn hủy"));
+    assert!(chat.text().contains("có chắc muốn hủy"));
     chat.press(&h.survey, "Không, trả lời tiếp").await;
     assert!(chat.text().contains("Câu 2/14"), "{}", chat.text());
     chat.say(&h.survey, "hủy").await;
