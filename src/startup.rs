@@ -38,9 +38,18 @@ pub struct App {
     channels: Vec<String>,
 }
 
-/// Reads and compiles the campaign the settings name.
+/// Reads and compiles the campaign the settings name. The shipped one,
+/// when its folder is not at hand (an installed binary run elsewhere), is
+/// taken from the binary itself.
 pub fn load_campaign(settings: &Settings) -> Result<Campaign> {
-    campaign::load(&settings.campaign).map_err(|d| {
+    let shipped = settings.campaign == std::path::Path::new(crate::settings::DEFAULT_CAMPAIGN)
+        && !settings.campaign.join(campaign::CAMPAIGN_FILE).is_file();
+    let loaded = if shipped {
+        campaign::load_from(campaign::Folder::Embedded(campaign::SHIPPED))
+    } else {
+        campaign::load(&settings.campaign)
+    };
+    loaded.map_err(|d| {
         anyhow::Error::new(d).context(format!(
             "the campaign in {} has errors",
             settings.campaign.display()

@@ -21,17 +21,55 @@ use crate::text;
 /// The campaign file inside a campaign folder.
 pub const CAMPAIGN_FILE: &str = "campaign.toml";
 
+/// Where a campaign's files are read from.
+#[derive(Debug, Clone, Copy)]
+pub enum Folder<'a> {
+    /// A folder on disk.
+    Dir(&'a Path),
+    /// Files built into the binary: `(path shown in errors, name, text)`.
+    Embedded(&'a [(&'a str, &'a str, &'a str)]),
+}
+
+impl Folder<'_> {
+    fn read(&self, name: &str) -> Result<SourceFile, Diagnostics> {
+        match self {
+            Folder::Dir(dir) => SourceFile::read(&dir.join(name)),
+            Folder::Embedded(files) => match files.iter().find(|(_, n, _)| *n == name) {
+                Some((path, _, text)) => Ok(SourceFile::new(*path, *text)),
+                None => SourceFile::read(Path::new(name)),
+            },
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        match self {
+            Folder::Dir(dir) => dir.join(name).is_file(),
+            Folder::Embedded(files) => files.iter().any(|(_, n, _)| *n == name),
+        }
+    }
+}
+
 /// Loads and compiles the campaign in `dir` and all of its dialogues.
 pub fn load(dir: &Path) -> Result<Campaign, Diagnostics> {
-    let file = SourceFile::read(&dir.join(CAMPAIGN_FILE))?;
+    load_from(Folder::Dir(dir))
+}
+
+/// Loads and compiles the campaign in `folder` and all of its dialogues.
+pub fn load_from(folder: Folder<'_>) -> Result<Campaign, Diagnostics> {
+    let file = folder.read(CAMPAIGN_FILE)?;
     let raw: CampaignFile = toml::from_str(&file.text)
         .map_err(|e| Diagnostics::one(diagnostic::from_toml(&file, &e)))?;
     let mut diags = Diagnostics::default();
-    let campaign = compile(dir, &file, raw, &mut diags);
+    let campaign = compile(folder, &file, raw, &mut diags);
     diags.into_result(campaign)
 }
 
-fn compile(dir: &Path, file: &SourceFile, raw: CampaignFile, diags: &mut Diagnostics) -> Campaign {
+fn compile(
+    folder: Folder<'_>,
+    file: &SourceFile,
+    raw: CampaignFile,
+    diags: &mut Diagnostics,
+) -> Campaign {
     check_id(file, diags, &raw.id, "campaign");
 
     let timezone: Tz = raw.timezone.get_ref().parse().unwrap_or_else(|_| {
@@ -215,16 +253,22 @@ fn compile(dir: &Path, file: &SourceFile, raw: CampaignFile, diags: &mut Diagnos
         let dialogue = compiled
             .entry(rel.clone())
             .or_insert_with(|| {
-                let path = dir.join(rel);
-                if !path.is_file() {
+                if !folder.has(rel) {
+                    let shown = match folder {
+                        Folder::Dir(dir) => dir.join(rel).display().to_string(),
+                        Folder::Embedded(_) => rel.clone(),
+                    };
                     diags.push(file.error(
                         Some(a.dialogue.span()),
-                        format!("dialogue file `{}` does not exist", path.display()),
+                        format!("dialogue file `{shown}` does not exist"),
                         "name a .toml file in the campaign folder, relative to it",
                     ));
                     return None;
                 }
-                match dialogue::compile_file(&path) {
+                match folder
+                    .read(rel)
+                    .and_then(|source| dialogue::compile(&source))
+                {
                     Ok(d) => Some(Arc::new(d)),
                     Err(e) => {
                         diags.extend(e);

@@ -4,7 +4,7 @@
 mod compile;
 mod file;
 
-pub use compile::{CAMPAIGN_FILE, load};
+pub use compile::{CAMPAIGN_FILE, Folder, load, load_from};
 
 use std::sync::Arc;
 
@@ -12,6 +12,31 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use crate::dialogue::Dialogue;
+
+/// The shipped campaign (Thăng Bình 2021), built into the binary so an
+/// installed `khaosat --trial` needs no files: `(path, name, text)`.
+pub const SHIPPED: &[(&str, &str, &str)] = &[
+    (
+        "dialogues/thang-binh-2021/campaign.toml",
+        "campaign.toml",
+        include_str!("../../dialogues/thang-binh-2021/campaign.toml"),
+    ),
+    (
+        "dialogues/thang-binh-2021/can-bo-danh-gia-phong.toml",
+        "can-bo-danh-gia-phong.toml",
+        include_str!("../../dialogues/thang-binh-2021/can-bo-danh-gia-phong.toml"),
+    ),
+    (
+        "dialogues/thang-binh-2021/can-bo-danh-gia-xa.toml",
+        "can-bo-danh-gia-xa.toml",
+        include_str!("../../dialogues/thang-binh-2021/can-bo-danh-gia-xa.toml"),
+    ),
+    (
+        "dialogues/thang-binh-2021/nguoi-dan.toml",
+        "nguoi-dan.toml",
+        include_str!("../../dialogues/thang-binh-2021/nguoi-dan.toml"),
+    ),
+];
 
 /// A compiled campaign with its compiled dialogues.
 #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ macro_rules! say_raw {
 
 mod chat;
 mod check;
+mod init;
 mod progress;
 mod report;
 mod secret;
@@ -51,6 +52,11 @@ pub enum Command {
     Check {
         /// Dialogue files to compile on their own.
         files: Vec<PathBuf>,
+    },
+    /// Write the shipped campaign out to a new folder, to edit.
+    Init {
+        /// The folder to create (it must be new or empty).
+        dir: PathBuf,
     },
     /// Issue one-time tokens.
     #[command(subcommand)]
@@ -92,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Check { files } if !files.is_empty() => check::run_files(files),
         Command::Check { .. } => check::run(&crate::startup::load_campaign(settings)?),
+        Command::Init { dir } => init::run(dir),
         Command::Tokens(cmd) => tokens::run(settings, cmd).await,
         Command::Secret(cmd) => secret::run(cmd),
         Command::Chat(args) => chat::run(settings, args).await,

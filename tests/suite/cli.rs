@@ -15,7 +15,13 @@ fn khaosat(args: &[&str], stdin: &str) -> Output {
 }
 
 fn khaosat_with(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
+    khaosat_in(&crate::helpers::manifest_dir(), args, stdin, env)
+}
+
+/// Runs the binary from the folder `cwd`.
+fn khaosat_in(cwd: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .current_dir(cwd)
         .args(args)
         .env_remove("KHAOSAT_DATABASE_URL")
         .env_remove("KHAOSAT_TELEGRAM_BOT")
@@ -811,6 +817,44 @@ fn before_close_the_report_is_progress_only() {
     );
 }
 
+/// An installed binary, run far from the repository: trial mode works with
+/// the campaign built into it, and `init` writes that campaign out to edit.
+fn the_shipped_campaign_is_built_in() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let o = khaosat_in(elsewhere.path(), &["--trial", "chat"], "4\n", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("Mã phiếu dùng thử"), "{}", stdout(&o));
+    assert!(elsewhere.path().join("data/trial.db").exists());
+    let o = khaosat_in(elsewhere.path(), &["init", "my-survey"], "", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let written = elsewhere.path().join("my-survey");
+    for name in ["campaign.toml", "nguoi-dan.toml", "can-bo-danh-gia-xa.toml"] {
+        assert_eq!(
+            std::fs::read_to_string(written.join(name)).unwrap(),
+            std::fs::read_to_string(shipped_campaign_dir().join(name)).unwrap()
+        );
+    }
+    let o = khaosat_in(
+        elsewhere.path(),
+        &["--campaign", "my-survey", "check"],
+        "",
+        &[],
+    );
+    assert!(
+        o.status.success() && stdout(&o).contains("1100"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    // Never over a folder that has files.
+    let o = khaosat_in(elsewhere.path(), &["init", "my-survey"], "", &[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("không ghi đè"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn a_closed_standard_output_ends_a_command_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -841,6 +885,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync verify_checks_the_open_data_without_a_database,
         sync open_access_is_refused_in_the_terminal,
         sync before_close_the_report_is_progress_only,
+        sync the_shipped_campaign_is_built_in,
         sync a_closed_standard_output_ends_a_command_quietly,
     ]
 }
