@@ -17,6 +17,7 @@ macro_rules! say_raw {
     }};
 }
 
+mod backup;
 mod chat;
 mod check;
 mod init;
@@ -84,6 +85,13 @@ pub enum Command {
         #[arg(long)]
         interim: bool,
     },
+    /// Copy the SQLite database, consistently, while the service runs; the
+    /// copy is verified.
+    Backup {
+        /// The file to write (it must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Run the service: the Telegram bot, the Zalo webhook, the web chat,
     /// health and metrics, until SIGTERM or Ctrl-C.
     Serve,
@@ -104,6 +112,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Chat(args) => chat::run(settings, args).await,
         Command::Serve => serve::run(settings).await,
         Command::Verify(args) => verify::run(settings, args).await,
+        Command::Backup { out } => backup::run(settings, out).await,
         Command::Progress { unit } => progress::run(settings, unit.as_deref()).await,
         Command::Report { out, interim } => report::run(settings, out, *interim).await,
     }

@@ -61,7 +61,7 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> Result<()> {
 }
 
 /// Checks the chain a page at a time, so memory does not grow with it.
-async fn check_in_pages(store: &Store) -> Result<Verdict> {
+pub(super) async fn check_in_pages(store: &Store) -> Result<Verdict> {
     let mut chain = Chain::default();
     let mut pages = store.read_ballots(i64::MAX);
     while let Some(page) = pages.recv().await {

@@ -154,6 +154,18 @@ impl Store {
         Ok(())
     }
 
+    /// Writes a consistent copy of the SQLite database to `path` (a new
+    /// file), while the service may be running (`VACUUM INTO`).
+    pub async fn copy_into(&self, path: &Path) -> Result<()> {
+        let target = path.display().to_string();
+        sqlx::query("VACUUM INTO $1")
+            .bind(&target)
+            .execute(&self.pool)
+            .await
+            .with_context(|| format!("copying the database into {target}"))?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }

@@ -855,6 +855,42 @@ fn the_shipped_campaign_is_built_in() {
     );
 }
 
+/// A backup is a consistent copy that verifies, with the same chain head.
+fn backup_copies_and_verifies_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let token = &issue(db, &dir.path().join("t"), "nguoi-dan", "binh-an", "1")[0];
+    let mut script = vec!["4"; 10];
+    script.extend(["bỏ qua", "5", "bỏ qua", "gửi"]);
+    chat(db, "citizen", Some(token), &script);
+    let head = ballots(db)[0].hash.clone();
+    let copy = dir.path().join("sao-luu/k-backup.db");
+    let args = [
+        "--database-url",
+        db,
+        "backup",
+        "--out",
+        copy.to_str().unwrap(),
+    ];
+    let o = khaosat(&args, "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("1 ballot; chain head {head}")),
+        "{}",
+        stdout(&o)
+    );
+    let o = khaosat(&["--database-url", copy.to_str().unwrap(), "verify"], "");
+    assert!(stdout(&o).contains(&head), "{}", stdout(&o));
+    // Never over an existing file.
+    let o = khaosat(&args, "");
+    assert!(
+        !o.status.success() && stderr(&o).contains("không ghi đè"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn a_closed_standard_output_ends_a_command_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -886,6 +922,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync open_access_is_refused_in_the_terminal,
         sync before_close_the_report_is_progress_only,
         sync the_shipped_campaign_is_built_in,
+        sync backup_copies_and_verifies_the_database,
         sync a_closed_standard_output_ends_a_command_quietly,
     ]
 }
