@@ -13,6 +13,7 @@ pub mod aggregate;
 pub mod ballot;
 pub mod campaign;
 pub mod cli;
+pub mod config_file;
 pub mod diagnostic;
 pub mod dialogue;
 pub mod engine;

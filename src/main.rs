@@ -3,13 +3,18 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use khaosat::cli::{Cli, run};
 use khaosat::settings::{LogFormat, Settings};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::parse_with_config() {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     init_logs(&cli.settings);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,7 @@ macro_rules! say_raw {
 mod backup;
 mod chat;
 mod check;
+mod config;
 mod init;
 mod progress;
 mod report;
@@ -40,10 +41,56 @@ use crate::settings::Settings;
 #[derive(Debug, Parser)]
 #[command(name = "khaosat", version, about)]
 pub struct Cli {
+    /// The configuration file (every option by its long name; the command
+    /// line and the environment override it). Default: khaosat.toml here.
+    #[arg(long, global = true, env = "KHAOSAT_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,
+    /// Where each option came from (for `config check`).
+    #[arg(skip)]
+    pub sources: crate::config_file::Sources,
+}
+
+impl Cli {
+    /// Parses the command line over the configuration file's values (the
+    /// environment, read by clap, overrides the file).
+    pub fn parse_with_config() -> Result<Self> {
+        use clap::{CommandFactory, FromArgMatches};
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let mut cmd = Self::command();
+        let env_config = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "config")
+            .and_then(|a| a.get_env())
+            .and_then(std::env::var_os)
+            .map(PathBuf::from);
+        let mut from_file = Vec::new();
+        let file = crate::config_file::locate(&args, env_config);
+        if let Some(path) = &file {
+            (cmd, from_file) = crate::config_file::apply(cmd, path)?;
+        }
+        let matches = match cmd.try_get_matches_from(args) {
+            Ok(m) => m,
+            Err(e) => e.exit(),
+        };
+        let mut cli = Self::from_arg_matches(&matches).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for arg in Self::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            let source = match matches.value_source(arg.get_id().as_str()) {
+                Some(clap::parser::ValueSource::CommandLine) => "command line",
+                Some(clap::parser::ValueSource::EnvVariable) => "environment",
+                Some(_) if from_file.iter().any(|k| k == long) => "configuration file",
+                Some(_) => "default",
+                None => "not set",
+            };
+            cli.sources.insert(long.to_string(), source);
+        }
+        cli.config = file;
+        Ok(cli)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +112,9 @@ pub enum Command {
     /// The service's secret key.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
+    /// The configuration: what is set, from where, and what is missing.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Print the ballots received against the quotas (or one unit's detail).
     Progress {
         /// A unit id for its detail.
@@ -109,6 +159,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init { dir } => init::run(dir),
         Command::Tokens(cmd) => tokens::run(settings, cmd).await,
         Command::Secret(cmd) => secret::run(cmd),
+        Command::Config(cmd) => config::run(cmd, &cli),
         Command::Chat(args) => chat::run(settings, args).await,
         Command::Serve => serve::run(settings).await,
         Command::Verify(args) => verify::run(settings, args).await,

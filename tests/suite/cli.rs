@@ -891,6 +891,63 @@ fn backup_copies_and_verifies_the_database() {
     );
 }
 
+/// `khaosat.toml` sets any option by its long name; the environment
+/// overrides it; secrets and unknown names are refused with the fix.
+fn a_configuration_file_sets_options_under_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let config = format!(
+        "campaign = {:?}\ndatabase-url = {:?}\ntrial = true\ntelegram-staff = [11, 22]\nweb-url = \"https://from-the-file.example.vn\"\n",
+        shipped_campaign_dir().display().to_string(),
+        db.display().to_string(),
+    );
+    std::fs::write(dir.path().join("khaosat.toml"), &config).unwrap();
+    let env = [("KHAOSAT_WEB_URL", "https://from-the-environment.example.vn")];
+    let o = khaosat_in(dir.path(), &["config", "check"], "", &env);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for (option, source) in [
+        ("database-url", "configuration file"),
+        ("trial", "configuration file"),
+        ("telegram-staff", "configuration file"),
+        ("web-url", "environment"),
+        ("listen", "default"),
+    ] {
+        assert!(
+            out.lines()
+                .any(|l| l.split_whitespace().next() == Some(option) && l.contains(source)),
+            "{option} from {source}: {out}"
+        );
+    }
+    // Trial mode from the file: the chat offers trial tokens.
+    let o = khaosat_in(dir.path(), &["chat"], "", &[]);
+    assert!(
+        stdout(&o).contains("Mã phiếu dùng thử"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    // A secret in the file is refused, naming where it belongs.
+    std::fs::write(
+        dir.path().join("khaosat.toml"),
+        format!("{config}secret = \"00\"\n"),
+    )
+    .unwrap();
+    let o = khaosat_in(dir.path(), &["config", "check"], "", &[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("KHAOSAT_SECRET"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(dir.path().join("khaosat.toml"), "databse-url = \"x\"\n").unwrap();
+    let o = khaosat_in(dir.path(), &["config", "check"], "", &[]);
+    assert!(
+        !o.status.success() && stderr(&o).contains("`databse-url` is not an option"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn a_closed_standard_output_ends_a_command_quietly() {
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
@@ -923,6 +980,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync before_close_the_report_is_progress_only,
         sync the_shipped_campaign_is_built_in,
         sync backup_copies_and_verifies_the_database,
+        sync a_configuration_file_sets_options_under_the_environment,
         sync a_closed_standard_output_ends_a_command_quietly,
     ]
 }

@@ -1,0 +1,58 @@
+//! `khaosat config check`: every option, where its value came from, and
+//! what a real campaign still needs.
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::Cli;
+use crate::startup;
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show what is set (secrets shown only as set or not) and what is missing.
+    Check,
+}
+
+pub fn run(cmd: &ConfigCommand, cli: &Cli) -> Result<()> {
+    let ConfigCommand::Check = cmd;
+    let settings = &cli.settings;
+    match &cli.config {
+        Some(path) => say!("Tệp cấu hình: {}", path.display()),
+        None => say!("Tệp cấu hình: không có (chỉ dòng lệnh và biến môi trường)"),
+    }
+    for (name, source) in &cli.sources {
+        say!("  {name:<26} {source}");
+    }
+    let mut missing = Vec::new();
+    if let Err(e) = startup::load_campaign(settings) {
+        missing.push(format!("the campaign does not compile: {e:#}"));
+    }
+    if !settings.trial && startup::key(settings).is_err() {
+        missing.push(
+            "no secret key: `khaosat secret new --out FILE`, then KHAOSAT_SECRET_FILE=FILE".into(),
+        );
+    }
+    if settings
+        .web_url
+        .as_deref()
+        .is_none_or(|u| !u.starts_with("https://"))
+        && !settings.trial
+    {
+        missing.push("no public https:// web-url: token cards would point at this machine".into());
+    }
+    if settings.telegram.token.is_none() {
+        missing.push("Telegram is off (TELOXIDE_TOKEN)".into());
+    }
+    if settings.zalo.app_id.is_none() {
+        missing.push("Zalo is off (KHAOSAT_ZALO_APP_ID and the Zalo secrets)".into());
+    }
+    if missing.is_empty() {
+        say!("Đủ cấu hình.");
+    } else {
+        say!("Cần xem lại:");
+        for m in &missing {
+            say!("  - {m}");
+        }
+    }
+    Ok(())
+}
