@@ -50,6 +50,15 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The command failed, and its error says `why`.
+fn refused(o: &Output, why: &str) {
+    assert!(
+        !o.status.success() && stderr(o).contains(why),
+        "{}",
+        stderr(o)
+    );
+}
+
 /// Issues tokens with the CLI and returns them as printed in the CSV.
 fn issue(db: &str, out: &Path, group: &str, units: &str, count: &str) -> Vec<String> {
     let campaign = shipped_campaign_dir();
@@ -726,11 +735,7 @@ fn verify_checks_the_open_data_without_a_database() {
     );
     let other = "0".repeat(64);
     let o = verify(&["--head", &other]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("not in the published"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&o, "not in the published");
     // The withheld ballot is published by its commitment only.
     let file = out.join("phieu-nguoi-dan.csv");
     let text = std::fs::read_to_string(&file).unwrap();
@@ -748,21 +753,13 @@ fn verify_checks_the_open_data_without_a_database() {
     assert!(changed != text, "the test changed an answer");
     std::fs::write(&file, changed).unwrap();
     let o = verify(&[]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("do not match their commitment"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&o, "do not match their commitment");
     // A ballot's row removed: the chain breaks there.
     let mut lines: Vec<&str> = text.split("\r\n").collect();
     lines.remove(2);
     std::fs::write(&file, lines.join("\r\n")).unwrap();
     let o = verify(&[]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("missing"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&o, "missing");
 }
 
 /// Before close a report shows progress only, and writes nothing; an
@@ -848,11 +845,7 @@ fn the_shipped_campaign_is_built_in() {
     );
     // Never over a folder that has files.
     let o = khaosat_in(elsewhere.path(), &["init", "my-survey"], "", &[]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("không ghi đè"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&o, "không ghi đè");
 }
 
 /// A backup is a consistent copy that verifies, with the same chain head.
@@ -884,11 +877,7 @@ fn backup_copies_and_verifies_the_database() {
     assert!(stdout(&o).contains(&head), "{}", stdout(&o));
     // Never over an existing file.
     let o = khaosat(&args, "");
-    assert!(
-        !o.status.success() && stderr(&o).contains("không ghi đè"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&o, "không ghi đè");
 }
 
 /// `khaosat.toml` sets any option by its long name; the environment
@@ -934,18 +923,10 @@ fn a_configuration_file_sets_options_under_the_environment() {
     )
     .unwrap();
     let o = khaosat_in(dir.path(), &["config", "check"], "", &[]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("KHAOSAT_SECRET"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&o, "KHAOSAT_SECRET");
     std::fs::write(dir.path().join("khaosat.toml"), "databse-url = \"x\"\n").unwrap();
     let o = khaosat_in(dir.path(), &["config", "check"], "", &[]);
-    assert!(
-        !o.status.success() && stderr(&o).contains("`databse-url` is not an option"),
-        "{}",
-        stderr(&o)
-    );
+    refused(&o, "`databse-url` is not an option");
 }
 
 fn a_closed_standard_output_ends_a_command_quietly() {

@@ -29,6 +29,18 @@ async fn submit_citizen_ballots(h: &Harness, units: &[&str]) {
     }
 }
 
+/// Each statement is refused by the database as a change to an append-only table.
+async fn refused_as_append_only(pool: &sqlx::AnyPool, statements: &[&str]) {
+    for sql in statements {
+        let err = sqlx::query(sql)
+            .execute(pool)
+            .await
+            .expect_err(sql)
+            .to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+}
+
 async fn ballots_refuse_update_and_delete(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let token = h.token("nguoi-dan", &["binh-an"]).await;
@@ -37,19 +49,16 @@ async fn ballots_refuse_update_and_delete(backend: Backend) {
     chat.say(&h.survey, "gửi").await;
     assert_eq!(h.ballots().await.len(), 1);
     let pool = &h.raw_pool().await;
-    for sql in [
-        "UPDATE ballots SET unit_id = 'binh-chanh'",
-        "UPDATE ballots SET answers = '{}' WHERE seq = 1",
-        "DELETE FROM ballots",
-        "DELETE FROM ballots WHERE seq = 1",
-    ] {
-        let err = sqlx::query(sql)
-            .execute(pool)
-            .await
-            .expect_err(sql)
-            .to_string();
-        assert!(err.contains("append-only"), "{sql}: {err}");
-    }
+    refused_as_append_only(
+        pool,
+        &[
+            "UPDATE ballots SET unit_id = 'binh-chanh'",
+            "UPDATE ballots SET answers = '{}' WHERE seq = 1",
+            "DELETE FROM ballots",
+            "DELETE FROM ballots WHERE seq = 1",
+        ],
+    )
+    .await;
     // Replacing a ballot, or inserting one out of sequence or off the head.
     let copy = "SELECT campaign, unit_id, 'binh-chanh', dialogue_id, dialogue_version, batch, \
                 batch_date, receipt || 'X', salt, answers, prev_hash, hash || 'X' FROM ballots";
@@ -63,14 +72,8 @@ async fn ballots_refuse_update_and_delete(backend: Backend) {
             &copy[7..]
         ));
     }
-    for sql in &inserts {
-        let err = sqlx::query(sql)
-            .execute(pool)
-            .await
-            .expect_err(sql)
-            .to_string();
-        assert!(err.contains("append-only"), "{sql}: {err}");
-    }
+    let inserts: Vec<&str> = inserts.iter().map(String::as_str).collect();
+    refused_as_append_only(pool, &inserts).await;
     if backend == Backend::Postgres {
         let err = sqlx::query("TRUNCATE ballots")
             .execute(pool)
@@ -494,17 +497,14 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
 async fn recorded_dialogue_versions_are_append_only_and_checked(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let pool = &h.raw_pool().await;
-    for sql in [
-        "UPDATE dialogue_versions SET source = source || ' '",
-        "DELETE FROM dialogue_versions",
-    ] {
-        let err = sqlx::query(sql)
-            .execute(pool)
-            .await
-            .expect_err(sql)
-            .to_string();
-        assert!(err.contains("append-only"), "{sql}: {err}");
-    }
+    refused_as_append_only(
+        pool,
+        &[
+            "UPDATE dialogue_versions SET source = source || ' '",
+            "DELETE FROM dialogue_versions",
+        ],
+    )
+    .await;
     let row = sqlx::query(
         "SELECT dialogue_id, version, source FROM dialogue_versions WHERE dialogue_id = 'nguoi-dan'",
     )
