@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
@@ -122,12 +122,20 @@ impl Survey {
                 continue;
             }
             for (tag, sealed) in tx.boxed(&cell).await? {
-                let plain = self
-                    .keys
-                    .open(&sealed)
-                    .context("a ballot in the box was sealed under another key")?;
-                let s: Sealed =
-                    serde_json::from_slice(&plain).context("reading a sealed ballot")?;
+                // One ballot that cannot be opened (sealed under a lost key,
+                // damaged) stays in the box, logged; it holds up no other.
+                let opened = self.keys.open(&sealed).map_err(anyhow::Error::new);
+                let s: Sealed = match opened.and_then(|p| Ok(serde_json::from_slice(&p)?)) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::error!(
+                            error = %format!("{e:#}"),
+                            unit = %cell.unit,
+                            "a ballot in the box cannot be opened; it stays there"
+                        );
+                        continue;
+                    }
+                };
                 tx.remove_from_box(&tag).await?;
                 ballots.push(Ballot {
                     seq: 0,

@@ -559,6 +559,32 @@ async fn a_receipt_clash_draws_again(backend: Backend) {
     h.finish().await;
 }
 
+/// A ballot in the box that cannot be opened (sealed under another key,
+/// damaged) is logged and left there; it holds up no other ballot.
+async fn an_unreadable_ballot_in_the_box_holds_up_no_other(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let pool = &h.raw_pool().await;
+    sqlx::query(
+        "INSERT INTO ballot_box (receipt_tag, campaign, unit_id, group_id, sealed) \
+         VALUES ('tag-of-a-lost-key', 'thang-binh-2021', 'binh-an', 'nguoi-dan', $1)",
+    )
+    .bind(khaosat::key::Key::generate().seal(b"{}"))
+    .execute(pool)
+    .await
+    .unwrap();
+    submit_citizen_ballots(&h, &["binh-an", "binh-chanh"]).await;
+    let ballots = h.ballots().await;
+    assert_eq!(ballots.len(), 2, "both readable ballots reached the chain");
+    let left: i64 = sqlx::query("SELECT COUNT(*) FROM ballot_box")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 1, "the unreadable one stays in the box");
+    pool.close().await;
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
@@ -570,5 +596,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both ballots_form_an_unbroken_hash_chain,
         both recorded_dialogue_versions_are_append_only_and_checked,
         both a_receipt_clash_draws_again,
+        both an_unreadable_ballot_in_the_box_holds_up_no_other,
     ]
 }
