@@ -15,9 +15,10 @@ use crate::store::{PlatformTokens, Store};
 /// Why a message was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    /// The user has not interacted with the OA in the last 7 days (-230).
-    #[error("the user has not interacted with the OA in the last 7 days")]
-    NoInteraction,
+    /// The user cannot be reached now, for the reason Zalo gave: recorded
+    /// for staff, not retried.
+    #[error("the Zalo user cannot be reached: {reason} (error {code})")]
+    Unreachable { code: i64, reason: &'static str },
     #[error("no access token: set KHAOSAT_ZALO_REFRESH_TOKEN")]
     NoToken,
     #[error("Zalo refused the message: error {code}: {message}")]
@@ -47,7 +48,15 @@ struct TokenAnswer {
 /// Zalo error codes that mean "get a new access token".
 const TOKEN_EXPIRED: &[i64] = &[-216, -220, -124];
 const RATE_LIMITED: i64 = -32;
-const NO_INTERACTION: i64 = -230;
+/// Zalo's answers that mean "this user cannot be reached now": the code,
+/// and the reason recorded for staff.
+const UNREACHABLE: &[(i64, &str)] = &[
+    (-213, "not_a_follower"),
+    (-227, "user_banned_or_inactive"),
+    (-230, "no_interaction_7_days"),
+    (-232, "no_interaction_in_window"),
+    (-244, "user_blocked_this_message_type"),
+];
 const ATTEMPTS: u32 = 6;
 
 /// The OA's tokens as kept in the database: sealed under the service's
@@ -187,11 +196,13 @@ impl ZaloClient {
                     });
                     backoff(attempt).await;
                 }
-                NO_INTERACTION => return Err(SendError::NoInteraction),
                 code => {
-                    return Err(SendError::Refused {
-                        code,
-                        message: answer.message,
+                    return Err(match UNREACHABLE.iter().find(|(c, _)| *c == code) {
+                        Some(&(code, reason)) => SendError::Unreachable { code, reason },
+                        None => SendError::Refused {
+                            code,
+                            message: answer.message,
+                        },
                     });
                 }
             }

@@ -110,19 +110,16 @@ impl Outbox {
         for text in &batch.texts {
             match self.client.send_text(&batch.user, text).await {
                 Ok(()) => {}
-                Err(SendError::NoInteraction) => {
+                Err(SendError::Unreachable { code, reason }) => {
                     tracing::warn!(
-                        "a Zalo user has not written for 7 days; their reply is recorded, not sent"
+                        code,
+                        reason,
+                        "a Zalo user cannot be reached; their reply is recorded, not sent"
                     );
                     let now = chrono::Utc::now().timestamp();
                     if let Err(e) = self
                         .store
-                        .record_undeliverable(
-                            "zalo",
-                            &batch.respondent,
-                            "no_interaction_7_days",
-                            now,
-                        )
+                        .record_undeliverable("zalo", &batch.respondent, reason, now)
                         .await
                     {
                         tracing::error!(

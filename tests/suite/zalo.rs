@@ -324,9 +324,46 @@ async fn long_messages_are_split_for_zalo(backend: Backend) {
     z.h.finish().await;
 }
 
+/// Each of Zalo's "cannot be reached" answers is recorded for staff with
+/// its reason and not retried; a rate limit is retried.
+async fn unreachable_users_are_recorded_with_the_reason(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let z = setup(h, "at-0").await;
+    let reasons = [
+        (-213, "not_a_follower"),
+        (-227, "user_banned_or_inactive"),
+        (-230, "no_interaction_7_days"),
+        (-232, "no_interaction_in_window"),
+        (-244, "user_blocked_this_message_type"),
+    ];
+    for (i, (code, _)) in reasons.iter().enumerate() {
+        z.fake.lock().unwrap().script.push_back(*code);
+        z.post(&event("follow", &format!("zu-r{i}"), None, ""))
+            .await;
+        z.settled().await;
+    }
+    assert_eq!(
+        z.fake.lock().unwrap().attempts,
+        reasons.len() as u32,
+        "none retried"
+    );
+    let recorded: Vec<String> = sqlx::query("SELECT reason FROM undeliverable ORDER BY reason")
+        .fetch_all(&z.h.raw_pool().await)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| sqlx::Row::get(r, 0))
+        .collect();
+    let mut expected: Vec<String> = reasons.iter().map(|(_, r)| r.to_string()).collect();
+    expected.sort();
+    assert_eq!(recorded, expected);
+    z.h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
+        sqlite unreachable_users_are_recorded_with_the_reason,
         sqlite a_citizen_ballot_over_zalo,
         sqlite a_bad_signature_is_refused_and_changes_nothing,
         sqlite a_redelivered_msg_id_changes_nothing,
