@@ -13,12 +13,7 @@ fn client() -> reqwest::Client {
 }
 
 async fn post(c: &reqwest::Client, base: &str, kind: &str, value: &str) -> ChatResponse {
-    let res = c
-        .post(format!("{base}/api/chat"))
-        .json(&json!({ "kind": kind, "value": value, "id": rand::random::<u64>().to_string() }))
-        .send()
-        .await
-        .unwrap();
+    let res = post_raw(c, base, kind, value).await;
     assert!(res.status().is_success(), "{}", res.status());
     res.json().await.unwrap()
 }
