@@ -145,11 +145,6 @@ impl Survey {
         self.period(self.now()) == PeriodState::Open
     }
 
-    /// The hash a token is stored under.
-    pub fn token_hash(&self, token: &crate::token::Token) -> String {
-        self.keys.token(token)
-    }
-
     /// The keyed hash that stands for a channel user in the store.
     pub fn respondent_key(&self, channel: &str, user: &str) -> String {
         self.keys.respondent(channel, user)
@@ -211,11 +206,6 @@ impl Survey {
             }
         }
         result
-    }
-
-    /// Respondents whose lock is held or awaited now (for tests of the lock map).
-    pub fn respondents_in_hand(&self) -> usize {
-        self.locks.len()
     }
 
     /// The step itself, with the respondent's lock held.
