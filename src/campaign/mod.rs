@@ -251,13 +251,6 @@ impl Campaign {
         self.assessment(unit.kind, self.group_index(group_id)?)
     }
 
-    /// Units a group assesses, in campaign order.
-    pub fn units_assessed_by(&self, group: usize) -> impl Iterator<Item = &Unit> {
-        self.units
-            .iter()
-            .filter(move |u| self.assessment(u.kind, group).is_some())
-    }
-
     pub fn period_state(&self, now: DateTime<Utc>) -> PeriodState {
         if now < self.opens {
             PeriodState::NotOpen

@@ -65,8 +65,4 @@ impl Session {
     pub fn remaining_units(&self) -> &[UnitRef] {
         self.units.get(self.unit..).unwrap_or(&[])
     }
-
-    pub fn is_finished(&self) -> bool {
-        self.at == At::Finished
-    }
 }
