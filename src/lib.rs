@@ -22,6 +22,7 @@ pub mod http;
 pub mod key;
 pub mod metrics;
 pub mod ops;
+pub mod outbox;
 pub mod progress;
 pub mod qr_sheet;
 pub mod report;

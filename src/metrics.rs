@@ -4,6 +4,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
@@ -27,8 +28,12 @@ pub struct Metrics {
     /// Ballots the mixer appended to the chain (a batch at a time, so the
     /// counter dates no single ballot).
     pub ballots_mixed: Counter,
+    /// Replies in a sender's hands, not yet delivered.
+    pub replies_pending: Family<ChannelLabel, Gauge>,
     /// Platform updates done, all channels: what waiting on them watches.
     done: watch::Sender<u64>,
+    /// Replies pending, all channels.
+    pending: watch::Sender<i64>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -64,6 +69,12 @@ impl Default for Metrics {
         });
         let updates_done = Family::<ChannelLabel, Counter>::default();
         let ballots_mixed = Counter::default();
+        let replies_pending = Family::<ChannelLabel, Gauge>::default();
+        registry.register(
+            "replies_pending",
+            "Replies in the outbox being sent, not yet delivered",
+            replies_pending.clone(),
+        );
         registry.register(
             "messages_in",
             "Messages received from respondents",
@@ -104,7 +115,9 @@ impl Default for Metrics {
             reply_seconds,
             updates_done,
             ballots_mixed,
+            replies_pending,
             done: watch::channel(0).0,
+            pending: watch::channel(0).0,
         }
     }
 }
@@ -132,6 +145,28 @@ impl Metrics {
     pub async fn wait_updates_done(&self, n: u64) {
         let mut done = self.done.subscribe();
         let _ = done.wait_for(|d| *d >= n).await;
+    }
+
+    /// A reply handed to a channel's sender.
+    pub fn reply_queued(&self, channel: &str) {
+        self.replies_pending
+            .get_or_create(&Self::channel(channel))
+            .inc();
+        self.pending.send_modify(|n| *n += 1);
+    }
+
+    /// A reply delivered (or given up for now).
+    pub fn reply_settled(&self, channel: &str) {
+        self.replies_pending
+            .get_or_create(&Self::channel(channel))
+            .dec();
+        self.pending.send_modify(|n| *n -= 1);
+    }
+
+    /// Waits until no sender has a reply in hand.
+    pub async fn wait_replies_settled(&self) {
+        let mut pending = self.pending.subscribe();
+        let _ = pending.wait_for(|n| *n <= 0).await;
     }
 
     /// Platform updates of a channel fully handled so far.

@@ -64,6 +64,11 @@ pub struct Settings {
     /// Address `serve` listens on.
     #[arg(long, global = true, env = "KHAOSAT_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// This instance's name, unique among the instances sharing a database:
+    /// it owns the replies it writes until they are delivered, and takes
+    /// them back after a restart. Default: the host name and the port.
+    #[arg(long, global = true, env = "KHAOSAT_INSTANCE")]
+    pub instance: Option<String>,
     /// Log filter, e.g. `khaosat=debug`.
     #[arg(long, global = true, env = "KHAOSAT_LOG", default_value = "warn")]
     pub log: String,
@@ -251,6 +256,7 @@ impl Settings {
             // Tests and embedders pick a free port.
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             log: "warn".into(),
+            instance: None,
             log_format: LogFormat::Text,
             telegram: TelegramSettings::default(),
             zalo: ZaloSettings {
@@ -265,6 +271,23 @@ impl Settings {
     }
 
     /// The database URL or path in use.
+    /// This instance's name: `--instance`, else `host:port` (with a random
+    /// part when the port is chosen by the system, which no restart repeats).
+    pub fn instance(&self) -> String {
+        if let Some(name) = self.instance.as_ref().filter(|n| !n.trim().is_empty()) {
+            return name.trim().to_string();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "khaosat".into());
+        match self.listen.port() {
+            0 => format!("{host}:{}", crate::hex::random::<4>()),
+            port => format!("{host}:{port}"),
+        }
+    }
+
     pub fn database(&self) -> String {
         self.database_url
             .as_ref()

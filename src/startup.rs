@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use crate::campaign::{self, Campaign};
 use crate::key::Key;
+use crate::outbox::Outbox;
 use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::store::Store;
@@ -125,6 +126,7 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
         trial: settings.trial,
         metrics: settings.metrics.clone(),
         receipts: settings.receipts.clone(),
+        instance: settings.instance(),
     };
     let survey = Survey::new(campaign, store.clone(), key, options).await?;
     Ok((Arc::new(survey), store))
@@ -135,6 +137,7 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
 pub async fn build(settings: Settings) -> Result<App> {
     let (survey, store) = open_survey(&settings).await?;
     let key = key(&settings)?;
+    let instance = survey.instance().to_string();
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -170,6 +173,20 @@ pub async fn build(settings: Settings) -> Result<App> {
         Some(config) => {
             let zalo =
                 Arc::new(Zalo::start(config, survey.clone(), store.clone(), key.clone()).await?);
+            let courier = Arc::new(zalo::ZaloCourier {
+                client: zalo.client.clone(),
+            });
+            survey.deliver_through(
+                Outbox::start(
+                    zalo::CHANNEL,
+                    &instance,
+                    courier,
+                    store.clone(),
+                    key.clone(),
+                    survey.metrics().clone(),
+                )
+                .await?,
+            );
             routers.push(zalo::router(zalo.clone()));
             channels.push(format!("Zalo: on — webhook {web_url}/zalo/webhook"));
             Some(zalo)
@@ -188,6 +205,18 @@ pub async fn build(settings: Settings) -> Result<App> {
                         .with_context(|| format!("TELOXIDE_API_URL is not a URL: {url}"))?,
                 );
             }
+            let courier = Arc::new(telegram::TelegramCourier { bot: bot.clone() });
+            survey.deliver_through(
+                Outbox::start(
+                    telegram::CHANNEL,
+                    &instance,
+                    courier,
+                    store.clone(),
+                    key.clone(),
+                    survey.metrics().clone(),
+                )
+                .await?,
+            );
             let telegram = Arc::new(Telegram {
                 survey: survey.clone(),
                 store: store.clone(),
@@ -309,10 +338,16 @@ impl App {
         if let Some(task) = polling {
             let _ = task.await;
         }
-        if let Some(zalo) = &self.zalo {
-            let left = zalo.outbox.drain(DRAIN).await;
-            if left > 0 {
-                tracing::warn!(left, "Zalo replies not delivered before shutdown");
+        for channel in [telegram::CHANNEL, zalo::CHANNEL] {
+            if let Some(outbox) = self.survey.outbox(channel) {
+                let left = outbox.drain(DRAIN).await;
+                if left > 0 {
+                    tracing::warn!(
+                        channel,
+                        left,
+                        "replies not delivered before shutdown; they go out at the next start"
+                    );
+                }
             }
         }
         self.store.close().await;
@@ -320,7 +355,8 @@ impl App {
     }
 }
 
-/// Every hour, forgets message ids older than `KEEP_MESSAGE_IDS`.
+/// Every hour, forgets message ids older than `KEEP_MESSAGE_IDS` and
+/// replies undelivered for a day.
 fn forget_old_message_ids(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) {
     tokio::spawn(async move {
         let mut hourly = tokio::time::interval(Duration::from_secs(3600));
@@ -333,6 +369,13 @@ fn forget_old_message_ids(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) 
                 Ok(n) => tracing::debug!(forgotten = n, "old message ids forgotten"),
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "could not forget old message ids")
+                }
+            }
+            match survey.forget_old_replies().await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(forgotten = n, "replies undelivered for a day forgotten"),
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "could not forget old replies")
                 }
             }
         }

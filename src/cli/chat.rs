@@ -44,6 +44,7 @@ pub async fn run(settings: &Settings, args: &ChatArgs) -> Result<()> {
         content,
         origin: Origin::Local,
         successor: None,
+        pressed: None,
     };
     let first = survey
         .handle(send(Content::Start(args.token.clone())))

@@ -1,9 +1,11 @@
 //! Replies: channel-neutral messages that each channel renders.
 
+use serde::{Deserialize, Serialize};
+
 use super::Action;
 
 /// One message to the respondent.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Reply {
     /// The message body, progress line and question included.
     pub text: String,
@@ -23,7 +25,7 @@ pub struct Reply {
 }
 
 /// The review, in parts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     pub heading: String,
     /// What to type to send or to change an answer.
@@ -32,7 +34,7 @@ pub struct Review {
 }
 
 /// One answer on the review.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewItem {
     /// What `sửa N` takes.
     pub number: u16,
@@ -41,7 +43,7 @@ pub struct ReviewItem {
 }
 
 /// A unit's questions, all on one scale, as rows of option buttons.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Grid {
     /// Unit name and position, e.g. "UBND xã Bình An (2/22)".
     pub title: String,
@@ -55,7 +57,7 @@ pub struct Grid {
 }
 
 /// One question of a grid.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GridRow {
     /// 1-based; what `Action::Set` takes.
     pub number: u16,
@@ -65,7 +67,7 @@ pub struct GridRow {
 }
 
 /// A button, and what the respondent can type instead of pressing it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Button {
     pub label: String,
     pub action: Action,

@@ -4,17 +4,19 @@
 //! Everything a conversation step changes is written in one [`Tx`], committed
 //! before the reply is sent. The operations are grouped by the table they
 //! touch: `sessions.rs`, `inbound.rs`, `tokens.rs`, `ballots.rs`,
-//! `dialogues.rs`, `platform.rs`; this file opens the database.
+//! `dialogues.rs`, `platform.rs`, `outbox.rs`; this file opens the database.
 
 mod ballots;
 mod dialogues;
 mod inbound;
+mod outbox;
 mod platform;
 mod sessions;
 mod tokens;
 mod tx;
 
 pub use ballots::{Cell, Spend};
+pub use outbox::{Lease, QueuedDelivery};
 pub use platform::PlatformTokens;
 pub use sessions::StoredSession;
 pub use tokens::TokenRecord;

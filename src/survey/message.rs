@@ -18,6 +18,9 @@ pub struct Message {
     /// Where a conversation this message begins is kept instead of `user`
     /// (the web chat issues a new session when a token is accepted).
     pub successor: Option<String>,
+    /// The platform's id of the message whose button was pressed (Telegram),
+    /// so the reply can update or clear it.
+    pub pressed: Option<String>,
 }
 
 /// Who stands behind a channel's user id.

@@ -1,8 +1,10 @@
 //! The survey service: what every channel calls with a respondent's message.
 //!
 //! It checks credentials (`admission.rs`), runs the engine and stores each
-//! step (`turn.rs`) — session, processed message id, spent credential and
-//! ballot — in one transaction, committed before the replies are returned.
+//! step (`turn.rs`) — session, processed message id, spent credential,
+//! ballot and the replies (`outbox`) — in one transaction; after the commit
+//! the replies go to the channel's sender, or back to the caller (the web
+//! chat, the terminal).
 //! Messages of one respondent are handled one at a time, in arrival order.
 //! `message.rs` is the contract with the channels; `keys.rs` the keyed
 //! hashes that stand for users in the store.
@@ -31,7 +33,8 @@ use crate::campaign::{Campaign, PeriodState};
 use crate::dialogue::{self, Dialogue};
 use crate::key::Key;
 use crate::metrics::Metrics;
-use crate::store::{Store, Tx};
+use crate::outbox::{Delivery, Outbox};
+use crate::store::{Lease, Store, Tx};
 use keys::Keys;
 use turn::Turn;
 
@@ -48,6 +51,9 @@ pub struct Options {
     pub metrics: Arc<Metrics>,
     /// Where receipt codes come from.
     pub receipts: Receipts,
+    /// This instance's name, which owns the replies it writes until they
+    /// are delivered (`outbox`).
+    pub instance: String,
 }
 
 /// The survey service.
@@ -61,6 +67,8 @@ pub struct Survey {
     budgets: budgets::Budgets,
     /// One lock per respondent with a message in hand.
     locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// The senders of the channels that push replies (Telegram, Zalo).
+    outboxes: DashMap<String, Arc<Outbox>>,
     metrics: Arc<Metrics>,
 }
 
@@ -86,11 +94,36 @@ impl Survey {
             dialogues,
             budgets: budgets::Budgets::default(),
             locks: DashMap::new(),
+            outboxes: DashMap::new(),
         })
     }
 
     pub fn campaign(&self) -> &Campaign {
         &self.campaign
+    }
+
+    /// This instance's name (it owns the replies it writes).
+    pub fn instance(&self) -> &str {
+        &self.options.instance
+    }
+
+    /// Replies to `outbox`'s channel go out through it from now on.
+    pub fn deliver_through(&self, outbox: Arc<Outbox>) {
+        self.outboxes.insert(outbox.channel().to_string(), outbox);
+    }
+
+    /// The sender of a channel, if it has one.
+    pub fn outbox(&self, channel: &str) -> Option<Arc<Outbox>> {
+        self.outboxes.get(channel).map(|o| o.clone())
+    }
+
+    /// Forgets replies that were never delivered within a day (a web page
+    /// closed before its next message; a recipient gone).
+    pub async fn forget_old_replies(&self) -> Result<u64> {
+        let cutoff = self.now() - chrono::TimeDelta::days(1);
+        self.store
+            .forget_deliveries_before(cutoff.timestamp())
+            .await
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -211,20 +244,32 @@ impl Survey {
     /// The step itself, with the respondent's lock held.
     async fn handle_in_turn(&self, respondent: &str, message: &Message) -> Result<Handled> {
         let now = self.now();
+        let channel = message.channel.as_str();
+        let outbox = self.outbox(channel);
         let mut tx = self.store.begin().await?;
-        if let Some(id) = &message.id {
-            let id = self.keys.inbound(&message.channel, id);
-            if !tx
-                .claim_inbound(&message.channel, &id, now.timestamp())
-                .await?
-            {
+        let inbound = message.id.as_ref().map(|id| self.keys.inbound(channel, id));
+        if let Some(id) = &inbound {
+            if !tx.claim_inbound(channel, id, now.timestamp()).await? {
+                // Delivered again. A sender has the replies in hand (or
+                // will, at its next start); a caller gets them again.
+                let replies = match outbox {
+                    Some(_) => Vec::new(),
+                    None => {
+                        self.stored_replies(&mut tx, channel, respondent, id)
+                            .await?
+                    }
+                };
                 tx.rollback().await?;
                 return Ok(Handled {
-                    replies: Vec::new(),
+                    replies,
                     duplicate: true,
                     moved: false,
                     open: true,
                 });
+            }
+            if outbox.is_none() {
+                // A new message: the caller has the replies to the last one.
+                tx.clear_outbox_of(channel, respondent).await?;
             }
         }
         let mut turn = Turn {
@@ -239,13 +284,75 @@ impl Survey {
         };
         turn.run().await?;
         let (replies, open, moved) = (turn.replies, turn.open, turn.moved);
-        turn.tx.commit().await?;
+        let mut tx = turn.tx;
+        // Replies are kept until delivered where they can be asked for again.
+        let queued = if !replies.is_empty() && (outbox.is_some() || inbound.is_some()) {
+            let delivery = Delivery {
+                recipient: message.user.clone(),
+                pressed: message.pressed.clone(),
+                tap: matches!(
+                    message.content,
+                    Content::Press {
+                        action: crate::engine::Action::Set(..),
+                        ..
+                    }
+                ),
+                replies: replies.clone(),
+            };
+            let sealed = self.keys.seal(&serde_json::to_vec(&delivery)?);
+            let lease = match &outbox {
+                Some(o) => Lease {
+                    owner: o.owner(),
+                    until: o.lease_until(now.timestamp()),
+                },
+                // Nobody sends these: they wait to be asked for.
+                None => Lease {
+                    owner: &self.options.instance,
+                    until: i64::MAX,
+                },
+            };
+            let id = tx
+                .queue_delivery(
+                    channel,
+                    respondent,
+                    inbound.as_deref(),
+                    &sealed,
+                    now.timestamp(),
+                    lease,
+                )
+                .await?;
+            Some((id, delivery))
+        } else {
+            None
+        };
+        tx.commit().await?;
+        if let (Some(outbox), Some((id, delivery))) = (outbox, queued) {
+            outbox.push(respondent, id, delivery);
+        }
         Ok(Handled {
             replies,
             duplicate: false,
             moved,
             open,
         })
+    }
+
+    /// The replies a message caused, as kept in the outbox.
+    async fn stored_replies(
+        &self,
+        tx: &mut Tx,
+        channel: &str,
+        chat: &str,
+        inbound: &str,
+    ) -> Result<Vec<crate::engine::Reply>> {
+        let mut replies = Vec::new();
+        for row in tx.undelivered_for(channel, chat, inbound).await? {
+            let plain = self.keys.open(&row.sealed).map_err(anyhow::Error::new)?;
+            let delivery: Delivery =
+                serde_json::from_slice(&plain).context("reading stored replies")?;
+            replies.extend(delivery.replies);
+        }
+        Ok(replies)
     }
 
     /// The dialogue a session runs on: the current one, or the recorded

@@ -7,13 +7,11 @@ use std::sync::Arc;
 use anyhow::Result;
 use teloxide::dispatching::{HandlerExt, UpdateHandler};
 use teloxide::prelude::*;
-use teloxide::types::{ChatId, MessageId};
+use teloxide::types::ChatId;
 
 use super::commands::{Command, StaffCommand};
-use super::render::{Outgoing, outgoing};
 use super::{Telegram, retry};
-use crate::engine::{Action, Reply};
-use crate::survey::Content;
+use crate::survey::{Content, Handled};
 
 /// The channel name of Telegram.
 pub const CHANNEL: &str = "telegram";
@@ -41,7 +39,6 @@ pub fn schema() -> UpdateHandler<anyhow::Error> {
 }
 
 async fn on_command(
-    bot: Bot,
     update: Update,
     msg: Message,
     command: Command,
@@ -51,10 +48,11 @@ async fn on_command(
     if !msg.chat.is_private() {
         return Ok(());
     }
-    answer_update(&bot, &tg, msg.chat.id, update.id.0, command.content()).await
+    handle(&tg, msg.chat.id, update.id.0, command.content(), None).await?;
+    Ok(())
 }
 
-async fn on_message(bot: Bot, update: Update, msg: Message, tg: Arc<Telegram>) -> Result<()> {
+async fn on_message(update: Update, msg: Message, tg: Arc<Telegram>) -> Result<()> {
     let _done = tg.survey.metrics().update_in_hand(CHANNEL);
     if !msg.chat.is_private() {
         return Ok(());
@@ -63,7 +61,8 @@ async fn on_message(bot: Bot, update: Update, msg: Message, tg: Arc<Telegram>) -
         Some(t) => Content::Text(t.to_string()),
         None => Content::Other,
     };
-    answer_update(&bot, &tg, msg.chat.id, update.id.0, content).await
+    handle(&tg, msg.chat.id, update.id.0, content, None).await?;
+    Ok(())
 }
 
 /// Staff commands, refused to anyone else.
@@ -111,75 +110,29 @@ async fn on_progress(bot: &Bot, chat: ChatId, tg: &Telegram, unit: &str) -> Resu
 
 async fn on_button(bot: Bot, update: Update, q: CallbackQuery, tg: Arc<Telegram>) -> Result<()> {
     let _done = tg.survey.metrics().update_in_hand(CHANNEL);
-    // Every press is answered, so the button stops spinning.
-    let _ = retry::send(|| bot.answer_callback_query(q.id.clone()).send()).await;
     let chat = q
         .message
         .as_ref()
         .map_or(ChatId(q.from.id.0 as i64), |m| m.chat().id);
-    let pressed = q.message.as_ref().map(|m| m.id());
+    let pressed = q.message.as_ref().map(|m| m.id().0.to_string());
     let content = Content::button(q.data.as_deref().unwrap_or_default());
-    let tap = matches!(
-        content,
-        Content::Press {
-            action: Action::Set(..),
-            ..
-        }
-    );
-    let Some(replies) = handle(&tg, chat, update.id.0, content).await? else {
-        return Ok(());
-    };
-    let out = outgoing(&replies);
-    // A tap on the compact form updates that same message.
-    if let (true, Some(id), [only]) = (tap && replies.len() == 1, pressed, out.as_slice())
-        && only.grid
-    {
-        let edited = retry::send(|| {
-            let request = bot.edit_message_text(chat, id, only.text.clone());
-            match &only.keyboard {
-                Some(k) => request.reply_markup(k.clone()).send(),
-                None => request.send(),
-            }
-        })
-        .await;
-        if edited.is_ok() {
-            return Ok(());
-        }
-    }
-    // Otherwise the pressed message has been answered (or was stale): take its buttons off.
-    if let Some(id) = pressed {
-        remove_buttons(&bot, chat, id).await;
-    }
-    send_all(&bot, chat, out).await
-}
-
-async fn remove_buttons(bot: &Bot, chat: ChatId, id: MessageId) {
-    if let Err(e) = retry::send(|| bot.edit_message_reply_markup(chat, id).send()).await {
-        tracing::debug!(error = %e, "could not remove an answered keyboard");
-    }
-}
-
-/// Hands one update to the survey and sends the replies, in order.
-async fn answer_update(
-    bot: &Bot,
-    tg: &Telegram,
-    chat: ChatId,
-    update_id: u32,
-    content: Content,
-) -> Result<()> {
-    if let Some(replies) = handle(tg, chat, update_id, content).await? {
-        send_all(bot, chat, outgoing(&replies)).await?;
+    let handled = handle(&tg, chat, update.id.0, content, pressed).await?;
+    // Every press is answered once, so the button stops spinning (a press
+    // delivered again was answered the first time).
+    if !handled.duplicate {
+        let _ = retry::send(|| bot.answer_callback_query(q.id.clone()).send()).await;
     }
     Ok(())
 }
 
-/// The survey's replies to one update; `None` when it was delivered before.
+/// Hands one update to the survey; the replies go out through the outbox.
 async fn handle(
     tg: &Telegram,
     chat: ChatId,
     update_id: u32,
     content: Content,
-) -> Result<Option<Vec<Reply>>> {
+    pressed: Option<String>,
+) -> Result<Handled> {
     let message = crate::survey::Message {
         channel: CHANNEL.to_string(),
         user: chat.0.to_string(),
@@ -187,21 +140,7 @@ async fn handle(
         content,
         origin: crate::survey::Origin::Account,
         successor: None,
+        pressed,
     };
-    let handled = tg.survey.handle(message).await?;
-    Ok((!handled.duplicate).then_some(handled.replies))
-}
-
-async fn send_all(bot: &Bot, chat: ChatId, messages: Vec<Outgoing>) -> Result<()> {
-    for m in messages {
-        retry::send(|| {
-            let request = bot.send_message(chat, m.text.clone());
-            match &m.keyboard {
-                Some(k) => request.reply_markup(k.clone()).send(),
-                None => request.send(),
-            }
-        })
-        .await?;
-    }
-    Ok(())
+    tg.survey.handle(message).await
 }

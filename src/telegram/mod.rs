@@ -10,6 +10,7 @@
 //! changes nothing.
 
 mod commands;
+mod courier;
 mod handlers;
 mod render;
 mod report;
@@ -17,6 +18,7 @@ mod retry;
 mod webhook;
 
 pub use commands::{Command, StaffCommand};
+pub use courier::TelegramCourier;
 pub use handlers::{CHANNEL, schema};
 pub use render::{MAX_TEXT_CHARS, Outgoing, outgoing};
 pub use webhook::{

@@ -179,6 +179,7 @@ async fn chat(
         origin: Origin::Address(client::address(peer, &headers, &app.trusted_proxies)),
         // A conversation begun with a token gets a session of its own.
         successor: Some(successor.clone()),
+        pressed: None,
     };
     let Ok(handled) = app.survey.handle(message).await else {
         return unavailable();

@@ -3,12 +3,12 @@
 //! every Zalo client; Zalo's v3 buttons are unconfirmed, so none are used.
 
 mod client;
-mod outbox;
+mod courier;
 mod render;
 mod webhook;
 
 pub use client::{SendError, ZaloClient};
-pub use outbox::Outbox;
+pub use courier::ZaloCourier;
 pub use render::{MAX_MESSAGE_CHARS, messages};
 pub use webhook::{CHANNEL, signature};
 
@@ -39,13 +39,12 @@ pub struct ZaloConfig {
     pub oauth_url: String,
 }
 
-/// The running bridge: its settings, the survey it hands events to, its
-/// API client and outbound queue.
+/// The running bridge: its settings, the survey it hands events to and its
+/// API client (replies go out through the outbox with a [`ZaloCourier`]).
 pub struct Zalo {
     pub config: ZaloConfig,
     pub survey: Arc<Survey>,
     pub client: Arc<ZaloClient>,
-    pub outbox: Outbox,
 }
 
 impl Zalo {
@@ -57,13 +56,11 @@ impl Zalo {
         store: Store,
         key: Key,
     ) -> Result<Self> {
-        let client = Arc::new(ZaloClient::new(config.clone(), store.clone(), key).await?);
-        let outbox = Outbox::new(client.clone(), store);
+        let client = Arc::new(ZaloClient::new(config.clone(), store, key).await?);
         Ok(Self {
             config,
             survey,
             client,
-            outbox,
         })
     }
 }

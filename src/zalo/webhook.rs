@@ -13,7 +13,6 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::Zalo;
-use super::render;
 use crate::hex;
 use crate::survey::{Content, Message};
 
@@ -115,7 +114,6 @@ async fn webhook(State(zalo): State<Arc<Zalo>>, headers: HeaderMap, body: Bytes)
         ),
         _ => return StatusCode::OK,
     };
-    let respondent = zalo.survey.respondent_key(CHANNEL, &user);
     let message = Message {
         channel: CHANNEL.to_string(),
         user: user.clone(),
@@ -123,15 +121,11 @@ async fn webhook(State(zalo): State<Arc<Zalo>>, headers: HeaderMap, body: Bytes)
         content,
         origin: crate::survey::Origin::Account,
         successor: None,
+        pressed: None,
     };
+    // The replies are in the outbox when this returns; its sender delivers them.
     match zalo.survey.handle(message).await {
-        Ok(handled) => {
-            if !handled.duplicate {
-                let texts = handled.replies.iter().flat_map(render::messages).collect();
-                zalo.outbox.send(&user, &respondent, texts);
-            }
-            StatusCode::OK
-        }
+        Ok(_) => StatusCode::OK,
         // Nothing was stored: let Zalo deliver the event again.
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }

@@ -16,7 +16,6 @@ use khaosat::startup;
 use khaosat::store::{Store, TokenRecord};
 use khaosat::survey::{Clock, Content, Handled, Message, Origin, Survey};
 use khaosat::token::Token;
-use khaosat::zalo::Zalo;
 use sqlx::Connection;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -137,7 +136,6 @@ pub struct Running {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     /// Its settings, to start the same service again after a restart.
     settings: Settings,
-    pub zalo: Option<Arc<Zalo>>,
 }
 
 impl Harness {
@@ -216,14 +214,6 @@ impl Harness {
         raw_pool(&self.db.url).await
     }
 
-    /// The running service's Zalo bridge.
-    pub fn zalo(&self) -> &Arc<Zalo> {
-        self.running
-            .as_ref()
-            .and_then(|r| r.zalo.as_ref())
-            .expect("a service serving Zalo")
-    }
-
     /// Issues a token (as `khaosat tokens issue` does) and returns it.
     pub async fn token(&self, group: &str, units: &[&str]) -> Token {
         self.token_expiring(group, units, None).await
@@ -272,7 +262,6 @@ impl Harness {
         self.survey = app.survey().clone();
         self.store = app.store().clone();
         let url = format!("http://{}", app.address());
-        let zalo = app.zalo().cloned();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
@@ -281,7 +270,6 @@ impl Harness {
             stop,
             task,
             settings,
-            zalo,
         });
         url
     }
@@ -408,6 +396,7 @@ impl Chat {
                     _ => Origin::Account,
                 },
                 successor: None,
+                pressed: None,
             })
             .await
             .unwrap();

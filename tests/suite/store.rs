@@ -173,6 +173,7 @@ CREATE ROLE khaosat_service LOGIN;
 GRANT CONNECT ON DATABASE khaosat TO khaosat_service;
 GRANT USAGE ON SCHEMA public TO khaosat_service;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO khaosat_service;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO khaosat_service;
 REVOKE UPDATE, DELETE, TRUNCATE ON ballots, ballots_v1, dialogue_versions FROM khaosat_service;
 ";
 

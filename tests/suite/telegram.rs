@@ -150,6 +150,9 @@ async fn settled(fake: &FakeTelegram, metrics: &Metrics) {
     )
     .await
     .expect("the bot finishes the updates it was given");
+    tokio::time::timeout(Duration::from_secs(10), metrics.wait_replies_settled())
+        .await
+        .expect("the replies to them are delivered");
 }
 
 fn join(sent: &[Sent]) -> String {
@@ -556,25 +559,22 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
     assert_eq!(post(start.clone(), None).await, 401);
     assert_eq!(post(start.clone(), Some("guess")).await, 401);
     assert!(fake.sent().is_empty(), "answered before any 401");
-    // With it: handled before the 200.
+    // With it: the step is durable before the 200, its reply on the way.
     assert_eq!(
         post(start.clone(), Some("s3cr3t-value-for-the-webhook-1")).await,
         200
     );
-    let q = fake
-        .sent()
-        .last()
-        .cloned()
-        .expect("a question was sent before the 200");
+    let q = fake.wait_sent(9901, 1).await.pop().unwrap();
     assert!(q.text.contains("Câu 1/14"), "{}", q.text);
     let press = fake.press_update(9901, q.message_id, &q.button("Hài lòng").unwrap());
     assert_eq!(
         post(press.clone(), Some("s3cr3t-value-for-the-webhook-1")).await,
         200
     );
-    assert!(fake.sent().last().unwrap().text.contains("Câu 2/14"));
-    // Telegram delivers both again: nothing changes, nothing is sent.
-    let before = fake.sent().len();
+    let sent = fake.wait_sent(9901, 2).await;
+    assert!(sent[1].text.contains("Câu 2/14"), "{}", sent[1].text);
+    // Telegram delivers both again: nothing changes, nothing is sent, the
+    // press is not answered a second time.
     assert_eq!(
         post(start, Some("s3cr3t-value-for-the-webhook-1")).await,
         200
@@ -583,14 +583,18 @@ async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backen
         post(press, Some("s3cr3t-value-for-the-webhook-1")).await,
         200
     );
-    assert_eq!(fake.sent().len(), before);
     let back = fake.text_update(9901, "quay lại");
     post(back, Some("s3cr3t-value-for-the-webhook-1")).await;
-    let last = fake.sent().last().unwrap().text.clone();
+    // Replies go out in order per chat: anything the redeliveries had
+    // caused would come before this one.
+    let sent = fake.wait_sent(9901, 3).await;
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    let last = &sent[2].text;
     assert!(
         last.contains("Câu 1/14") && last.contains("Câu trả lời hiện tại: Hài lòng"),
         "{last}"
     );
+    assert_eq!(fake.api.lock().unwrap().answered_callbacks.len(), 1);
     h.finish().await;
 }
 

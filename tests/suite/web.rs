@@ -117,8 +117,10 @@ async fn a_retried_request_is_applied_once(backend: Backend) {
     };
     let first: ChatResponse = send("same", "4").await.unwrap().json().await.unwrap();
     assert!(text(&first).contains("Câu 2/14"));
+    // The response was lost, say: the retry gets the same replies, and the
+    // answer is not applied twice.
     let retry: ChatResponse = send("same", "4").await.unwrap().json().await.unwrap();
-    assert!(retry.replies.is_empty(), "{}", text(&retry));
+    assert_eq!(text(&retry), text(&first));
     let r = post(&browser, &base, "resume", "").await;
     assert!(text(&r).contains("Câu 2/14"), "{}", text(&r));
     h.finish().await;

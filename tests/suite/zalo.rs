@@ -33,7 +33,8 @@ async fn setup(mut h: Harness, access: &str) -> Setup {
 impl Setup {
     /// Waits until every reply queued so far has been delivered (or given up on).
     async fn settled(&self) {
-        assert_eq!(self.h.zalo().outbox.drain(Duration::from_secs(10)).await, 0);
+        let outbox = self.h.survey.outbox("zalo").expect("the Zalo sender");
+        assert_eq!(outbox.drain(Duration::from_secs(10)).await, 0);
     }
 
     /// Posts a signed event; returns the HTTP status.

@@ -1,0 +1,296 @@
+//! The sender of one channel: per-chat queues in memory, each drained by a
+//! task of its own while it has rows; a deleter that removes delivered rows
+//! in batches; a sweeper that takes over rows nobody is sending.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use dashmap::{DashMap, DashSet};
+use tokio::sync::{Notify, mpsc};
+
+use super::{Courier, Delivery, Undelivered};
+use crate::key::Key;
+use crate::metrics::Metrics;
+use crate::store::{Lease, Store};
+
+/// How long a row belongs to the instance that wrote or took it.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// How often rows without a sender are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// Attempts at one row before its chat is left to the sweeper.
+const ATTEMPTS: u32 = 10;
+
+/// A row in memory: its id and what it delivers.
+type Item = (i64, Delivery);
+
+/// The sender of one channel.
+pub struct Outbox {
+    channel: String,
+    owner: String,
+    courier: Arc<dyn Courier>,
+    store: Store,
+    key: Key,
+    metrics: Arc<Metrics>,
+    /// Chats with rows in hand; an entry exists while its task runs.
+    queues: DashMap<String, VecDeque<Item>>,
+    /// Ids in hand (queued, being sent, or delivered and not yet deleted).
+    known: DashSet<i64>,
+    delivered: mpsc::UnboundedSender<i64>,
+    /// Rows in hand and not yet delivered and deleted (or given up).
+    pending: AtomicUsize,
+    settled: Notify,
+}
+
+impl Outbox {
+    /// Starts the sender of `channel` (as the instance `owner`): sends the
+    /// rows this instance left before it stopped, and every row whose lease
+    /// ran out, before it returns, then keeps looking for such rows.
+    pub async fn start(
+        channel: &str,
+        owner: &str,
+        courier: Arc<dyn Courier>,
+        store: Store,
+        key: Key,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>> {
+        let (delivered, rx) = mpsc::unbounded_channel();
+        let outbox = Arc::new(Self {
+            channel: channel.to_string(),
+            owner: owner.to_string(),
+            courier,
+            store,
+            key,
+            metrics,
+            queues: DashMap::new(),
+            known: DashSet::new(),
+            delivered,
+            pending: AtomicUsize::new(0),
+            settled: Notify::new(),
+        });
+        let taken = outbox.take_over(true).await?;
+        if taken > 0 {
+            tracing::info!(channel, taken, "sending replies left undelivered");
+        }
+        tokio::spawn(delete_delivered(Arc::downgrade(&outbox), rx));
+        tokio::spawn(sweep(Arc::downgrade(&outbox)));
+        Ok(outbox)
+    }
+
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The lease a row written now gets.
+    pub fn lease_until(&self, now: i64) -> i64 {
+        now + LEASE.as_secs() as i64
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Hands over a committed row for `chat` (the recipient's keyed hash).
+    pub fn push(self: &Arc<Self>, chat: &str, id: i64, delivery: Delivery) {
+        if !self.known.insert(id) {
+            return;
+        }
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        self.metrics.reply_queued(&self.channel);
+        match self.queues.entry(chat.to_string()) {
+            dashmap::Entry::Occupied(mut e) => e.get_mut().push_back((id, delivery)),
+            dashmap::Entry::Vacant(e) => {
+                e.insert(VecDeque::from([(id, delivery)]));
+                let this = self.clone();
+                let chat = chat.to_string();
+                tokio::spawn(async move { this.drain_chat(&chat).await });
+            }
+        }
+    }
+
+    /// Rows in hand and not yet delivered.
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every row in hand is delivered, or `limit` passes;
+    /// returns how many remain (they stay in the outbox for the next start).
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            let left = self.pending();
+            if left == 0 || tokio::time::Instant::now() >= deadline {
+                return left;
+            }
+            let _ = tokio::time::timeout_at(deadline, settled).await;
+        }
+    }
+
+    /// Sends a chat's rows in order until its queue is empty.
+    async fn drain_chat(&self, chat: &str) {
+        loop {
+            let Some((id, delivery)) = self.queues.get_mut(chat).and_then(|mut q| q.pop_front())
+            else {
+                return;
+            };
+            if !self.send(chat, id, &delivery).await {
+                // Left for the sweeper, with everything after it (order).
+                let left = self.queues.remove(chat).map(|(_, q)| q).unwrap_or_default();
+                self.forget(id);
+                for (later, _) in left {
+                    self.forget(later);
+                }
+                return;
+            }
+            if let dashmap::Entry::Occupied(e) = self.queues.entry(chat.to_string())
+                && e.get().is_empty()
+            {
+                e.remove();
+                return;
+            }
+        }
+    }
+
+    /// One row, with retries; `false` if it was given up for now.
+    async fn send(&self, chat: &str, id: i64, delivery: &Delivery) -> bool {
+        let mut done = 0;
+        for attempt in 1..=ATTEMPTS {
+            match self.courier.deliver(delivery, &mut done).await {
+                Ok(()) => {
+                    let _ = self.delivered.send(id);
+                    return true;
+                }
+                Err(Undelivered::Unreachable(reason)) => {
+                    tracing::warn!(
+                        channel = self.channel,
+                        reason,
+                        "a recipient cannot be reached; their reply is recorded, not sent"
+                    );
+                    let now = chrono::Utc::now().timestamp();
+                    if let Err(e) = self
+                        .store
+                        .record_undeliverable(&self.channel, chat, reason, now)
+                        .await
+                    {
+                        tracing::error!(
+                            error = format!("{e:#}"),
+                            "recording an undeliverable reply"
+                        );
+                    }
+                    let _ = self.delivered.send(id);
+                    return true;
+                }
+                Err(Undelivered::Later(wait)) => {
+                    tracing::debug!(channel = self.channel, attempt, ?wait, "a reply waits");
+                    if wait >= LEASE / 2 {
+                        let until = self.lease_until(chrono::Utc::now().timestamp())
+                            + wait.as_secs() as i64;
+                        let lease = Lease {
+                            owner: &self.owner,
+                            until,
+                        };
+                        if let Err(e) = self.store.renew_deliveries(&[id], lease).await {
+                            tracing::warn!(error = format!("{e:#}"), "renewing a reply's lease");
+                        }
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+        tracing::warn!(
+            channel = self.channel,
+            "a reply could not be sent after {ATTEMPTS} attempts; it is tried again later"
+        );
+        false
+    }
+
+    /// A row is no longer in hand.
+    fn forget(&self, id: i64) {
+        if self.known.remove(&id).is_some() {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            self.metrics.reply_settled(&self.channel);
+            self.settled.notify_waiters();
+        }
+    }
+
+    /// Takes over rows nobody is sending (with `own`, also this instance's
+    /// from before a restart) and queues them; returns how many.
+    async fn take_over(self: &Arc<Self>, own: bool) -> Result<usize> {
+        let now = chrono::Utc::now().timestamp();
+        let lease = Lease {
+            owner: &self.owner,
+            until: self.lease_until(now),
+        };
+        let rows = self
+            .store
+            .claim_deliveries(&self.channel, lease, now, own, 10_000)
+            .await?;
+        let mut taken = 0;
+        for row in rows {
+            if self.known.contains(&row.id) {
+                continue;
+            }
+            let opened = self
+                .key
+                .open(&row.sealed)
+                .map_err(anyhow::Error::new)
+                .and_then(|p| serde_json::from_slice::<Delivery>(&p).context("reading a reply"));
+            match opened {
+                Ok(delivery) => {
+                    self.push(&row.chat, row.id, delivery);
+                    taken += 1;
+                }
+                Err(e) => {
+                    tracing::error!(error = format!("{e:#}"), "an unreadable reply is dropped");
+                    self.store.delete_deliveries(&[row.id]).await?;
+                }
+            }
+        }
+        Ok(taken)
+    }
+}
+
+/// Deletes delivered rows, many at a time.
+async fn delete_delivered(outbox: std::sync::Weak<Outbox>, mut rx: mpsc::UnboundedReceiver<i64>) {
+    let mut ids = Vec::new();
+    while rx.recv_many(&mut ids, 500).await > 0 {
+        let Some(outbox) = outbox.upgrade() else {
+            return;
+        };
+        loop {
+            match outbox.store.delete_deliveries(&ids).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "deleting delivered replies; retrying"
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+        for id in ids.drain(..) {
+            outbox.forget(id);
+        }
+    }
+}
+
+/// Every few seconds, takes over rows whose lease ran out.
+async fn sweep(outbox: std::sync::Weak<Outbox>) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let Some(outbox) = outbox.upgrade() else {
+            return;
+        };
+        if let Err(e) = outbox.take_over(false).await {
+            tracing::warn!(error = format!("{e:#}"), "looking for undelivered replies");
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `outbox`: replies written by a step and not yet delivered (see the
+//! migration `0008_outbox.sql`).
+
+use anyhow::{Context, Result};
+use sqlx::Row;
+
+use super::{Backend, Store, Tx};
+
+/// A reply row as stored: its place in the outbox, whom it is for (keyed
+/// hash) and the sealed delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedDelivery {
+    pub id: i64,
+    pub chat: String,
+    pub sealed: String,
+}
+
+/// Who is sending a row, and until when.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    pub owner: &'a str,
+    pub until: i64,
+}
+
+impl Tx {
+    /// Writes one step's sealed replies for `chat`; returns the row's id.
+    pub async fn queue_delivery(
+        &mut self,
+        channel: &str,
+        chat: &str,
+        inbound: Option<&str>,
+        sealed: &str,
+        now: i64,
+        lease: Lease<'_>,
+    ) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (channel, chat, inbound, sealed, created_at, owner, lease_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(channel)
+        .bind(chat)
+        .bind(inbound)
+        .bind(sealed)
+        .bind(now)
+        .bind(lease.owner)
+        .bind(lease.until)
+        .fetch_one(&mut *self.tx)
+        .await
+        .context("writing a reply to the outbox")?;
+        Ok(id)
+    }
+
+    /// The undelivered replies a message caused, oldest first (for a
+    /// message delivered again).
+    pub async fn undelivered_for(
+        &mut self,
+        channel: &str,
+        chat: &str,
+        inbound: &str,
+    ) -> Result<Vec<QueuedDelivery>> {
+        let rows = sqlx::query(
+            "SELECT id, chat, sealed FROM outbox \
+             WHERE channel = $1 AND chat = $2 AND inbound = $3 ORDER BY id",
+        )
+        .bind(channel)
+        .bind(chat)
+        .bind(inbound)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("reading a message's replies from the outbox")?;
+        rows.iter().map(queued).collect()
+    }
+
+    /// Forgets a chat's replies: on the web chat, the browser's next message
+    /// says it has them.
+    pub async fn clear_outbox_of(&mut self, channel: &str, chat: &str) -> Result<()> {
+        sqlx::query("DELETE FROM outbox WHERE channel = $1 AND chat = $2")
+            .bind(channel)
+            .bind(chat)
+            .execute(&mut *self.tx)
+            .await
+            .context("forgetting delivered replies")?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Deletes delivered replies.
+    pub async fn delete_deliveries(&self, ids: &[i64]) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            sqlx::query(&format!("DELETE FROM outbox WHERE id IN ({list})"))
+                .execute(&self.pool)
+                .await
+                .context("deleting delivered replies")?;
+        }
+        Ok(())
+    }
+
+    /// Takes over a channel's replies that nobody is sending — their lease
+    /// ran out — and, with `own`, those this instance owned before it
+    /// restarted; oldest first, at most `limit`.
+    pub async fn claim_deliveries(
+        &self,
+        channel: &str,
+        lease: Lease<'_>,
+        now: i64,
+        own: bool,
+        limit: i64,
+    ) -> Result<Vec<QueuedDelivery>> {
+        let skip_locked = match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE outbox SET owner = $1, lease_until = $2 WHERE id IN (\
+             SELECT id FROM outbox WHERE channel = $3 AND (lease_until < $4 OR ($5 AND owner = $1)) \
+             ORDER BY id LIMIT $6{skip_locked}) RETURNING id, chat, sealed"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(lease.owner)
+            .bind(lease.until)
+            .bind(channel)
+            .bind(now)
+            .bind(own)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .context("taking over undelivered replies")?;
+        let mut claimed = rows.iter().map(queued).collect::<Result<Vec<_>>>()?;
+        claimed.sort_by_key(|q| q.id);
+        Ok(claimed)
+    }
+
+    /// Extends the lease of rows this instance is still trying to send.
+    pub async fn renew_deliveries(&self, ids: &[i64], lease: Lease<'_>) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            sqlx::query(&format!(
+                "UPDATE outbox SET owner = $1, lease_until = $2 WHERE id IN ({list})"
+            ))
+            .bind(lease.owner)
+            .bind(lease.until)
+            .execute(&self.pool)
+            .await
+            .context("renewing the lease of undelivered replies")?;
+        }
+        Ok(())
+    }
+
+    /// Forgets replies written before `before` that were never delivered
+    /// (a web page closed, a recipient gone for days); returns how many.
+    pub async fn forget_deliveries_before(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM outbox WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .context("forgetting old undelivered replies")?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many replies wait in the outbox (for tests and `/metrics`).
+    pub async fn undelivered_count(&self) -> Result<i64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await
+            .context("counting undelivered replies")?;
+        Ok(n)
+    }
+}
+
+fn queued(r: &sqlx::any::AnyRow) -> Result<QueuedDelivery> {
+    Ok(QueuedDelivery {
+        id: r.try_get(0)?,
+        chat: r.try_get(1)?,
+        sealed: r.try_get(2)?,
+    })
+}

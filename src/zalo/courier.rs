@@ -1,0 +1,45 @@
+//! Sending a step's replies from the outbox as Zalo consultation messages.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{SendError, ZaloClient, render};
+use crate::outbox::{Courier, Delivering, Delivery, Undelivered};
+
+/// Sends Zalo deliveries through the OA API client.
+pub struct ZaloCourier {
+    pub client: Arc<ZaloClient>,
+}
+
+/// Zalo's rate limit (after the client's own back-off) or the network.
+const LATER: Duration = Duration::from_secs(5);
+/// No access token yet: the operator has to set one.
+const NO_TOKEN: Duration = Duration::from_secs(60);
+
+impl Courier for ZaloCourier {
+    fn deliver<'a>(&'a self, delivery: &'a Delivery, done: &'a mut usize) -> Delivering<'a> {
+        Box::pin(async move {
+            let texts: Vec<String> = delivery.replies.iter().flat_map(render::messages).collect();
+            while let Some(text) = texts.get(*done) {
+                match self.client.send_text(&delivery.recipient, text).await {
+                    Ok(()) => {}
+                    Err(SendError::Unreachable { reason, .. }) => {
+                        return Err(Undelivered::Unreachable(reason));
+                    }
+                    Err(SendError::NoToken) => return Err(Undelivered::Later(NO_TOKEN)),
+                    Err(e @ (SendError::Other(_) | SendError::Refused { code: -32 | 0, .. })) => {
+                        tracing::warn!(error = %e, "a Zalo reply waits");
+                        return Err(Undelivered::Later(LATER));
+                    }
+                    // Refused for good: no retry would change it; the next
+                    // message still goes out.
+                    Err(e @ SendError::Refused { .. }) => {
+                        tracing::error!(error = %e, "Zalo refused a reply");
+                    }
+                }
+                *done += 1;
+            }
+            Ok(())
+        })
+    }
+}
