@@ -3,7 +3,8 @@
 //!
 //! `commands.rs` parses commands, `handlers.rs` is the one update tree both
 //! modes run, `render.rs` turns replies into messages, `retry.rs` waits out
-//! 429s, `report.rs` sends `/baocao`, `webhook.rs` receives updates by HTTP.
+//! 429s, `report.rs` sends `/baocao`, `polling.rs` and `webhook.rs` receive
+//! updates, `courier.rs` sends the replies from the outbox.
 //! Updates of one chat are handled in order (teloxide's per-chat
 //! distribution); each update's id is recorded with the step, so an update
 //! delivered again — after a crash, before its offset was confirmed —
@@ -12,6 +13,7 @@
 mod commands;
 mod courier;
 mod handlers;
+mod polling;
 mod render;
 mod report;
 mod retry;
@@ -20,18 +22,17 @@ mod webhook;
 pub use commands::{Command, StaffCommand};
 pub use courier::TelegramCourier;
 pub use handlers::{CHANNEL, schema};
+pub use polling::run_polling;
 pub use render::{MAX_TEXT_CHARS, Outgoing, outgoing};
 pub use webhook::{
     SECRET_HEADER, TelegramWebhook, check_secret, new_secret, register, router as webhook_router,
 };
 
-use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use teloxide::prelude::*;
 use teloxide::types::{BotCommand, BotCommandScope, ChatId, Me, Recipient};
-use teloxide::update_listeners;
 use teloxide::utils::command::BotCommands;
 
 use crate::store::Store;
@@ -101,36 +102,4 @@ pub async fn prepare(bot: &Bot, staff: &Staff) -> Result<Me> {
         }
     }
     Ok(me)
-}
-
-/// Runs the bot with long polling until `stop` resolves.
-pub async fn run_polling(
-    bot: Bot,
-    telegram: Arc<Telegram>,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> Result<()> {
-    prepare(&bot, &telegram.staff).await?;
-    let mut dispatcher = Dispatcher::builder(bot.clone(), schema())
-        .dependencies(dptree::deps![telegram])
-        .default_handler(|_| async {})
-        .error_handler(LoggingErrorHandler::with_custom_text(
-            "a Telegram update failed",
-        ))
-        .build();
-    let token = dispatcher.shutdown_token();
-    tokio::spawn(async move {
-        stop.await;
-        if let Ok(done) = token.shutdown() {
-            done.await;
-        }
-    });
-    let listener = update_listeners::polling_default(bot).await;
-    dispatcher
-        .try_dispatch_with_listener(
-            listener,
-            LoggingErrorHandler::with_custom_text("getting Telegram updates failed"),
-        )
-        .await
-        .context("the Telegram dispatcher stopped")?;
-    Ok(())
 }

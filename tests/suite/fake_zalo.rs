@@ -37,6 +37,8 @@ pub struct Fake {
     pub refreshes: u32,
     /// Error codes to answer the next sends with.
     pub script: VecDeque<i64>,
+    /// Woken on every message sent.
+    pub arrived: Arc<tokio::sync::Notify>,
 }
 
 pub type Shared = Arc<Mutex<Fake>>;
@@ -65,6 +67,7 @@ async fn send_message(
         .to_string();
     let text = body["message"]["text"].as_str().unwrap_or("").to_string();
     f.sent.push(Sent { user, text, token });
+    f.arrived.notify_waiters();
     Json(
         json!({ "error": 0, "message": "Success", "data": { "message_id": format!("m{}", f.sent.len()) } }),
     )
@@ -112,6 +115,28 @@ pub async fn start() -> (Shared, String) {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (fake, url)
+}
+
+/// Waits until `user` has received more than `seen` messages; returns them all.
+pub async fn wait_sent(fake: &Shared, user: &str, seen: usize) -> Vec<String> {
+    let arrived = fake.lock().unwrap().arrived.clone();
+    loop {
+        let next = arrived.notified();
+        tokio::pin!(next);
+        next.as_mut().enable();
+        let mine: Vec<String> = fake
+            .lock()
+            .unwrap()
+            .sent
+            .iter()
+            .filter(|s| s.user == user)
+            .map(|s| s.text.clone())
+            .collect();
+        if mine.len() > seen {
+            return mine;
+        }
+        next.await;
+    }
 }
 
 /// The bridge's settings for talking to the fake at `url`.

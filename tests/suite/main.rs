@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod compile;
 mod conversation;
+mod crash;
 mod engine;
 mod fake_telegram;
 mod fake_zalo;
@@ -30,6 +31,7 @@ fn main() -> std::process::ExitCode {
         cli::trials(),
         compile::trials(),
         conversation::trials(),
+        crash::trials(),
         engine::trials(),
         instances::trials(),
         renderers::trials(),
