@@ -34,12 +34,16 @@ use crate::dialogue::{self, Dialogue};
 use crate::key::Key;
 use crate::metrics::Metrics;
 use crate::outbox::{Delivery, Outbox};
-use crate::store::{Lease, Store, Tx};
+use crate::store::{BatchFailed, GroupCommit, Lease, Store, Tx};
 use keys::Keys;
 use turn::Turn;
 
 /// How long processed message ids are remembered, to ignore redeliveries.
 pub const KEEP_MESSAGE_IDS: chrono::TimeDelta = chrono::TimeDelta::days(3);
+
+/// How many times a step is tried when its batch fails through no fault
+/// of its own.
+const STEP_ATTEMPTS: u32 = 4;
 
 /// Settings of a running survey.
 #[derive(Clone, Debug, Default)]
@@ -67,6 +71,8 @@ pub struct Survey {
     budgets: budgets::Budgets,
     /// One lock per respondent with a message in hand.
     locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    /// The write path: steps of many respondents in one transaction.
+    writer: GroupCommit,
     /// The senders of the channels that push replies (Telegram, Zalo).
     outboxes: DashMap<String, Arc<Outbox>>,
     metrics: Arc<Metrics>,
@@ -88,6 +94,7 @@ impl Survey {
         Ok(Self {
             metrics: options.metrics.clone(),
             campaign: Arc::new(campaign),
+            writer: GroupCommit::new(store.clone()),
             store,
             keys,
             options,
@@ -241,100 +248,122 @@ impl Survey {
         result
     }
 
-    /// The step itself, with the respondent's lock held.
+    /// The step itself, with the respondent's lock held; its replies go to
+    /// the channel's sender once committed.
     async fn handle_in_turn(&self, respondent: &str, message: &Message) -> Result<Handled> {
-        let now = self.now();
-        let channel = message.channel.as_str();
-        let outbox = self.outbox(channel);
-        let mut tx = self.store.begin().await?;
-        let inbound = message.id.as_ref().map(|id| self.keys.inbound(channel, id));
-        if let Some(id) = &inbound {
-            if !tx.claim_inbound(channel, id, now.timestamp()).await? {
-                // Delivered again. A sender has the replies in hand (or
-                // will, at its next start); a caller gets them again.
-                let replies = match outbox {
-                    Some(_) => Vec::new(),
-                    None => {
-                        self.stored_replies(&mut tx, channel, respondent, id)
-                            .await?
-                    }
-                };
-                tx.rollback().await?;
-                return Ok(Handled {
-                    replies,
-                    duplicate: true,
-                    moved: false,
-                    open: true,
-                });
+        let outbox = self.outbox(&message.channel);
+        let mut attempt = 1;
+        let (handled, queued) = loop {
+            match self.step(respondent, message, outbox.as_deref()).await {
+                // Its batch failed, or it lost a deadlock: it did nothing yet.
+                Err(e) if e.is::<BatchFailed>() && attempt < STEP_ATTEMPTS => {
+                    tracing::warn!(error = format!("{e:#}"), attempt, "a step is tried again");
+                    attempt += 1;
+                }
+                other => break other?,
             }
-            if outbox.is_none() {
-                // A new message: the caller has the replies to the last one.
-                tx.clear_outbox_of(channel, respondent).await?;
-            }
-        }
-        let mut turn = Turn {
-            survey: self,
-            tx,
-            respondent: respondent.to_string(),
-            open: false,
-            moved: false,
-            message,
-            now,
-            replies: Vec::new(),
         };
-        turn.run().await?;
-        let (replies, open, moved) = (turn.replies, turn.open, turn.moved);
-        let mut tx = turn.tx;
-        // Replies are kept until delivered where they can be asked for again.
-        let queued = if !replies.is_empty() && (outbox.is_some() || inbound.is_some()) {
-            let delivery = Delivery {
-                recipient: message.user.clone(),
-                pressed: message.pressed.clone(),
-                tap: matches!(
-                    message.content,
-                    Content::Press {
-                        action: crate::engine::Action::Set(..),
-                        ..
-                    }
-                ),
-                replies: replies.clone(),
-            };
-            let sealed = self.keys.seal(&serde_json::to_vec(&delivery)?);
-            let lease = match &outbox {
-                Some(o) => Lease {
-                    owner: o.owner(),
-                    until: o.lease_until(now.timestamp()),
-                },
-                // Nobody sends these: they wait to be asked for.
-                None => Lease {
-                    owner: &self.options.instance,
-                    until: i64::MAX,
-                },
-            };
-            let id = tx
-                .queue_delivery(
-                    channel,
-                    respondent,
-                    inbound.as_deref(),
-                    &sealed,
-                    now.timestamp(),
-                    lease,
-                )
-                .await?;
-            Some((id, delivery))
-        } else {
-            None
-        };
-        tx.commit().await?;
         if let (Some(outbox), Some((id, delivery))) = (outbox, queued) {
             outbox.push(respondent, id, delivery);
         }
-        Ok(Handled {
-            replies,
-            duplicate: false,
-            moved,
-            open,
-        })
+        Ok(handled)
+    }
+
+    /// Runs a step in a batch of the write path; returns what it did and
+    /// the reply row it wrote, once committed.
+    async fn step(
+        &self,
+        respondent: &str,
+        message: &Message,
+        outbox: Option<&Outbox>,
+    ) -> Result<(Handled, Option<(i64, Delivery)>)> {
+        let now = self.now();
+        let channel = message.channel.as_str();
+        let inbound = message.id.as_ref().map(|id| self.keys.inbound(channel, id));
+        self.writer
+            .step(respondent, async |tx: &mut Tx| {
+                if let Some(id) = &inbound {
+                    if !tx.claim_inbound(channel, id, now.timestamp()).await? {
+                        // Delivered again. A sender has the replies in hand
+                        // (or will, at its next start); a caller gets them again.
+                        let replies = match outbox {
+                            Some(_) => Vec::new(),
+                            None => self.stored_replies(tx, channel, respondent, id).await?,
+                        };
+                        let handled = Handled {
+                            replies,
+                            duplicate: true,
+                            moved: false,
+                            open: true,
+                        };
+                        return Ok((handled, None));
+                    }
+                    if outbox.is_none() {
+                        // A new message: the caller has the replies to the last one.
+                        tx.clear_outbox_of(channel, respondent).await?;
+                    }
+                }
+                let mut turn = Turn {
+                    survey: self,
+                    tx,
+                    respondent: respondent.to_string(),
+                    open: false,
+                    moved: false,
+                    message,
+                    now,
+                    replies: Vec::new(),
+                };
+                turn.run().await?;
+                let (replies, open, moved) = (turn.replies, turn.open, turn.moved);
+                // Kept until delivered where they can be asked for again.
+                let queued = if !replies.is_empty() && (outbox.is_some() || inbound.is_some()) {
+                    let delivery = Delivery {
+                        recipient: message.user.clone(),
+                        pressed: message.pressed.clone(),
+                        tap: matches!(
+                            message.content,
+                            Content::Press {
+                                action: crate::engine::Action::Set(..),
+                                ..
+                            }
+                        ),
+                        replies: replies.clone(),
+                    };
+                    let sealed = self.keys.seal(&serde_json::to_vec(&delivery)?);
+                    let lease = match outbox {
+                        Some(o) => Lease {
+                            owner: o.owner(),
+                            until: o.lease_until(now.timestamp()),
+                        },
+                        // Nobody sends these: they wait to be asked for.
+                        None => Lease {
+                            owner: &self.options.instance,
+                            until: i64::MAX,
+                        },
+                    };
+                    let id = tx
+                        .queue_delivery(
+                            channel,
+                            respondent,
+                            inbound.as_deref(),
+                            &sealed,
+                            now.timestamp(),
+                            lease,
+                        )
+                        .await?;
+                    Some((id, delivery))
+                } else {
+                    None
+                };
+                let handled = Handled {
+                    replies,
+                    duplicate: false,
+                    moved,
+                    open,
+                };
+                Ok((handled, queued))
+            })
+            .await
     }
 
     /// The replies a message caused, as kept in the outbox.

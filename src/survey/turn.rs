@@ -19,7 +19,7 @@ const EXPIRED: &str = "Phiếu ông/bà đang trả lời dở đã được xó
 /// One message being handled, inside its transaction.
 pub(super) struct Turn<'a> {
     pub(super) survey: &'a Survey,
-    pub(super) tx: Tx,
+    pub(super) tx: &'a mut Tx,
     /// The key the conversation is kept under (it may move: `successor`).
     pub(super) respondent: String,
     /// Whether a conversation is in progress after this turn.
@@ -85,7 +85,7 @@ impl Turn<'_> {
         let d = self
             .survey
             .dialogue(
-                &mut self.tx,
+                self.tx,
                 &session.dialogue_id,
                 &session.dialogue_version,
             )

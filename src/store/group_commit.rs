@@ -1,0 +1,184 @@
+//! Group commit: the steps of many respondents in one transaction. A step
+//! runs inside the batch's transaction under a savepoint (its failure undoes
+//! only its own writes) and is acknowledged once the batch has committed;
+//! one commit — one `fsync` on SQLite, one round trip on PostgreSQL — then
+//! carries every step that arrived while the previous one was being written.
+//!
+//! Steps queue on a lane's lock in arrival order; the lane's committer takes
+//! whatever has gathered, commits it and wakes its steps. SQLite has one
+//! lane (it has one writer); PostgreSQL several, each respondent always on
+//! the same one, so the server's connections are used side by side.
+
+use std::sync::Arc;
+
+use anyhow::{Result, anyhow};
+use tokio::sync::{Mutex, Notify, oneshot};
+
+use super::{Backend, Store, Tx};
+
+/// A batch that could not be committed, or a step that lost a deadlock to
+/// another instance; the step did nothing and may be tried again.
+#[derive(Debug, thiserror::Error)]
+#[error("the batch this step was in could not be committed: {0}")]
+pub struct BatchFailed(pub String);
+
+type Ack = oneshot::Sender<Result<(), String>>;
+
+/// The open batch of a lane.
+#[derive(Default)]
+struct Batch {
+    tx: Option<Tx>,
+    waiting: Vec<Ack>,
+}
+
+impl Batch {
+    /// Gives the batch up: its steps hear why.
+    fn abandon(&mut self, why: &anyhow::Error) {
+        self.tx = None;
+        let why = format!("{why:#}");
+        for ack in self.waiting.drain(..) {
+            let _ = ack.send(Err(why.clone()));
+        }
+    }
+}
+
+struct Lane {
+    batch: Mutex<Batch>,
+    kick: Notify,
+}
+
+/// The write path of the store's steps.
+pub struct GroupCommit {
+    store: Store,
+    lanes: Vec<Arc<Lane>>,
+}
+
+impl GroupCommit {
+    /// One lane on SQLite; on PostgreSQL half the pool's connections (the
+    /// other half serve commits in flight, reads and the mixer).
+    pub fn new(store: Store) -> Self {
+        let lanes = match store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => (store.pool_size / 2).max(1) as usize,
+        };
+        let lanes: Vec<Arc<Lane>> = (0..lanes)
+            .map(|_| {
+                Arc::new(Lane {
+                    batch: Mutex::new(Batch::default()),
+                    kick: Notify::new(),
+                })
+            })
+            .collect();
+        for lane in &lanes {
+            tokio::spawn(commit_forever(Arc::downgrade(lane)));
+        }
+        Self { store, lanes }
+    }
+
+    /// Runs `step` in a batch on the lane of `key` (a respondent's keyed
+    /// hash); returns its value once the batch has committed.
+    pub async fn step<T>(
+        &self,
+        key: &str,
+        step: impl AsyncFnOnce(&mut Tx) -> Result<T>,
+    ) -> Result<T> {
+        let lane = &self.lanes[lane_of(key, self.lanes.len())];
+        let (value, committed) = {
+            let mut batch = lane.batch.lock().await;
+            let tx = match &mut batch.tx {
+                Some(tx) => tx,
+                empty => empty.insert(self.store.begin().await?),
+            };
+            if let Err(e) = tx.savepoint().await {
+                batch.abandon(&e);
+                return Err(BatchFailed(format!("{e:#}")).into());
+            }
+            match step(tx).await {
+                Ok(value) => {
+                    if let Err(e) = tx.release_savepoint().await {
+                        batch.abandon(&e);
+                        return Err(BatchFailed(format!("{e:#}")).into());
+                    }
+                    let (ack, committed) = oneshot::channel();
+                    batch.waiting.push(ack);
+                    (value, committed)
+                }
+                Err(e) => {
+                    if let Err(undo) = tx.rollback_to_savepoint().await {
+                        batch.abandon(&undo);
+                        return Err(e);
+                    }
+                    if !is_conflict(&e) {
+                        return Err(e);
+                    }
+                    // Another instance's batch holds what this step needs
+                    // while waiting for ours (PostgreSQL chose this step to
+                    // break the deadlock): let ours commit, then try again.
+                    let (ack, committed) = oneshot::channel();
+                    batch.waiting.push(ack);
+                    drop(batch);
+                    lane.kick.notify_one();
+                    let _ = committed.await;
+                    return Err(BatchFailed(format!("{e:#}")).into());
+                }
+            }
+        };
+        lane.kick.notify_one();
+        match committed.await {
+            Ok(Ok(())) => Ok(value),
+            Ok(Err(why)) => Err(BatchFailed(why).into()),
+            Err(_) => Err(BatchFailed(anyhow!("the committer stopped").to_string()).into()),
+        }
+    }
+}
+
+/// A lane's committer: commits what has gathered each time a step asks.
+async fn commit_forever(lane: std::sync::Weak<Lane>) {
+    loop {
+        let Some(lane) = lane.upgrade() else {
+            return;
+        };
+        lane.kick.notified().await;
+        let (tx, waiting) = {
+            let mut batch = lane.batch.lock().await;
+            (batch.tx.take(), std::mem::take(&mut batch.waiting))
+        };
+        let Some(tx) = tx else {
+            continue;
+        };
+        let result = tx.commit().await.map_err(|e| format!("{e:#}"));
+        if let Err(e) = &result {
+            tracing::error!(
+                error = e,
+                steps = waiting.len(),
+                "a batch of steps could not be committed"
+            );
+        }
+        for ack in waiting {
+            let _ = ack.send(result.clone());
+        }
+    }
+}
+
+/// A deadlock or serialization failure: the step may succeed when tried
+/// again.
+fn is_conflict(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .and_then(|e| e.as_database_error())
+            .and_then(|e| e.code())
+            .is_some_and(|code| code == "40P01" || code == "40001")
+    })
+}
+
+/// The lane a key's steps go to: the same one every time.
+fn lane_of(key: &str, lanes: usize) -> usize {
+    if lanes == 1 {
+        return 0;
+    }
+    let h = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    (h % lanes as u64) as usize
+}
