@@ -5,7 +5,6 @@
 //! restarts took.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,30 +29,6 @@ const ANSWERS: [&str; 14] = [
 const FINISHED: &str = "cảm ơn ông/bà đã góp ý";
 /// Communes the crowd rates, within their quotas of 20.
 const UNITS: [&str; 3] = ["binh-an", "binh-chanh", "binh-duong"];
-
-/// The shipped campaign, open today (the binary runs on the system clock).
-fn open_campaign(dir: &Path) {
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/thang-binh-2021");
-    for entry in std::fs::read_dir(&shipped).unwrap() {
-        let entry = entry.unwrap();
-        let text = std::fs::read_to_string(entry.path()).unwrap();
-        let text = if entry.file_name() == "campaign.toml" {
-            let year = chrono::Utc::now().format("%Y").to_string();
-            let next: i32 = year.parse::<i32>().unwrap() + 1;
-            text.replace(
-                "opens = \"2021-01-01T00:00:00\"",
-                &format!("opens = \"{year}-01-01T00:00:00\""),
-            )
-            .replace(
-                "closes = \"2021-02-15T23:59:59\"",
-                &format!("closes = \"{next}-12-31T23:59:59\""),
-            )
-        } else {
-            text
-        };
-        std::fs::write(dir.join(entry.file_name()), text).unwrap();
-    }
-}
 
 /// The service as a process of its own.
 struct Service {
@@ -129,7 +104,7 @@ impl Seen {
 
 async fn nobody_is_stranded_by_kill_9(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    open_campaign(dir.path());
+    crate::today::open_campaign(dir.path());
     let h = Harness::new(backend, dir.path().to_path_buf()).await;
     let telegram = FakeTelegram::start().await;
     let (zalo, zalo_url) = fake_zalo::start().await;

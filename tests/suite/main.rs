@@ -19,6 +19,7 @@ mod renderers;
 mod report;
 mod store;
 mod telegram;
+mod today;
 mod web;
 mod zalo;
 
