@@ -52,9 +52,17 @@ fn main() {
     }
     // `cargo bench` passes --bench; `cargo test --benches` runs it with a tiny load.
     let quick = !std::env::args().any(|a| a == "--bench");
-    let respondents = if quick { 5 } else { env("BENCH_RESPONDENTS", 500) };
+    let respondents = if quick {
+        5
+    } else {
+        env("BENCH_RESPONDENTS", 500)
+    };
     let steps = if quick { 4 } else { env("BENCH_STEPS", 20) };
-    let sessions = if quick { 20 } else { env("BENCH_SESSIONS", 10_000) };
+    let sessions = if quick {
+        20
+    } else {
+        env("BENCH_SESSIONS", 10_000)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -238,9 +246,10 @@ async fn run(bot: Bot, respondents: usize, steps: usize, think: Option<(u64, u64
     let mut tasks = Vec::new();
     for i in 0..respondents {
         let fake = fake.clone();
-        let start = survey
-            .as_ref()
-            .map_or_else(|| "/start".to_string(), |s| format!("/start {}", s.tokens[i].as_str()));
+        let start = survey.as_ref().map_or_else(
+            || "/start".to_string(),
+            |s| format!("/start {}", s.tokens[i].as_str()),
+        );
         tasks.push(tokio::spawn(async move {
             let chat = 100_000 + i as i64;
             let mut seen = fake.watch(chat);
@@ -299,7 +308,11 @@ async fn memory_with_sessions(n: usize) -> (u64, u64) {
     warm_up(&fake, 1).await;
     let pid = child.id().to_string();
     let idle = rss_mb(&pid);
-    let tokens: Vec<String> = survey.tokens.iter().map(|t| t.as_str().to_string()).collect();
+    let tokens: Vec<String> = survey
+        .tokens
+        .iter()
+        .map(|t| t.as_str().to_string())
+        .collect();
     for (wave, chunk) in tokens.chunks(500).enumerate() {
         let mut tasks = Vec::new();
         for (i, token) in chunk.iter().enumerate() {
@@ -308,13 +321,14 @@ async fn memory_with_sessions(n: usize) -> (u64, u64) {
             let token = token.clone();
             tasks.push(tokio::spawn(async move {
                 let mut seen = fake.watch(chat);
-                for (k, text) in [format!("/start {token}"), "4".to_string()].iter().enumerate() {
+                for (k, text) in [format!("/start {token}"), "4".to_string()]
+                    .iter()
+                    .enumerate()
+                {
                     fake.text(chat, text);
-                    let _ = tokio::time::timeout(
-                        Duration::from_secs(120),
-                        seen.wait_for(|c| *c > k),
-                    )
-                    .await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(120), seen.wait_for(|c| *c > k))
+                            .await;
                 }
             }));
         }

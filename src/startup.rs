@@ -182,6 +182,7 @@ pub async fn build(settings: Settings) -> Result<App> {
                     &instance,
                     courier,
                     store.clone(),
+                    survey.writer(),
                     key.clone(),
                     survey.metrics().clone(),
                 )
@@ -212,6 +213,7 @@ pub async fn build(settings: Settings) -> Result<App> {
                     &instance,
                     courier,
                     store.clone(),
+                    survey.writer(),
                     key.clone(),
                     survey.metrics().clone(),
                 )

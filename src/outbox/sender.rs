@@ -14,7 +14,7 @@ use tokio::sync::{Notify, mpsc};
 use super::{Courier, Delivery, Undelivered};
 use crate::key::Key;
 use crate::metrics::Metrics;
-use crate::store::{Lease, Store};
+use crate::store::{GroupCommit, Lease, Store};
 
 /// How long a row belongs to the instance that wrote or took it.
 pub const LEASE: Duration = Duration::from_secs(60);
@@ -32,6 +32,8 @@ pub struct Outbox {
     owner: String,
     courier: Arc<dyn Courier>,
     store: Store,
+    /// Delivered rows are deleted in the write path's batches.
+    writer: Arc<GroupCommit>,
     key: Key,
     metrics: Arc<Metrics>,
     /// Chats with rows in hand; an entry exists while its task runs.
@@ -53,6 +55,7 @@ impl Outbox {
         owner: &str,
         courier: Arc<dyn Courier>,
         store: Store,
+        writer: Arc<GroupCommit>,
         key: Key,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>> {
@@ -62,6 +65,7 @@ impl Outbox {
             owner: owner.to_string(),
             courier,
             store,
+            writer,
             key,
             metrics,
             queues: DashMap::new(),
@@ -247,7 +251,10 @@ impl Outbox {
                 }
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "an unreadable reply is dropped");
-                    self.store.delete_deliveries(&[row.id]).await?;
+                    let id = row.id;
+                    self.writer
+                        .step("outbox", async |tx| tx.delete_deliveries(&[id]).await)
+                        .await?;
                 }
             }
         }
@@ -263,7 +270,11 @@ async fn delete_delivered(outbox: std::sync::Weak<Outbox>, mut rx: mpsc::Unbound
             return;
         };
         loop {
-            match outbox.store.delete_deliveries(&ids).await {
+            let deleted = outbox
+                .writer
+                .step("outbox", async |tx| tx.delete_deliveries(&ids).await)
+                .await;
+            match deleted {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(

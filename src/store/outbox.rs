@@ -71,6 +71,23 @@ impl Tx {
         rows.iter().map(queued).collect()
     }
 
+    /// Deletes delivered replies (in a batch of the write path, so it
+    /// costs no commit of its own).
+    pub async fn delete_deliveries(&mut self, ids: &[i64]) -> Result<()> {
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            sqlx::query(&format!("DELETE FROM outbox WHERE id IN ({list})"))
+                .execute(&mut *self.tx)
+                .await
+                .context("deleting delivered replies")?;
+        }
+        Ok(())
+    }
+
     /// Forgets a chat's replies: on the web chat, the browser's next message
     /// says it has them.
     pub async fn clear_outbox_of(&mut self, channel: &str, chat: &str) -> Result<()> {
@@ -85,22 +102,6 @@ impl Tx {
 }
 
 impl Store {
-    /// Deletes delivered replies.
-    pub async fn delete_deliveries(&self, ids: &[i64]) -> Result<()> {
-        for chunk in ids.chunks(500) {
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            sqlx::query(&format!("DELETE FROM outbox WHERE id IN ({list})"))
-                .execute(&self.pool)
-                .await
-                .context("deleting delivered replies")?;
-        }
-        Ok(())
-    }
-
     /// Takes over a channel's replies that nobody is sending — their lease
     /// ran out — and, with `own`, those this instance owned before it
     /// restarted; oldest first, at most `limit`.

@@ -72,7 +72,7 @@ pub struct Survey {
     /// One lock per respondent with a message in hand.
     locks: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
     /// The write path: steps of many respondents in one transaction.
-    writer: GroupCommit,
+    writer: Arc<GroupCommit>,
     /// The senders of the channels that push replies (Telegram, Zalo).
     outboxes: DashMap<String, Arc<Outbox>>,
     metrics: Arc<Metrics>,
@@ -94,7 +94,7 @@ impl Survey {
         Ok(Self {
             metrics: options.metrics.clone(),
             campaign: Arc::new(campaign),
-            writer: GroupCommit::new(store.clone()),
+            writer: Arc::new(GroupCommit::new(store.clone())),
             store,
             keys,
             options,
@@ -107,6 +107,11 @@ impl Survey {
 
     pub fn campaign(&self) -> &Campaign {
         &self.campaign
+    }
+
+    /// The write path, which the senders share to delete delivered rows.
+    pub fn writer(&self) -> Arc<GroupCommit> {
+        self.writer.clone()
     }
 
     /// This instance's name (it owns the replies it writes).

@@ -84,11 +84,7 @@ impl Turn<'_> {
         };
         let d = self
             .survey
-            .dialogue(
-                self.tx,
-                &session.dialogue_id,
-                &session.dialogue_version,
-            )
+            .dialogue(self.tx, &session.dialogue_id, &session.dialogue_version)
             .await?;
         let input = match content {
             // The same link again (a reload, a second tap): carry on.
