@@ -1,13 +1,14 @@
-//! The aggregation job: reads every ballot from the store twice in pages
-//! (bounded memory), checks the hash chain on the way, and writes every
-//! output into one folder. Used by `khaosat report` and the staff's
+//! The aggregation job: reads every ballot from the store once, in pages
+//! (bounded memory); each page goes to the chain check, on a thread of its
+//! own, and to the tally and the open data, side by side; then every output
+//! is written into one folder. Used by `khaosat report` and the staff's
 //! `/baocao` bot command.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::open_data::OpenData;
@@ -55,42 +56,43 @@ pub async fn write_reports(
     scope: Scope,
 ) -> Result<Written> {
     let mut dialogues = Dialogues::new(c);
+    let counts = store.chain_counts(c.id()).await?;
     // Interim: how many of each cell's ballots may be counted.
     let mut room: HashMap<(String, String), u32> = HashMap::new();
     if scope == Scope::Interim {
         let min = c.scoring().min_cell.max(1);
-        for (unit, group, n) in store.chain_counts(c.id()).await? {
-            room.insert((unit, group), n / min * min);
+        for (unit, group, n) in &counts {
+            room.insert((unit.clone(), group.clone()), n / min * min);
         }
     }
-    // Pass 1: check the chain and tally.
-    let mut chain = Chain::default();
-    let mut agg = Aggregate::default();
-    let mut pages = store.read_ballots(i64::MAX);
-    while let Some(page) = pages.recv().await {
-        for b in &page? {
-            if let Err(Verdict::Broken { seq, problem }) = chain.push(b) {
-                bail!(
-                    "ballot {seq} does not match: {problem}. No report was written; \
-                     run `khaosat verify` and restore the database from a backup"
-                );
-            }
-            if b.ballot.campaign != c.id() {
-                continue;
-            }
-            if scope == Scope::Interim {
-                let left = room
-                    .entry((b.ballot.unit.clone(), b.ballot.group.clone()))
-                    .or_default();
-                if *left == 0 {
-                    continue;
-                }
-                *left -= 1;
-            }
-            agg.add(&b.ballot, &*dialogues.of(store, b).await?);
+    // The open data is written during the pass, into a folder beside the
+    // report's that becomes part of it only if the chain verifies.
+    let partial = partial_folder(out);
+    let mut open = match scope {
+        Scope::Final => {
+            std::fs::create_dir_all(&partial)
+                .with_context(|| format!("creating {}", partial.display()))?;
+            Some(OpenData::new(&partial, c, &counts))
         }
-    }
-    agg.sort_wishes();
+        Scope::Interim => None,
+    };
+    let read = tally_and_check(store, c, scope, &mut room, &mut dialogues, open.as_mut()).await;
+    let (agg, chain) = match read {
+        Ok(done) => done,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
+    // The ballots held back, and the check that the cells counted before
+    // the pass are the ones read, before anything else is written.
+    let open_files = match open.map(|o| o.finish(&agg)).transpose() {
+        Ok(paths) => paths,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&partial);
+            return Err(e);
+        }
+    };
     let report = build(c, &agg, chain.ballots() as u64, chain.head(), now);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -107,20 +109,103 @@ pub async fn write_reports(
     for t in tables(&report) {
         write(t.file, csv::table(&t).as_bytes())?;
     }
-
-    if scope == Scope::Interim {
-        return Ok(Written { report, files });
+    if let Some(paths) = open_files {
+        let published = publish(&partial, out, paths);
+        let _ = std::fs::remove_dir_all(&partial);
+        files.extend(published?);
     }
-    // Pass 2: the open data, up to the same ballot as the figures.
-    let mut open = OpenData::new(out, c, &report);
-    let mut pages = store.read_ballots(chain.ballots() as i64);
+    Ok(Written { report, files })
+}
+
+/// Where the open data is written until the chain has verified: a hidden
+/// folder beside `out`.
+fn partial_folder(out: &Path) -> PathBuf {
+    let name = out
+        .file_name()
+        .map_or_else(|| "bao-cao".into(), |n| n.to_string_lossy().into_owned());
+    out.with_file_name(format!(".{name}.phieu-dang-ghi"))
+}
+
+/// The one pass: every page to the chain check (a thread of its own) and
+/// to the tally and the open data. Refuses when the chain does not verify.
+async fn tally_and_check(
+    store: &Store,
+    c: &Campaign,
+    scope: Scope,
+    room: &mut HashMap<(String, String), u32>,
+    dialogues: &mut Dialogues,
+    mut open: Option<&mut OpenData>,
+) -> Result<(Aggregate, Chain)> {
+    let (to_check, pages_in) = std::sync::mpsc::sync_channel::<Arc<Vec<StoredBallot>>>(4);
+    let checker = tokio::task::spawn_blocking(move || {
+        let mut chain = Chain::default();
+        for page in pages_in {
+            for b in page.iter() {
+                if let Err(Verdict::Broken { seq, problem }) = chain.push(b) {
+                    return Err(anyhow::anyhow!(
+                        "ballot {seq} does not match: {problem}. No report was written; \
+                         run `khaosat verify` and restore the database from a backup"
+                    ));
+                }
+            }
+        }
+        Ok(chain)
+    });
+    let mut agg = Aggregate::default();
+    let mut pages = store.read_ballots(i64::MAX);
+    let mut failed = None;
     while let Some(page) = pages.recv().await {
-        for b in page?.iter().filter(|b| b.ballot.campaign == c.id()) {
-            open.push(b, &*dialogues.of(store, b).await?)?;
+        let page = Arc::new(page?);
+        if to_check.send(page.clone()).is_err() {
+            // The check stopped at a broken link: it says which.
+            break;
+        }
+        for b in page.iter() {
+            if b.ballot.campaign != c.id() {
+                continue;
+            }
+            if scope == Scope::Interim {
+                let left = room
+                    .entry((b.ballot.unit.clone(), b.ballot.group.clone()))
+                    .or_default();
+                if *left == 0 {
+                    continue;
+                }
+                *left -= 1;
+            }
+            let d = dialogues.of(store, b).await?;
+            agg.add(&b.ballot, &d);
+            if let Some(open) = open.as_deref_mut()
+                && let Err(e) = open.push(b, &d, &agg)
+            {
+                failed = Some(e);
+                break;
+            }
+        }
+        if failed.is_some() {
+            break;
         }
     }
-    files.extend(open.finish()?);
-    Ok(Written { report, files })
+    drop(to_check);
+    let chain = checker.await.context("the chain check stopped")??;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    agg.sort_wishes();
+    Ok((agg, chain))
+}
+
+/// Moves the finished open-data files from `partial` into `out`.
+fn publish(partial: &Path, out: &Path, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+    let mut moved = Vec::new();
+    for path in paths {
+        let name = path.strip_prefix(partial).unwrap_or(&path);
+        let to = out.join(name);
+        std::fs::rename(&path, &to)
+            .with_context(|| format!("moving {} to {}", path.display(), to.display()))?;
+        moved.push(to);
+    }
+    Ok(moved)
 }
 
 /// Compiled dialogues by id and version: the campaign's, and older

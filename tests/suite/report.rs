@@ -295,18 +295,35 @@ fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec
         out.insert(t.file.into(), csv::table(&t).into_bytes());
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut open = OpenData::new(dir.path(), c, r);
+    // As the report job does: cells counted first, then one pass.
+    let mut counts: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for b in ballots {
+        *counts.entry((b.unit.clone(), b.group.clone())).or_default() += 1;
+    }
+    let counts: Vec<(String, String, u32)> =
+        counts.into_iter().map(|((u, g), n)| (u, g, n)).collect();
+    let mut open = OpenData::new(dir.path(), c, &counts);
+    let mut agg = Aggregate::default();
     let dialogues = c.dialogues();
     for b in stored(ballots) {
         let d = dialogues
             .iter()
             .find(|d| d.id() == b.ballot.dialogue_id)
             .unwrap();
-        open.push(&b, d).unwrap();
+        agg.add(&b.ballot, d);
+        open.push(&b, d, &agg).unwrap();
     }
-    for path in open.finish().unwrap() {
+    for path in open.finish(&agg).unwrap() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        out.insert(name, std::fs::read(&path).unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        // Every ballot in chain order, those held back included.
+        let mut reader = ::csv::Reader::from_reader(bytes.as_slice());
+        let seqs: Vec<i64> = reader
+            .records()
+            .map(|r| r.unwrap()[0].parse().unwrap())
+            .collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{name}: {seqs:?}");
+        out.insert(name, bytes);
     }
     out
 }
