@@ -136,10 +136,10 @@ async fn tally_and_check(
     dialogues: &mut Dialogues,
     mut open: Option<&mut OpenData>,
 ) -> Result<(Aggregate, Chain)> {
-    let (to_check, pages_in) = std::sync::mpsc::sync_channel::<Arc<Vec<StoredBallot>>>(4);
+    let (to_check, mut pages_in) = tokio::sync::mpsc::channel::<Arc<Vec<StoredBallot>>>(4);
     let checker = tokio::task::spawn_blocking(move || {
         let mut chain = Chain::default();
-        for page in pages_in {
+        while let Some(page) = pages_in.blocking_recv() {
             for b in page.iter() {
                 if let Err(Verdict::Broken { seq, problem }) = chain.push(b) {
                     return Err(anyhow::anyhow!(
@@ -156,7 +156,7 @@ async fn tally_and_check(
     let mut failed = None;
     while let Some(page) = pages.recv().await {
         let page = Arc::new(page?);
-        if to_check.send(page.clone()).is_err() {
+        if to_check.send(page.clone()).await.is_err() {
             // The check stopped at a broken link: it says which.
             break;
         }
