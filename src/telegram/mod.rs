@@ -5,10 +5,10 @@
 //! modes run, `render.rs` turns replies into messages, `retry.rs` waits out
 //! 429s, `report.rs` sends `/baocao`, `polling.rs` and `webhook.rs` receive
 //! updates, `courier.rs` sends the replies from the outbox.
-//! Updates of one chat are handled in order (teloxide's per-chat
-//! distribution); each update's id is recorded with the step, so an update
+//! Updates of one chat are handled in order (a task per chat in
+//! `polling.rs`); each update's id is recorded with the step, so an update
 //! delivered again — after a crash, before its offset was confirmed —
-//! changes nothing.
+//! changes nothing and sends nothing.
 
 mod commands;
 mod courier;
