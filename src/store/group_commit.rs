@@ -44,7 +44,9 @@ impl Batch {
 
 struct Lane {
     batch: Mutex<Batch>,
-    kick: Notify,
+    /// Shared with the lane's committer, which holds no strong reference
+    /// to the lane (so it ends with it).
+    kick: Arc<Notify>,
 }
 
 /// The write path of the store's steps.
@@ -65,12 +67,12 @@ impl GroupCommit {
             .map(|_| {
                 Arc::new(Lane {
                     batch: Mutex::new(Batch::default()),
-                    kick: Notify::new(),
+                    kick: Arc::new(Notify::new()),
                 })
             })
             .collect();
         for lane in &lanes {
-            tokio::spawn(commit_forever(Arc::downgrade(lane)));
+            tokio::spawn(commit_forever(Arc::downgrade(lane), lane.kick.clone()));
         }
         Self { store, lanes }
     }
@@ -132,13 +134,14 @@ impl GroupCommit {
     }
 }
 
-/// A lane's committer: commits what has gathered each time a step asks.
-async fn commit_forever(lane: std::sync::Weak<Lane>) {
+/// A lane's committer: commits what has gathered each time a step asks;
+/// ends when the lane is gone.
+async fn commit_forever(lane: std::sync::Weak<Lane>, kick: Arc<Notify>) {
     loop {
+        kick.notified().await;
         let Some(lane) = lane.upgrade() else {
             return;
         };
-        lane.kick.notified().await;
         let (tx, waiting) = {
             let mut batch = lane.batch.lock().await;
             (batch.tx.take(), std::mem::take(&mut batch.waiting))
@@ -156,6 +159,17 @@ async fn commit_forever(lane: std::sync::Weak<Lane>) {
         }
         for ack in waiting {
             let _ = ack.send(result.clone());
+        }
+    }
+}
+
+impl Drop for GroupCommit {
+    /// Wakes the committers, which find their lanes gone and end.
+    fn drop(&mut self) {
+        let kicks: Vec<Arc<Notify>> = self.lanes.iter().map(|l| l.kick.clone()).collect();
+        self.lanes.clear();
+        for kick in kicks {
+            kick.notify_one();
         }
     }
 }
