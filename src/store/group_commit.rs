@@ -29,12 +29,26 @@ type Ack = oneshot::Sender<Result<(), String>>;
 struct Batch {
     tx: Option<Tx>,
     waiting: Vec<Ack>,
+    /// A step began under its savepoint and never ended it: its future was
+    /// dropped (a client that went away). Its writes are undone before
+    /// anything else uses the batch.
+    step_open: bool,
 }
 
 impl Batch {
+    /// Undoes what a dropped step left under its savepoint.
+    async fn undo_dropped_step(&mut self) -> Result<()> {
+        if let (true, Some(tx)) = (self.step_open, self.tx.as_mut()) {
+            tx.rollback_to_savepoint().await?;
+        }
+        self.step_open = false;
+        Ok(())
+    }
+
     /// Gives the batch up: its steps hear why.
     fn abandon(&mut self, why: &anyhow::Error) {
         self.tx = None;
+        self.step_open = false;
         let why = format!("{why:#}");
         for ack in self.waiting.drain(..) {
             let _ = ack.send(Err(why.clone()));
@@ -86,7 +100,12 @@ impl GroupCommit {
     ) -> Result<T> {
         let lane = &self.lanes[lane_of(key, self.lanes.len())];
         let (value, committed) = {
-            let mut batch = lane.batch.lock().await;
+            let mut guard = lane.batch.lock().await;
+            let batch = &mut *guard;
+            if let Err(e) = batch.undo_dropped_step().await {
+                batch.abandon(&e);
+                return Err(BatchFailed(format!("{e:#}")).into());
+            }
             let tx = match &mut batch.tx {
                 Some(tx) => tx,
                 empty => empty.insert(self.store.begin().await?),
@@ -95,7 +114,12 @@ impl GroupCommit {
                 batch.abandon(&e);
                 return Err(BatchFailed(format!("{e:#}")).into());
             }
-            match step(tx).await {
+            // Until the step ends its savepoint: if this future is dropped
+            // in between, the next user of the batch undoes the step.
+            batch.step_open = true;
+            let result = step(tx).await;
+            batch.step_open = false;
+            match result {
                 Ok(value) => {
                     if let Err(e) = tx.release_savepoint().await {
                         batch.abandon(&e);
@@ -118,7 +142,7 @@ impl GroupCommit {
                     // break the deadlock): let ours commit, then try again.
                     let (ack, committed) = oneshot::channel();
                     batch.waiting.push(ack);
-                    drop(batch);
+                    drop(guard);
                     lane.kick.notify_one();
                     let _ = committed.await;
                     return Err(BatchFailed(format!("{e:#}")).into());
@@ -144,6 +168,10 @@ async fn commit_forever(lane: std::sync::Weak<Lane>, kick: Arc<Notify>) {
         };
         let (tx, waiting) = {
             let mut batch = lane.batch.lock().await;
+            if let Err(e) = batch.undo_dropped_step().await {
+                batch.abandon(&e);
+                continue;
+            }
             (batch.tx.take(), std::mem::take(&mut batch.waiting))
         };
         let Some(tx) = tx else {

@@ -586,6 +586,45 @@ async fn an_unreadable_ballot_in_the_box_holds_up_no_other(backend: Backend) {
     h.finish().await;
 }
 
+/// A step whose future is dropped halfway — a web client or Zalo gone
+/// before the answer — leaves nothing in the batch it was part of: the
+/// next step of the batch finds its writes undone, and the batch commits
+/// without them.
+async fn a_step_dropped_halfway_leaves_nothing(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let writer = h.survey.writer();
+    let (began, wrote) = tokio::sync::oneshot::channel::<()>();
+    let mut began = Some(began);
+    let halfway = writer.step("someone", async |tx| {
+        tx.claim_inbound("web", "message-1", 0).await?;
+        if let Some(began) = began.take() {
+            let _ = began.send(());
+        }
+        std::future::pending::<()>().await;
+        Ok(())
+    });
+    tokio::select! {
+        _ = halfway => panic!("the step never ends"),
+        _ = wrote => {}
+    }
+    // The same message id, in the next step: not recorded by the dropped one.
+    let first = writer
+        .step("someone", async |tx| {
+            tx.claim_inbound("web", "message-1", 0).await
+        })
+        .await
+        .unwrap();
+    assert!(first, "the dropped step's write was kept");
+    let again = writer
+        .step("someone", async |tx| {
+            tx.claim_inbound("web", "message-1", 0).await
+        })
+        .await
+        .unwrap();
+    assert!(!again, "the second step's write was committed");
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
@@ -598,5 +637,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both recorded_dialogue_versions_are_append_only_and_checked,
         both a_receipt_clash_draws_again,
         both an_unreadable_ballot_in_the_box_holds_up_no_other,
+        both a_step_dropped_halfway_leaves_nothing,
     ]
 }
