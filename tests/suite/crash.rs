@@ -258,7 +258,7 @@ async fn nobody_is_stranded_by_kill_9(backend: Backend) {
         std::thread::spawn(move || {
             let mut outages = Vec::new();
             for _ in 0..KILLS {
-                let uptime = rand::rng().random_range(150..450);
+                let uptime = rand::rng().random_range(100..300);
                 std::thread::sleep(Duration::from_millis(uptime));
                 if crowd_done.load(Ordering::SeqCst) {
                     break;
@@ -318,7 +318,7 @@ async fn nobody_is_stranded_by_kill_9(backend: Backend) {
 
 /// A person takes a moment to answer.
 async fn think() {
-    let ms = rand::rng().random_range(30..150);
+    let ms = rand::rng().random_range(40..200);
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
