@@ -137,7 +137,6 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
 pub async fn build(settings: Settings) -> Result<App> {
     let (survey, store) = open_survey(&settings).await?;
     let key = key(&settings)?;
-    let instance = survey.instance().to_string();
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -176,18 +175,7 @@ pub async fn build(settings: Settings) -> Result<App> {
             let courier = Arc::new(zalo::ZaloCourier {
                 client: zalo.client.clone(),
             });
-            survey.deliver_through(
-                Outbox::start(
-                    zalo::CHANNEL,
-                    &instance,
-                    courier,
-                    store.clone(),
-                    survey.writer(),
-                    key.clone(),
-                    survey.metrics().clone(),
-                )
-                .await?,
-            );
+            start_sender(&survey, zalo::CHANNEL, courier, &store, &key).await?;
             routers.push(zalo::router(zalo.clone()));
             channels.push(format!("Zalo: on — webhook {web_url}/zalo/webhook"));
             Some(zalo)
@@ -207,18 +195,7 @@ pub async fn build(settings: Settings) -> Result<App> {
                 );
             }
             let courier = Arc::new(telegram::TelegramCourier { bot: bot.clone() });
-            survey.deliver_through(
-                Outbox::start(
-                    telegram::CHANNEL,
-                    &instance,
-                    courier,
-                    store.clone(),
-                    survey.writer(),
-                    key.clone(),
-                    survey.metrics().clone(),
-                )
-                .await?,
-            );
+            start_sender(&survey, telegram::CHANNEL, courier, &store, &key).await?;
             let telegram = Arc::new(Telegram {
                 survey: survey.clone(),
                 store: store.clone(),
@@ -257,6 +234,29 @@ pub async fn build(settings: Settings) -> Result<App> {
         zalo,
         channels,
     })
+}
+
+/// Starts the sender of a channel's replies (sending what an earlier run
+/// left) and hands the survey's replies on that channel to it.
+async fn start_sender(
+    survey: &Arc<Survey>,
+    channel: &str,
+    courier: Arc<dyn crate::outbox::Courier>,
+    store: &Store,
+    key: &Key,
+) -> Result<()> {
+    let outbox = Outbox::start(
+        channel,
+        survey.instance(),
+        courier,
+        store.clone(),
+        survey.writer(),
+        key.clone(),
+        survey.metrics().clone(),
+    )
+    .await?;
+    survey.deliver_through(outbox);
+    Ok(())
 }
 
 /// The Zalo bridge's configuration, when its app id and OA secret key are set.

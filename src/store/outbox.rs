@@ -75,11 +75,7 @@ impl Tx {
     /// costs no commit of its own).
     pub async fn delete_deliveries(&mut self, ids: &[i64]) -> Result<()> {
         for chunk in ids.chunks(500) {
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = id_list(chunk);
             sqlx::query(&format!("DELETE FROM outbox WHERE id IN ({list})"))
                 .execute(&mut *self.tx)
                 .await
@@ -140,11 +136,7 @@ impl Store {
     /// Extends the lease of rows this instance is still trying to send.
     pub async fn renew_deliveries(&self, ids: &[i64], lease: Lease<'_>) -> Result<()> {
         for chunk in ids.chunks(500) {
-            let list = chunk
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
+            let list = id_list(chunk);
             sqlx::query(&format!(
                 "UPDATE outbox SET owner = $1, lease_until = $2 WHERE id IN ({list})"
             ))
@@ -176,6 +168,11 @@ impl Store {
             .context("counting undelivered replies")?;
         Ok(n)
     }
+}
+
+/// Row ids as an SQL list (`1,2,3`): numbers only, so safe to inline.
+fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 fn queued(r: &sqlx::any::AnyRow) -> Result<QueuedDelivery> {

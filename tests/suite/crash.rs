@@ -14,7 +14,7 @@ use rand::Rng;
 use tokio::sync::watch;
 
 use crate::fake_telegram::{self, FakeTelegram};
-use crate::fake_zalo::{self, Shared};
+use crate::fake_zalo;
 use crate::helpers::{Backend, Harness};
 
 const TELEGRAM_PEOPLE: i64 = 24;
@@ -225,9 +225,11 @@ async fn nobody_is_stranded_by_kill_9(backend: Backend) {
                     ups.borrow_and_update();
                     ups.wait_for(|up| *up).await.unwrap();
                 }
-                received = tokio::time::timeout(STRANDED, wait_zalo(&zalo, &user, received))
+                let reply = fake_zalo::wait_sent(&zalo, &user, received);
+                received = tokio::time::timeout(STRANDED, reply)
                     .await
-                    .unwrap_or_else(|_| panic!("zalo {user}: no reply to “{text}”"));
+                    .unwrap_or_else(|_| panic!("zalo {user}: no reply to “{text}”"))
+                    .len();
                 waited(&seen, sent.elapsed());
             }
             // The thanks comes after the receipt, in a message of its own.
@@ -325,11 +327,6 @@ async fn think() {
 fn waited(seen: &std::sync::Mutex<Seen>, wait: Duration) {
     let mut s = seen.lock().unwrap();
     s.longest_wait = s.longest_wait.max(wait);
-}
-
-/// Waits for a Zalo user's next message; returns how many they have.
-async fn wait_zalo(zalo: &Shared, user: &str, received: usize) -> usize {
-    fake_zalo::wait_sent(zalo, user, received).await.len()
 }
 
 /// The tests of this module.
