@@ -238,6 +238,16 @@ pub struct ZaloSettings {
         default_value = "https://oauth.zaloapp.com"
     )]
     pub oauth_url: String,
+    /// The most buttons one Zalo message carries (options, "Gửi phiếu"…);
+    /// 0 sends numbered text only.
+    #[arg(
+        id = "zalo_buttons",
+        long = "zalo-buttons",
+        global = true,
+        env = "KHAOSAT_ZALO_BUTTONS",
+        default_value_t = crate::zalo::DEFAULT_BUTTONS
+    )]
+    pub buttons: usize,
 }
 
 impl Settings {
@@ -262,6 +272,7 @@ impl Settings {
             zalo: ZaloSettings {
                 api_url: "https://openapi.zalo.me".into(),
                 oauth_url: "https://oauth.zaloapp.com".into(),
+                buttons: crate::zalo::DEFAULT_BUTTONS,
                 ..ZaloSettings::default()
             },
             clock: Clock::system(),

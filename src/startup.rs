@@ -174,6 +174,7 @@ pub async fn build(settings: Settings) -> Result<App> {
                 Arc::new(Zalo::start(config, survey.clone(), store.clone(), key.clone()).await?);
             let courier = Arc::new(zalo::ZaloCourier {
                 client: zalo.client.clone(),
+                buttons: zalo.config.buttons,
             });
             start_sender(&survey, zalo::CHANNEL, courier, &store, &key).await?;
             routers.push(zalo::router(zalo.clone()));
@@ -273,6 +274,7 @@ fn zalo_config(settings: &Settings) -> Option<ZaloConfig> {
         access_token: z.access_token.clone(),
         api_url: z.api_url.clone(),
         oauth_url: z.oauth_url.clone(),
+        buttons: z.buttons,
     })
 }
 

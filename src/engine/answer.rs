@@ -108,3 +108,63 @@ pub fn parse(dialogue: &Dialogue, question: &Question, typed: &str) -> Result<An
         }
     }
 }
+
+/// A whole unit typed at once for the compact form: one mark per question,
+/// in order — `4 5 3 4 4 5`, `4,5,3,4,4,5` or `453445` — with `?` or `0`
+/// for the scale's "cannot say" option. `None` when the text is not such a
+/// row (a single answer, a keyword); otherwise the options chosen, or why
+/// the row cannot be taken.
+pub fn parse_row(
+    scale: &Scale,
+    questions: usize,
+    typed: &str,
+) -> Option<Result<Vec<u16>, Rejection>> {
+    let marks: Vec<&str> = typed
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '.' | '-' | '/'))
+        .filter(|m| !m.is_empty())
+        .collect();
+    let is_mark = |m: &str| m.bytes().all(|b| b.is_ascii_digit() || b == b'?');
+    if marks.is_empty() || !marks.iter().all(|m| is_mark(m)) {
+        return None;
+    }
+    // `453445`, `45?445`: one mark per question, written together.
+    let marks: Vec<String> = match marks.as_slice() {
+        [run] if run.len() > 1 && scale.options.len() <= 9 => {
+            run.chars().map(String::from).collect()
+        }
+        [_] => return None,
+        many => many.iter().map(|m| m.to_string()).collect(),
+    };
+    let cannot_say = scale
+        .options
+        .iter()
+        .position(|o| o.not_applicable)
+        .map(|i| i as u16 + 1);
+    let options = scale.options.len();
+    let mut chosen = Vec::with_capacity(marks.len());
+    for (i, mark) in marks.iter().enumerate() {
+        let n = match mark.as_str() {
+            "?" | "0" => cannot_say,
+            m => m
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=options).contains(n))
+                .map(|n| n as u16),
+        };
+        match n {
+            Some(n) => chosen.push(n),
+            None => {
+                return Some(Err(texts::bad_mark(
+                    i + 1,
+                    mark,
+                    options,
+                    cannot_say.is_some(),
+                )));
+            }
+        }
+    }
+    if chosen.len() != questions {
+        return Some(Err(texts::wrong_mark_count(chosen.len(), questions)));
+    }
+    Some(Ok(chosen))
+}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Action;
+use super::{Action, texts};
 
 /// One message to the respondent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,6 +54,8 @@ pub struct Grid {
     pub rows: Vec<GridRow>,
     /// Every question is answered: the unit can be sent.
     pub complete: bool,
+    /// The question asked now (`GridRow::number`), when one is.
+    pub current: Option<u16>,
 }
 
 /// One question of a grid.
@@ -105,6 +107,12 @@ impl Reply {
     /// first how to send, and lists the answers as "Câu 3 · …", not as
     /// options to answer with a number.
     pub fn to_plain_text(&self) -> String {
+        self.to_plain_text_with(None)
+    }
+
+    /// The same, with a channel's line on how to answer the options (e.g.
+    /// that buttons are below) after them.
+    pub fn to_plain_text_with(&self, answer_hint: Option<&str>) -> String {
         if let Some(review) = &self.review {
             let mut out = format!("{}\n\n{}", review.typed_hint, review.heading);
             for item in &review.items {
@@ -116,6 +124,11 @@ impl Reply {
             out.push_str("\n\n(Gõ “gửi” để gửi, “sửa” và số câu để sửa, “quay lại” hoặc “hủy”.)");
             return out;
         }
+        if let Some(grid) = &self.grid {
+            let mut out = grid.to_plain_text();
+            out.push_str(&typed_words(&self.controls));
+            return out;
+        }
         let mut out = self.text.clone();
         if !self.choices.is_empty() {
             out.push('\n');
@@ -123,15 +136,51 @@ impl Reply {
                 let mark = if c.selected { " ✓" } else { "" };
                 out.push_str(&format!("\n{}. {}{mark}", c.typed, c.label));
             }
+            if let Some(hint) = answer_hint {
+                out.push_str(&format!("\n\n{hint}"));
+            }
         }
-        if !self.controls.is_empty() {
-            let words = self
-                .controls
-                .iter()
-                .map(|c| format!("“{}”", c.typed))
-                .collect::<Vec<_>>()
-                .join(", ");
-            out.push_str(&format!("\n\n(Có thể gõ: {words})"));
+        out.push_str(&typed_words(&self.controls));
+        out
+    }
+}
+
+/// `(Có thể gõ: “quay lại”, “hủy”)`: the words that do what the controls do.
+fn typed_words(controls: &[Button]) -> String {
+    if controls.is_empty() {
+        return String::new();
+    }
+    let words = controls
+        .iter()
+        .map(|c| format!("“{}”", c.typed))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("\n\n(Có thể gõ: {words})")
+}
+
+impl Grid {
+    /// The compact form on a text channel: the unit, what each digit
+    /// means, the answers so far, and how to answer the whole unit in one
+    /// message of digits (or the area asked now on its own).
+    pub fn to_plain_text(&self) -> String {
+        let mut out = format!("{}\n{}\n", self.title, self.legend.replace(" · ", "\n"));
+        for row in &self.rows {
+            let answer = row.answer.as_ref().map_or("—", |(_, label)| label.as_str());
+            out.push_str(&format!("\n{}. {}: {answer}", row.number, row.label));
+        }
+        let cannot_say = self.options.iter().any(|o| o == "?");
+        out.push_str(&format!(
+            "\n\n{}",
+            texts::grid_typed_hint(self.rows.len(), self.options.len(), cannot_say)
+        ));
+        if let Some(row) = self
+            .current
+            .and_then(|n| self.rows.get(usize::from(n).checked_sub(1)?))
+        {
+            out.push_str(&format!(
+                "\n{}",
+                texts::grid_one_at_a_time(row.number, &row.label)
+            ));
         }
         out
     }

@@ -61,6 +61,10 @@ pub const REVIEW_HINT: &str =
     "Bấm “Gửi phiếu” nếu mọi câu trả lời đã đúng, hoặc bấm số của câu muốn sửa.";
 /// The first line of the review where there are no buttons (Zalo, the terminal).
 pub const REVIEW_TYPED_HINT: &str = "Gõ “gửi” để gửi phiếu, hoặc gõ “sửa 3” để sửa câu 3.";
+/// After the typed hint of a compact-form unit's review.
+pub fn review_typed_row(count: usize) -> String {
+    format!(" Muốn đánh giá lại cả đơn vị, gõ lại {count} số.")
+}
 /// When something else is typed on the review.
 pub const REVIEW_AGAIN: &str = "Phiếu chưa được gửi. Gõ “gửi” để gửi phiếu, hoặc “sửa” và số câu để sửa câu đó (ví dụ “sửa 3”).";
 pub const PROGRESS: &str = "Câu";
@@ -135,4 +139,48 @@ pub fn number_out_of_range(min: f64, max: f64) -> String {
 
 pub fn edit_label(n: usize) -> String {
     format!("✎ Sửa câu {n}")
+}
+
+/// A digit of a typed compact-form row that is not an option.
+pub fn bad_mark(position: usize, mark: &str, options: usize, cannot_say: bool) -> String {
+    let extra = if cannot_say {
+        ", hoặc ? (hay 0) nếu không đánh giá được"
+    } else {
+        ""
+    };
+    format!(
+        "Số thứ {position} (“{mark}”) không phải là một mức đánh giá. Mỗi lĩnh vực một số từ 1 đến {options}{extra}. Xin gõ lại cả dòng."
+    )
+}
+
+/// A typed compact-form row with too few or too many marks.
+pub fn wrong_mark_count(got: usize, want: usize) -> String {
+    format!(
+        "Cần đủ {want} số, mỗi lĩnh vực một số theo đúng thứ tự; tin nhắn vừa rồi có {got} số. Xin gõ lại cả dòng."
+    )
+}
+
+/// How to answer a unit's compact form on a text channel, with an example
+/// row of `count` marks.
+pub fn grid_typed_hint(count: usize, options: usize, cannot_say: bool) -> String {
+    let example = [4, 5, 3, 4, 4, 5]
+        .iter()
+        .cycle()
+        .take(count)
+        .map(|n| n.min(&options).to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let extra = if cannot_say {
+        "; gõ ? hoặc 0 cho lĩnh vực không đánh giá được"
+    } else {
+        ""
+    };
+    format!(
+        "Gõ {count} số trong một tin nhắn, mỗi lĩnh vực một số theo thứ tự trên, ví dụ: {example}{extra}."
+    )
+}
+
+/// Under the compact form: the one area asked now can be answered alone.
+pub fn grid_one_at_a_time(number: u16, label: &str) -> String {
+    format!("Hoặc gõ một số để chỉ đánh giá lĩnh vực {number} ({label}).")
 }

@@ -164,6 +164,9 @@ impl Machine<'_> {
                     self.prompt();
                     return;
                 }
+                if self.typed_row(typed) {
+                    return;
+                }
                 // An answer the question understands wins over a keyword
                 // (a scale may have an option called "Không"); on a free-text
                 // question only a bare keyword is a command.
@@ -188,7 +191,7 @@ impl Machine<'_> {
                     self.act(k, None);
                 } else if let Some(n) = edit_number(&folded) {
                     self.act(Action::Edit(n), None);
-                } else {
+                } else if !self.typed_row(typed) {
                     self.say(texts::REVIEW_AGAIN);
                     self.prompt();
                 }
@@ -378,6 +381,36 @@ impl Machine<'_> {
         match self.first_unanswered() {
             Some(next) => self.ask(next, false),
             None => self.go(At::Review),
+        }
+    }
+
+    /// A whole unit typed as one row of marks (the compact form on a text
+    /// channel): every answer set at once, then the review echoes them back
+    /// for confirmation. False when the text is not such a row.
+    fn typed_row(&mut self, typed: &str) -> bool {
+        let Some(scale) = self.dialogue.grid_scale() else {
+            return false;
+        };
+        if self.session.current_unit().is_none() {
+            return false;
+        }
+        let visible = self.visible();
+        let scale = &self.dialogue.scales()[scale];
+        match answer::parse_row(scale, visible.len(), typed) {
+            None => false,
+            Some(Err(why)) => {
+                self.say(why);
+                self.prompt();
+                true
+            }
+            Some(Ok(marks)) => {
+                for (&q, n) in visible.iter().zip(marks) {
+                    let id = self.dialogue.questions()[q].id.clone();
+                    self.session.answers.insert(id, Answer::Choice(n));
+                }
+                self.go(At::Review);
+                true
+            }
         }
     }
 

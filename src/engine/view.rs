@@ -159,6 +159,11 @@ fn review_reply(d: &Dialogue, s: &Session) -> Reply {
         });
     }
     text.push_str(&format!("\n\n{}", texts::REVIEW_HINT));
+    let grid = grid(d, s);
+    let mut typed_hint = texts::REVIEW_TYPED_HINT.to_string();
+    if let Some(g) = &grid {
+        typed_hint.push_str(&texts::review_typed_row(g.rows.len()));
+    }
     Reply {
         text,
         choices,
@@ -168,10 +173,10 @@ fn review_reply(d: &Dialogue, s: &Session) -> Reply {
             button(texts::CANCEL, Action::Cancel, texts::CANCEL_TYPED),
         ],
         step: s.step,
-        grid: grid(d, s),
+        grid,
         review: Some(Review {
             heading,
-            typed_hint: texts::REVIEW_TYPED_HINT.to_string(),
+            typed_hint,
             items,
         }),
     }
@@ -200,8 +205,8 @@ fn grid(d: &Dialogue, s: &Session) -> Option<Grid> {
         .map(|(o, short)| format!("{short} = {}", o.label))
         .collect::<Vec<_>>()
         .join(" · ");
-    let rows: Vec<GridRow> = d
-        .visible(&s.answers)
+    let visible = d.visible(&s.answers);
+    let rows: Vec<GridRow> = visible
         .iter()
         .enumerate()
         .map(|(k, &i)| {
@@ -217,12 +222,20 @@ fn grid(d: &Dialogue, s: &Session) -> Option<Grid> {
             }
         })
         .collect();
+    let current = match &s.at {
+        At::Asking { question, .. } => visible
+            .iter()
+            .position(|q| q == question)
+            .map(|k| k as u16 + 1),
+        _ => None,
+    };
     Some(Grid {
         title: format!("{} ({}/{})", unit.name, s.unit + 1, s.units.len()),
         legend,
         options,
         complete: rows.iter().all(|r| r.answer.is_some()),
         rows,
+        current,
     })
 }
 

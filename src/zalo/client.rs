@@ -8,6 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use serde::Deserialize;
 use tokio::sync::{Mutex, RwLock};
 
+use super::render::ZaloMessage;
 use super::{CHANNEL, ZaloConfig};
 use crate::key::Key;
 use crate::store::{PlatformTokens, Store};
@@ -146,12 +147,30 @@ impl ZaloClient {
 
     /// Sends one text message to a Zalo user.
     pub async fn send_text(&self, user_id: &str, text: &str) -> Result<(), SendError> {
+        let message = ZaloMessage {
+            text: text.to_string(),
+            buttons: Vec::new(),
+        };
+        self.send(user_id, &message).await
+    }
+
+    /// Sends one consultation message, with its buttons if it has any.
+    pub async fn send(&self, user_id: &str, message: &ZaloMessage) -> Result<(), SendError> {
         let url = format!(
             "{}/v3.0/oa/message/cs",
             self.config.api_url.trim_end_matches('/')
         );
-        let body =
-            serde_json::json!({ "recipient": { "user_id": user_id }, "message": { "text": text } });
+        let mut content = serde_json::json!({ "text": message.text });
+        if !message.buttons.is_empty() {
+            let buttons: Vec<_> = message
+                .buttons
+                .iter()
+                .map(|b| serde_json::json!({ "title": b.title, "type": "oa.query.hide", "payload": b.payload }))
+                .collect();
+            content["attachment"] =
+                serde_json::json!({ "type": "template", "payload": { "buttons": buttons } });
+        }
+        let body = serde_json::json!({ "recipient": { "user_id": user_id }, "message": content });
         let mut refreshed = false;
         let mut last = None;
         for attempt in 0..ATTEMPTS {

@@ -9,6 +9,8 @@ use crate::outbox::{Courier, Delivering, Delivery, Undelivered};
 /// Sends Zalo deliveries through the OA API client.
 pub struct ZaloCourier {
     pub client: Arc<ZaloClient>,
+    /// The most buttons a message carries (0: text only).
+    pub buttons: usize,
 }
 
 /// Zalo's rate limit (after the client's own back-off) or the network.
@@ -19,9 +21,9 @@ const NO_TOKEN: Duration = Duration::from_secs(60);
 impl Courier for ZaloCourier {
     fn deliver<'a>(&'a self, delivery: &'a Delivery, done: &'a mut usize) -> Delivering<'a> {
         Box::pin(async move {
-            let texts: Vec<String> = delivery.replies.iter().flat_map(render::messages).collect();
-            while let Some(text) = texts.get(*done) {
-                match self.client.send_text(&delivery.recipient, text).await {
+            let messages = render::messages(&delivery.replies, self.buttons);
+            while let Some(message) = messages.get(*done) {
+                match self.client.send(&delivery.recipient, message).await {
                     Ok(()) => {}
                     Err(SendError::Unreachable { reason, .. }) => {
                         return Err(Undelivered::Unreachable(reason));

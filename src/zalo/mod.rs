@@ -1,6 +1,9 @@
 //! The Zalo Official Account bridge: a signed webhook in, the OA message API
-//! out. Questions go out as numbered text ("Trả lời 1–5"), which works on
-//! every Zalo client; Zalo's v3 buttons are unconfirmed, so none are used.
+//! out. Questions go out as numbered text, which works on every Zalo
+//! client, with `oa.query.hide` buttons as an extra (their format is from
+//! partner documentation, not Zalo's own; `KHAOSAT_ZALO_BUTTONS=0` turns
+//! them off). A tap comes back as the user's text: the button's payload,
+//! which carries the step like Telegram's callback data.
 
 mod client;
 mod courier;
@@ -9,7 +12,9 @@ mod webhook;
 
 pub use client::{SendError, ZaloClient};
 pub use courier::ZaloCourier;
-pub use render::{MAX_MESSAGE_CHARS, messages};
+pub use render::{
+    BUTTON_PAYLOAD, MAX_MESSAGE_CHARS, MAX_MESSAGES_PER_STEP, ZaloButton, ZaloMessage, messages,
+};
 pub use webhook::{CHANNEL, signature};
 
 use std::sync::Arc;
@@ -37,7 +42,13 @@ pub struct ZaloConfig {
     pub api_url: String,
     /// Default `https://oauth.zaloapp.com`.
     pub oauth_url: String,
+    /// The most buttons one message carries; 0 sends text only.
+    pub buttons: usize,
 }
+
+/// Five buttons per message: what partner examples show working; Zalo's
+/// own limit is unconfirmed.
+pub const DEFAULT_BUTTONS: usize = 5;
 
 /// The running bridge: its settings, the survey it hands events to and its
 /// API client (replies go out through the outbox with a [`ZaloCourier`]).

@@ -1,22 +1,193 @@
-//! Replies as Zalo text messages (at most 2,000 characters each).
+//! Replies as Zalo consultation messages: text (at most 2,000 characters)
+//! that works on every client — numbered options, the words to type — with
+//! buttons as an extra where the step has them.
 
-use crate::engine::Reply;
+use crate::engine::{Action, Button, Reply};
 use crate::text::split;
 
 /// Zalo's limit for one consultation message.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
+/// Zalo's free replies to one message of a user (its help desk: 8 in the
+/// 48 hours after the user wrote). A step stays within them.
+pub const MAX_MESSAGES_PER_STEP: usize = 8;
+/// Zalo's limit for a button's title.
+const MAX_TITLE_CHARS: usize = 100;
+/// What a button's payload begins with: a tap comes back as the user's
+/// text, and this tells it from anything typed.
+pub const BUTTON_PAYLOAD: &str = "#ks:";
 
-/// The text messages that carry one reply: numbered options, the words to
-/// type, split to fit Zalo's limit.
-pub fn messages(reply: &Reply) -> Vec<String> {
-    let mut text = reply.to_plain_text();
-    let options = reply.choices.len();
-    if options > 0 && !reply.edits_only() {
-        text.push_str(&format!(
-            "
+/// One consultation message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZaloMessage {
+    pub text: String,
+    /// `oa.query.hide` buttons, in order.
+    pub buttons: Vec<ZaloButton>,
+}
 
-Trả lời 1–{options} (gõ số)."
-        ));
+/// A button whose tap sends `payload` back as the user's (hidden) text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZaloButton {
+    pub title: String,
+    pub payload: String,
+}
+
+/// One step's replies as few messages as possible: texts without buttons go
+/// with the next message, up to Zalo's length limit. `buttons` is the most
+/// a message carries (0: none, text only).
+pub fn messages(replies: &[Reply], buttons: usize) -> Vec<ZaloMessage> {
+    let mut out = Vec::new();
+    let mut pending = String::new();
+    for r in replies {
+        let text = text_of(r, buttons);
+        let asks = !r.choices.is_empty() || !r.controls.is_empty() || r.grid.is_some();
+        let joined = if pending.is_empty() {
+            text.clone()
+        } else {
+            format!("{pending}\n\n{text}")
+        };
+        if joined.chars().count() > MAX_MESSAGE_CHARS {
+            push_text(&mut out, &pending, Vec::new());
+            pending = text;
+        } else {
+            pending = joined;
+        }
+        if asks {
+            push_text(&mut out, &pending, buttons_of(r, buttons));
+            pending.clear();
+        }
     }
-    split(&text, MAX_MESSAGE_CHARS)
+    if !pending.is_empty() {
+        push_text(&mut out, &pending, Vec::new());
+    }
+    out
+}
+
+/// `text` in pieces that fit; the buttons go under the last, next to the
+/// question.
+fn push_text(out: &mut Vec<ZaloMessage>, text: &str, buttons: Vec<ZaloButton>) {
+    if text.is_empty() {
+        return;
+    }
+    let pieces = split(text, MAX_MESSAGE_CHARS);
+    let last = pieces.len().saturating_sub(1);
+    for (i, text) in pieces.into_iter().enumerate() {
+        out.push(ZaloMessage {
+            text,
+            buttons: if i == last {
+                buttons.clone()
+            } else {
+                Vec::new()
+            },
+        });
+    }
+}
+
+/// The reply as text, with how to answer a question with options.
+fn text_of(r: &Reply, buttons: usize) -> String {
+    let options = r.choices.len();
+    let several = r.controls.iter().any(|c| c.action == Action::Done);
+    let hint = match (several, options <= buttons) {
+        (false, true) => format!("Chọn một nút bên dưới, hoặc gõ số 1–{options}."),
+        (false, false) => format!("Trả lời 1–{options} (gõ số)."),
+        (true, true) => "Chọn các ý bằng nút bên dưới rồi chọn “Xong ✔”, hoặc gõ các số cách nhau bởi dấu phẩy (ví dụ: 1, 3).".to_string(),
+        (true, false) => "Gõ các số của những ý đã chọn, cách nhau bởi dấu phẩy (ví dụ: 1, 3).".to_string(),
+    };
+    r.to_plain_text_with(Some(&hint))
+}
+
+/// The buttons of a reply, at most `cap`: the options when they all fit,
+/// then the controls that still fit. On the review "Gửi phiếu" comes
+/// first, and "Sửa câu N" only if every one of them fits.
+fn buttons_of(r: &Reply, cap: usize) -> Vec<ZaloButton> {
+    let mut chosen: Vec<&Button> = Vec::new();
+    if r.review.is_some() {
+        let (send, others): (Vec<&Button>, Vec<&Button>) =
+            r.controls.iter().partition(|b| b.action == Action::Confirm);
+        chosen.extend(send);
+        if chosen.len() + r.choices.len() + others.len() <= cap {
+            chosen.extend(&r.choices);
+        }
+        chosen.extend(others);
+    } else {
+        if r.choices.len() <= cap {
+            chosen.extend(&r.choices);
+        }
+        chosen.extend(&r.controls);
+    }
+    chosen.truncate(cap);
+    chosen.into_iter().map(|b| button(b, r)).collect()
+}
+
+fn button(b: &Button, r: &Reply) -> ZaloButton {
+    let title = match b.action {
+        Action::Pick(_) if b.selected => format!("✓ {}. {}", b.typed, b.label),
+        Action::Pick(_) => format!("{}. {}", b.typed, b.label),
+        _ => b.label.clone(),
+    };
+    ZaloButton {
+        title: title.chars().take(MAX_TITLE_CHARS).collect(),
+        payload: format!("{BUTTON_PAYLOAD}{}", b.action.encode(r.step)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Button;
+
+    fn question(options: usize, step: u32) -> Reply {
+        let mut r = Reply::text("Câu 1/3\n\nÔng/bà hài lòng không?", step);
+        r.choices = (1..=options as u16)
+            .map(|n| Button {
+                label: format!("Mức {n}"),
+                action: Action::Pick(n),
+                typed: n.to_string(),
+                selected: false,
+            })
+            .collect();
+        r.controls = vec![Button {
+            label: "✖ Hủy".into(),
+            action: Action::Cancel,
+            typed: "hủy".into(),
+            selected: false,
+        }];
+        r
+    }
+
+    #[test]
+    fn options_are_buttons_that_carry_the_step_and_the_text_keeps_the_numbers() {
+        let out = messages(&[Reply::text("Xin chào", 7), question(5, 7)], 5);
+        assert_eq!(out.len(), 1, "the greeting goes with the question");
+        let m = &out[0];
+        assert!(m.text.starts_with("Xin chào\n\nCâu 1/3"));
+        assert!(m.text.contains("\n1. Mức 1") && m.text.contains("gõ số 1–5"));
+        assert!(!m.text.contains("Bấm") && !m.text.contains("bấm"));
+        assert_eq!(m.buttons.len(), 5, "five options, no room for the control");
+        assert_eq!(m.buttons[3].title, "4. Mức 4");
+        assert_eq!(m.buttons[3].payload, "#ks:7:p4");
+    }
+
+    #[test]
+    fn too_many_options_are_typed_and_buttons_can_be_turned_off() {
+        let out = messages(&[question(6, 2)], 5);
+        assert_eq!(out[0].buttons.len(), 1, "only the control");
+        assert_eq!(out[0].buttons[0].payload, "#ks:2:x");
+        assert!(out[0].text.contains("Trả lời 1–6 (gõ số)"));
+        let off = messages(&[question(5, 2)], 0);
+        assert!(off[0].buttons.is_empty());
+        assert!(off[0].text.contains("Trả lời 1–5 (gõ số)"));
+    }
+
+    #[test]
+    fn long_texts_are_split_and_the_buttons_stay_with_the_question() {
+        let long = "ý kiến ".repeat(400);
+        let out = messages(&[Reply::text(long, 1), question(3, 1)], 5);
+        assert!(out.len() >= 2);
+        assert!(
+            out.iter()
+                .all(|m| m.text.chars().count() <= MAX_MESSAGE_CHARS)
+        );
+        assert!(out[..out.len() - 1].iter().all(|m| m.buttons.is_empty()));
+        assert_eq!(out.last().unwrap().buttons.len(), 4);
+    }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::Zalo;
+use super::{BUTTON_PAYLOAD, Zalo};
 use crate::hex;
 use crate::survey::{Content, Message};
 
@@ -97,11 +97,13 @@ async fn webhook(State(zalo): State<Arc<Zalo>>, headers: HeaderMap, body: Bytes)
         "follow" => (Content::Start(None), format!("follow:{user}:{timestamp}")),
         "user_send_text" => {
             let text = event.message.and_then(|m| m.text).unwrap_or_default();
-            let content = match text.trim().strip_prefix("/start") {
-                Some(rest) => {
-                    Content::Start(Some(rest.trim().to_string()).filter(|s| !s.is_empty()))
-                }
-                None => Content::Text(text),
+            let content = if let Some(data) = text.trim().strip_prefix(BUTTON_PAYLOAD) {
+                // A tap: the button's payload came back as the user's text.
+                Content::button(data)
+            } else if let Some(rest) = text.trim().strip_prefix("/start") {
+                Content::Start(Some(rest.trim().to_string()).filter(|s| !s.is_empty()))
+            } else {
+                Content::Text(text)
             };
             (
                 content,

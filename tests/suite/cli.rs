@@ -286,12 +286,17 @@ fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
         "tu-phap,noi-vu,y-te",
         "1",
     )[0];
-    // First sitting: one department and half of the next, then the input ends.
+    // First sitting: one department in one row of digits (echoed back,
+    // then sent), half of the next area by area, then the input ends.
     let out = chat(
         db,
         "leader",
         Some(token),
-        &["4", "4", "5", "6", "4", "4", "gửi", "3", "3", "3"],
+        &["4 4 5 ? 4 4", "gửi", "3", "3", "3"],
+    );
+    assert!(
+        out.contains("Gõ 6 số trong một tin nhắn") && out.contains("Câu 3 · "),
+        "{out}"
     );
     assert!(out.contains("Đơn vị 1/3: Phòng Nội vụ"), "{out}");
     assert!(
@@ -299,18 +304,16 @@ fn a_scripted_chat_completes_a_leaders_units_over_two_sittings() {
         "{out}"
     );
     // Second sitting: the simulator resumes where the leader stopped.
-    let out = chat(
-        db,
-        "leader",
-        None,
-        &["3", "3", "3", "gửi", "4", "4", "4", "4", "4", "4", "gửi"],
-    );
+    let out = chat(db, "leader", None, &["3", "3", "3", "gửi", "444444", "gửi"]);
     assert!(out.contains("tiếp tục từ chỗ đã dừng"), "{out}");
     assert!(
         !out.contains("Mã phiếu dùng thử"),
         "no demo tokens when resuming: {out}"
     );
-    assert!(out.contains("Phòng Tư pháp (2/3)\nCâu 4/6"), "{out}");
+    assert!(
+        out.contains("Phòng Tư pháp (2/3)\n") && out.contains("chỉ đánh giá lĩnh vực 4"),
+        "{out}"
+    );
     assert!(out.contains("Đồng chí đã đánh giá xong 3 đơn vị"), "{out}");
     let ballots = ballots(db);
     let mut units: Vec<_> = ballots.iter().map(|b| b.ballot.unit.as_str()).collect();

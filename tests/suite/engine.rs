@@ -400,6 +400,67 @@ fn a_late_press_from_an_older_question_is_refused_politely() {
     assert!(last_text(&late).contains("thuộc một tin nhắn trước"));
 }
 
+/// A leader answers a unit's six areas in one message of digits, is shown
+/// them back, and sends; a row that does not fit changes nothing.
+fn a_leader_types_a_whole_unit_in_one_row() {
+    let d = dialogues()
+        .into_iter()
+        .find(|d| d.id() == "can-bo-danh-gia-xa")
+        .unwrap();
+    let start = engine::start(&d, units(2));
+    let say = |o: &Outcome, t: &str| engine::step(&d, &o.session, Input::Text(t.into()));
+    for bad in ["4 5 3", "4 5 3 4 4 5 5", "4 5 7 4 4 5", "45344"] {
+        let o = say(&start, bad);
+        assert_eq!(o.session.answers, start.session.answers, "{bad}");
+        assert!(matches!(o.session.at, At::Asking { .. }), "{bad}");
+        assert!(
+            last_text(&o).contains("Xin gõ lại cả dòng"),
+            "{bad}: {}",
+            last_text(&o)
+        );
+    }
+    for row in ["4 5 ? 4 4 5", "4,5,0,4,4,5", "45?445", " 4  5 6 4 4 5 "] {
+        let o = say(&start, row);
+        assert_eq!(o.session.at, At::Review, "{row}");
+        let review = o.replies.last().and_then(|r| r.review.clone()).unwrap();
+        let answers: Vec<&str> = review.items.iter().map(|i| i.answer.as_str()).collect();
+        assert_eq!(
+            answers,
+            [
+                "Tác động tích cực",
+                "Tác động rất tích cực",
+                "Không đánh giá được",
+                "Tác động tích cực",
+                "Tác động tích cực",
+                "Tác động rất tích cực"
+            ],
+            "{row}"
+        );
+        // A second row on the review replaces the first.
+        let again = say(&o, "1 1 1 1 1 1");
+        assert_eq!(again.session.at, At::Review);
+        assert!(
+            again
+                .session
+                .answers
+                .values()
+                .all(|a| *a == Answer::Choice(1))
+        );
+        let sent = say(&o, "gửi");
+        let Some(Effect::Submit(ballot)) = sent.effect else {
+            panic!("not sent: {}", last_text(&sent));
+        };
+        assert_eq!(
+            ballot.answers.get("to-chuc-bo-may"),
+            Some(&Answer::Choice(6))
+        );
+        assert_eq!(ballot.answers.len(), 6);
+    }
+    // One digit still answers the area asked now, as on every channel.
+    let one = say(&start, "4");
+    assert_eq!(one.session.answers.len(), 1);
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
@@ -412,5 +473,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync progress_counts_questions_and_review_lists_answers,
         sync required_questions_cannot_be_skipped_and_the_first_has_no_back,
         sync a_late_press_from_an_older_question_is_refused_politely,
+        sync a_leader_types_a_whole_unit_in_one_row,
     ]
 }

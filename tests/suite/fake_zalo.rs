@@ -24,6 +24,8 @@ pub struct Sent {
     pub user: String,
     pub text: String,
     pub token: String,
+    /// The buttons' (title, payload), in order.
+    pub buttons: Vec<(String, String)>,
 }
 
 /// What the fake Zalo server knows and has seen.
@@ -66,7 +68,25 @@ async fn send_message(
         .unwrap_or("")
         .to_string();
     let text = body["message"]["text"].as_str().unwrap_or("").to_string();
-    f.sent.push(Sent { user, text, token });
+    let buttons = body["message"]["attachment"]["payload"]["buttons"]
+        .as_array()
+        .map(|bs| {
+            bs.iter()
+                .map(|b| {
+                    assert_eq!(b["type"], "oa.query.hide");
+                    let title = b["title"].as_str().unwrap_or("").to_string();
+                    assert!(!title.is_empty() && title.chars().count() <= 100);
+                    (title, b["payload"].as_str().unwrap_or("").to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    f.sent.push(Sent {
+        user,
+        text,
+        token,
+        buttons,
+    });
     f.arrived.notify_waiters();
     Json(
         json!({ "error": 0, "message": "Success", "data": { "message_id": format!("m{}", f.sent.len()) } }),
@@ -149,6 +169,7 @@ pub fn config(url: &str, access: &str) -> ZaloConfig {
         access_token: Some(Secret::new(access)),
         api_url: url.to_string(),
         oauth_url: url.to_string(),
+        buttons: khaosat::zalo::DEFAULT_BUTTONS,
     }
 }
 

@@ -83,8 +83,12 @@ fn screens() -> Vec<(&'static str, Vec<Reply>)> {
             action: Action::Set(3, 4),
         },
     );
+    let row = typed(&leader, form.clone(), &["4 5 ? 4 4 5"]);
+    let short = typed(&leader, form.clone(), &["4 5 3"]);
     screens.push(("a leader's compact form", form.replies));
     screens.push(("the form after one tap", tapped.replies));
+    screens.push(("the unit typed as one row, echoed back", row.replies));
+    screens.push(("a row with too few digits", short.replies));
     screens
 }
 
@@ -120,8 +124,11 @@ fn zalo_view() -> String {
     let mut out = String::new();
     for (screen, replies) in screens() {
         let _ = writeln!(out, "######## {screen}");
-        for text in replies.iter().flat_map(khaosat::zalo::messages) {
-            let _ = writeln!(out, "---- message\n{text}");
+        for m in khaosat::zalo::messages(&replies, khaosat::zalo::DEFAULT_BUTTONS) {
+            let _ = writeln!(out, "---- message\n{}", m.text);
+            for b in m.buttons {
+                let _ = writeln!(out, "[{} → {}]", b.title, b.payload);
+            }
         }
     }
     out

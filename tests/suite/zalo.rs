@@ -59,6 +59,21 @@ impl Setup {
             .await
     }
 
+    /// What `user` has received so far.
+    fn received(&self, user: &str) -> Vec<Sent> {
+        let f = self.fake.lock().unwrap();
+        f.sent.iter().filter(|s| s.user == user).cloned().collect()
+    }
+
+    /// `user` sends `text` (a tap sends the button's payload as text); the
+    /// messages this brought them, once delivered.
+    async fn say(&self, user: &str, text: &str, msg_id: &str) -> Vec<Sent> {
+        let before = self.received(user).len();
+        assert_eq!(self.text(user, text, msg_id).await, 200);
+        self.settled().await;
+        self.received(user).split_off(before)
+    }
+
     /// Waits for the queued replies; returns every message the fake has
     /// received, which must be at least `n`.
     async fn sent(&self, n: usize) -> Vec<Sent> {
@@ -84,61 +99,145 @@ impl Setup {
     }
 }
 
+/// The payload of the button of `message` whose title starts with `title`.
+fn button(message: &Sent, title: &str) -> String {
+    message
+        .buttons
+        .iter()
+        .find(|(t, _)| t.starts_with(title))
+        .map(|(_, p)| p.clone())
+        .unwrap_or_else(|| {
+            panic!(
+                "no button “{title}” under {:?}: {:?}",
+                message.text, message.buttons
+            )
+        })
+}
+
+fn joined(sent: &[Sent]) -> String {
+    sent.iter()
+        .map(|s| s.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 async fn a_citizen_ballot_over_zalo(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
     assert_eq!(z.post(&event("follow", "zu-1", None, "")).await, 200);
     assert!(z.sent(1).await[0].text.contains("xin gõ mã phiếu"));
-    // Typed by hand, with spaces and lower case.
+    // Typed by hand, with spaces and lower case: the introduction and the
+    // first question come as one message, its options as buttons too.
     let typed = token.display().to_lowercase().replace('-', " ");
-    assert_eq!(z.text("zu-1", &typed, "m1").await, 200);
-    let sent = z.sent(3).await;
+    let first = z.say("zu-1", &typed, "m1").await;
+    assert_eq!(first.len(), 1, "{:#?}", first);
+    let q1 = &first[0];
     assert!(
-        sent[2].text.contains("Câu 1/14") && sent[2].text.contains("1. Rất không hài lòng"),
+        q1.text.contains("Câu 1/14") && q1.text.contains("1. Rất không hài lòng"),
         "{}",
-        sent[2].text
+        q1.text
     );
-    assert!(sent[2].text.contains("Trả lời 1–5"), "{}", sent[2].text);
-    let answers = [
-        "4", "hai long", "4", "4", "5", "5", "4", "4", "3", "4", "bỏ qua", "4", "bỏ qua",
-    ];
-    for (i, a) in answers.iter().enumerate() {
-        assert_eq!(z.text("zu-1", a, &format!("a{i}")).await, 200);
+    assert!(q1.text.contains("gõ số 1–5"), "{}", q1.text);
+    assert_eq!(q1.buttons.len(), 5);
+    // Half by tapping, half by typing, one of them without diacritics.
+    let mut last = q1.clone();
+    for (i, tap) in ["4", "5", "4", "4", "5", "5"].iter().enumerate() {
+        let got = z
+            .say("zu-1", &button(&last, &format!("{tap}.")), &format!("t{i}"))
+            .await;
+        last = got.last().unwrap().clone();
+        assert!(
+            last.text.contains(&format!("Câu {}/14", i + 2)),
+            "{}",
+            last.text
+        );
+    }
+    // A tap on a button of an older message is refused and changes nothing.
+    let stale = z.say("zu-1", &button(q1, "3."), "stale").await;
+    assert!(
+        joined(&stale).contains("thuộc một tin nhắn trước"),
+        "{}",
+        joined(&stale)
+    );
+    assert!(stale.last().unwrap().text.contains("Câu 7/14"));
+    // So is one that was not ours.
+    let forged = z.say("zu-1", "#ks:1:zz", "forged").await;
+    assert!(
+        joined(&forged).contains("Nút này không hợp lệ"),
+        "{}",
+        joined(&forged)
+    );
+    for (i, a) in ["4", "4", "3", "4", "bỏ qua", "hai long", "bo qua"]
+        .iter()
+        .enumerate()
+    {
+        last = z.say("zu-1", a, &format!("a{i}")).await.pop().unwrap();
     }
     // The review says first how to send, and its answers do not read as
     // options: a number typed out of habit is not taken as "change it".
-    let review = z.sent(3 + answers.len()).await.last().unwrap().text.clone();
+    let review = last;
     assert!(
-        review.starts_with("Gõ “gửi” để gửi phiếu")
-            && review.contains("Câu 12 · Mức độ hài lòng chung: Hài lòng")
-            && !review.contains("\n12. ")
-            && !review.to_lowercase().contains("bấm"),
-        "{review}"
+        review.text.starts_with("Gõ “gửi” để gửi phiếu")
+            && review
+                .text
+                .contains("Câu 12 · Mức độ hài lòng chung: Hài lòng")
+            && !review.text.contains("\n12. ")
+            && !review.text.to_lowercase().contains("bấm"),
+        "{}",
+        review.text
     );
-    z.text("zu-1", "4", "habit").await;
-    let again = z.sent(3 + answers.len() + 2).await[3 + answers.len()]
-        .text
-        .clone();
-    assert!(again.contains("Phiếu chưa được gửi"), "{again}");
-    z.text("zu-1", "gửi", "send").await;
-    let sent = z.sent(3 + answers.len() + 4).await;
-    let all: String = sent
-        .iter()
-        .map(|s| s.text.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
-    assert!(all.contains("Mã biên nhận"), "{all}");
-    assert!(sent.iter().all(|s| s.user == "zu-1"
-        && s.token == "at-0"
-        && s.text.chars().count() <= MAX_MESSAGE_CHARS));
+    assert_eq!(review.buttons[0].0, "✔ Gửi phiếu");
+    let again = z.say("zu-1", "4", "habit").await;
+    assert!(
+        joined(&again).contains("Phiếu chưa được gửi"),
+        "{}",
+        joined(&again)
+    );
+    let sent = z
+        .say(
+            "zu-1",
+            &button(again.last().unwrap(), "✔ Gửi phiếu"),
+            "send",
+        )
+        .await;
+    let done = joined(&sent);
+    assert!(done.contains("Mã biên nhận"), "{done}");
+    let all = z.received("zu-1");
+    assert!(
+        all.iter()
+            .all(|s| s.token == "at-0" && s.text.chars().count() <= MAX_MESSAGE_CHARS)
+    );
     let ballots = z.h.ballots().await;
     assert_eq!(ballots.len(), 1);
-    assert!(all.contains(&ballots[0].ballot.receipt));
+    assert!(done.contains(&ballots[0].ballot.receipt));
     assert_eq!(
         ballots[0].ballot.answers.get("de-hieu"),
         Some(&khaosat::dialogue::Answer::Choice(5))
     );
+    z.h.finish().await;
+}
+
+/// `KHAOSAT_ZALO_BUTTONS=0`: numbered text only, and it is enough.
+async fn buttons_can_be_turned_off(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let (fake, fake_url) = fake_zalo::start().await;
+    let base = h
+        .serve(|s| {
+            fake_zalo::configure(s, &fake_url, "at-0");
+            s.zalo.buttons = 0;
+        })
+        .await;
+    let z = Setup {
+        h,
+        base,
+        fake,
+        http: reqwest::Client::new(),
+    };
+    let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+    let first = z.say("zu-off", token.as_str(), "m1").await;
+    assert!(first.iter().all(|s| s.buttons.is_empty()));
+    assert!(first.last().unwrap().text.contains("Trả lời 1–5 (gõ số)."));
     z.h.finish().await;
 }
 
@@ -182,7 +281,7 @@ async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
     assert_eq!(sessions, 0);
     // The same body with the right signature goes through.
     assert_eq!(z.post_with(&body, Some(&format!("mac={good}"))).await, 200);
-    assert!(z.sent(2).await[1].text.contains("Câu 1/14"));
+    assert!(z.sent(1).await[0].text.contains("Câu 1/14"));
     z.h.finish().await;
 }
 
@@ -190,19 +289,17 @@ async fn a_redelivered_msg_id_changes_nothing(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
-    z.text("zu-4", token.as_str(), "m1").await;
-    z.sent(2).await;
-    assert_eq!(z.text("zu-4", "4", "m2").await, 200);
-    assert_eq!(z.text("zu-4", "4", "m2").await, 200);
-    assert_eq!(z.text("zu-4", "4", "m2").await, 200);
-    z.sent(3).await;
-    assert_eq!(
-        z.fake.lock().unwrap().sent.len(),
-        3,
+    z.say("zu-4", token.as_str(), "m1").await;
+    assert_eq!(z.say("zu-4", "4", "m2").await.len(), 1);
+    assert!(
+        z.say("zu-4", "4", "m2").await.is_empty(),
         "no reply to a redelivery"
     );
-    z.text("zu-4", "quay lại", "m3").await;
-    let back = z.sent(4).await[3].text.clone();
+    assert!(
+        z.say("zu-4", "4", "m2").await.is_empty(),
+        "no reply to a redelivery"
+    );
+    let back = z.say("zu-4", "quay lại", "m3").await.pop().unwrap().text;
     assert!(
         back.contains("Câu 1/14") && back.contains("Câu trả lời hiện tại: Hài lòng"),
         "{back}"
@@ -366,6 +463,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
         sqlite unreachable_users_are_recorded_with_the_reason,
         sqlite a_citizen_ballot_over_zalo,
+        sqlite buttons_can_be_turned_off,
         sqlite a_bad_signature_is_refused_and_changes_nothing,
         sqlite a_redelivered_msg_id_changes_nothing,
         sqlite an_expired_token_is_refreshed_and_the_message_resent,
