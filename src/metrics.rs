@@ -30,9 +30,11 @@ pub struct Metrics {
     pub ballots_mixed: Counter,
     /// Replies in a sender's hands, not yet delivered.
     pub replies_pending: Family<ChannelLabel, Gauge>,
+    /// Acknowledged events not yet handled (the Zalo inbox).
+    pub events_pending: Family<ChannelLabel, Gauge>,
     /// Platform updates done, all channels: what waiting on them watches.
     done: watch::Sender<u64>,
-    /// Replies pending, all channels.
+    /// Replies and inbox events pending, all channels.
     pending: watch::Sender<i64>,
 }
 
@@ -75,6 +77,12 @@ impl Default for Metrics {
             "Replies in the outbox being sent, not yet delivered",
             replies_pending.clone(),
         );
+        let events_pending = Family::<ChannelLabel, Gauge>::default();
+        registry.register(
+            "events_pending",
+            "Events acknowledged to the platform, in the inbox, not yet handled",
+            events_pending.clone(),
+        );
         registry.register(
             "messages_in",
             "Messages received from respondents",
@@ -116,6 +124,7 @@ impl Default for Metrics {
             updates_done,
             ballots_mixed,
             replies_pending,
+            events_pending,
             done: watch::channel(0).0,
             pending: watch::channel(0).0,
         }
@@ -163,7 +172,23 @@ impl Metrics {
         self.pending.send_modify(|n| *n -= 1);
     }
 
-    /// Waits until no sender has a reply in hand.
+    /// An acknowledged event waiting in the inbox to be handled.
+    pub fn event_queued(&self, channel: &str) {
+        self.events_pending
+            .get_or_create(&Self::channel(channel))
+            .inc();
+        self.pending.send_modify(|n| *n += 1);
+    }
+
+    /// An event handled (or left for later).
+    pub fn event_settled(&self, channel: &str) {
+        self.events_pending
+            .get_or_create(&Self::channel(channel))
+            .dec();
+        self.pending.send_modify(|n| *n -= 1);
+    }
+
+    /// Waits until no sender has a reply in hand and no inbox an event.
     pub async fn wait_replies_settled(&self) {
         let mut pending = self.pending.subscribe();
         let _ = pending.wait_for(|n| *n <= 0).await;

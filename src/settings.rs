@@ -248,6 +248,16 @@ pub struct ZaloSettings {
         default_value_t = crate::zalo::DEFAULT_BUTTONS
     )]
     pub buttons: usize,
+    /// Zalo events whose timestamp is further than this many minutes from
+    /// now are acknowledged and dropped (replays).
+    #[arg(
+        id = "zalo_event_window_minutes",
+        long = "zalo-event-window-minutes",
+        global = true,
+        env = "KHAOSAT_ZALO_EVENT_WINDOW_MINUTES",
+        default_value_t = crate::zalo::DEFAULT_EVENT_WINDOW_MINUTES
+    )]
+    pub event_window_minutes: u64,
 }
 
 impl Settings {
@@ -273,6 +283,7 @@ impl Settings {
                 api_url: "https://openapi.zalo.me".into(),
                 oauth_url: "https://oauth.zaloapp.com".into(),
                 buttons: crate::zalo::DEFAULT_BUTTONS,
+                event_window_minutes: crate::zalo::DEFAULT_EVENT_WINDOW_MINUTES,
                 ..ZaloSettings::default()
             },
             clock: Clock::system(),

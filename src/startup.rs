@@ -170,13 +170,33 @@ pub async fn build(settings: Settings) -> Result<App> {
             None
         }
         Some(config) => {
-            let zalo =
-                Arc::new(Zalo::start(config, survey.clone(), store.clone(), key.clone()).await?);
+            let client =
+                Arc::new(zalo::ZaloClient::new(config.clone(), store.clone(), key.clone()).await?);
             let courier = Arc::new(zalo::ZaloCourier {
-                client: zalo.client.clone(),
-                buttons: zalo.config.buttons,
+                client: client.clone(),
+                buttons: config.buttons,
             });
+            // Replies first: the inbox's events, handled at once, make some.
             start_sender(&survey, zalo::CHANNEL, courier, &store, &key).await?;
+            let inbox = zalo::Inbox::start_on(
+                crate::store::Queue::Inbox,
+                zalo::CHANNEL,
+                survey.instance(),
+                Arc::new(zalo::Handler {
+                    survey: survey.clone(),
+                }),
+                store.clone(),
+                survey.writer(),
+                key.clone(),
+                survey.metrics().clone(),
+            )
+            .await?;
+            let zalo = Arc::new(Zalo {
+                config,
+                survey: survey.clone(),
+                client,
+                inbox,
+            });
             routers.push(zalo::router(zalo.clone()));
             channels.push(format!("Zalo: on — webhook {web_url}/zalo/webhook"));
             Some(zalo)
@@ -275,6 +295,7 @@ fn zalo_config(settings: &Settings) -> Option<ZaloConfig> {
         api_url: z.api_url.clone(),
         oauth_url: z.oauth_url.clone(),
         buttons: z.buttons,
+        event_window: Duration::from_secs(z.event_window_minutes * 60),
     })
 }
 
@@ -338,9 +359,19 @@ impl App {
             .with_graceful_shutdown(stopped(stop_rx))
             .await
             .context("serving HTTP")?;
-        // Requests in hand have finished; now the bot's updates in hand.
+        // Requests in hand have finished; now the bot's updates in hand,
+        // and the Zalo events acknowledged and not yet handled.
         if let Some(task) = polling {
             let _ = task.await;
+        }
+        if let Some(zalo) = &self.zalo {
+            let left = zalo.inbox.drain(DRAIN).await;
+            if left > 0 {
+                tracing::warn!(
+                    left,
+                    "Zalo events not handled before shutdown; they are handled at the next start"
+                );
+            }
         }
         for channel in [telegram::CHANNEL, zalo::CHANNEL] {
             if let Some(outbox) = self.survey.outbox(channel) {

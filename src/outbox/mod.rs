@@ -12,7 +12,7 @@
 
 mod sender;
 
-pub use sender::Outbox;
+pub use sender::{Outbox, Payload, Relay};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -52,6 +52,7 @@ pub type Delivering<'a> = Pin<Box<dyn Future<Output = Result<(), Undelivered>> +
 
 /// How a channel sends one delivery: its messages in order, skipping the
 /// first `done` (sent by an earlier attempt) and counting up as it goes.
-pub trait Courier: Send + Sync + 'static {
-    fn deliver<'a>(&'a self, delivery: &'a Delivery, done: &'a mut usize) -> Delivering<'a>;
+/// (On the inbox, how one event is handled.)
+pub trait Courier<P = Delivery>: Send + Sync + 'static {
+    fn deliver<'a>(&'a self, delivery: &'a P, done: &'a mut usize) -> Delivering<'a>;
 }

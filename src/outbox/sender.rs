@@ -1,6 +1,8 @@
-//! The sender of one channel: per-chat queues in memory, each drained by a
-//! task of its own while it has rows; a deleter that removes delivered rows
-//! in batches; a sweeper that takes over rows nobody is sending.
+//! The relay of one channel and queue: per-chat queues in memory, each
+//! drained by a task of its own while it has rows; a deleter that removes
+//! rows done with in batches; a sweeper that takes over rows nobody has in
+//! hand. The outbox's relay sends replies; the inbox's hands events to the
+//! survey (`zalo::Inbox`).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -11,10 +13,13 @@ use anyhow::{Context, Result};
 use dashmap::{DashMap, DashSet};
 use tokio::sync::{Notify, mpsc};
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
 use super::{Courier, Delivery, Undelivered};
 use crate::key::Key;
 use crate::metrics::Metrics;
-use crate::store::{GroupCommit, Lease, Store};
+use crate::store::{GroupCommit, Lease, Queue, Store};
 
 /// How long a row belongs to the instance that wrote or took it.
 pub const LEASE: Duration = Duration::from_secs(60);
@@ -23,21 +28,29 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 /// Attempts at one row before its chat is left to the sweeper.
 const ATTEMPTS: u32 = 10;
 
-/// A row in memory: its id and what it delivers.
-type Item = (i64, Delivery);
+/// A row in memory: its id and what it carries.
+type Item<P> = (i64, P);
 
-/// The sender of one channel.
-pub struct Outbox {
+/// What a queue's rows carry.
+pub trait Payload: Serialize + DeserializeOwned + Send + Sync + 'static {}
+impl<P: Serialize + DeserializeOwned + Send + Sync + 'static> Payload for P {}
+
+/// The sender of one channel's replies.
+pub type Outbox = Relay<Delivery>;
+
+/// The relay of one channel and queue.
+pub struct Relay<P: Payload> {
+    queue: Queue,
     channel: String,
     owner: String,
-    courier: Arc<dyn Courier>,
+    courier: Arc<dyn Courier<P>>,
     store: Store,
     /// Delivered rows are deleted in the write path's batches.
     writer: Arc<GroupCommit>,
     key: Key,
     metrics: Arc<Metrics>,
     /// Chats with rows in hand; an entry exists while its task runs.
-    queues: DashMap<String, VecDeque<Item>>,
+    queues: DashMap<String, VecDeque<Item<P>>>,
     /// Ids in hand (queued, being sent, or delivered and not yet deleted).
     known: DashSet<i64>,
     delivered: mpsc::UnboundedSender<i64>,
@@ -47,9 +60,7 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// Starts the sender of `channel` (as the instance `owner`): sends the
-    /// rows this instance left before it stopped, and every row whose lease
-    /// ran out, before it returns, then keeps looking for such rows.
+    /// Starts the sender of `channel`'s replies (see [`Relay::start_on`]).
     pub async fn start(
         channel: &str,
         owner: &str,
@@ -59,8 +70,39 @@ impl Outbox {
         key: Key,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>> {
+        Self::start_on(
+            Queue::Outbox,
+            channel,
+            owner,
+            courier,
+            store,
+            writer,
+            key,
+            metrics,
+        )
+        .await
+    }
+}
+
+impl<P: Payload> Relay<P> {
+    /// Starts the relay of `channel` on `queue` (as the instance `owner`):
+    /// takes the rows this instance left before it stopped, and every row
+    /// whose lease ran out, before it returns, then keeps looking for such
+    /// rows.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_on(
+        queue: Queue,
+        channel: &str,
+        owner: &str,
+        courier: Arc<dyn Courier<P>>,
+        store: Store,
+        writer: Arc<GroupCommit>,
+        key: Key,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>> {
         let (delivered, rx) = mpsc::unbounded_channel();
         let outbox = Arc::new(Self {
+            queue,
             channel: channel.to_string(),
             owner: owner.to_string(),
             courier,
@@ -76,7 +118,7 @@ impl Outbox {
         });
         let taken = outbox.take_over(true).await?;
         if taken > 0 {
-            tracing::info!(channel, taken, "sending replies left undelivered");
+            tracing::info!(channel, taken, ?queue, "taking over rows left in hand");
         }
         tokio::spawn(delete_delivered(Arc::downgrade(&outbox), rx));
         tokio::spawn(sweep(Arc::downgrade(&outbox)));
@@ -97,14 +139,23 @@ impl Outbox {
     }
 
     /// Hands over a committed row for `chat` (the recipient's keyed hash).
-    pub fn push(self: &Arc<Self>, chat: &str, id: i64, delivery: Delivery) {
+    pub fn push(self: &Arc<Self>, chat: &str, id: i64, delivery: P) {
         if !self.known.insert(id) {
             return;
         }
         self.pending.fetch_add(1, Ordering::SeqCst);
-        self.metrics.reply_queued(&self.channel);
+        match self.queue {
+            Queue::Outbox => self.metrics.reply_queued(&self.channel),
+            Queue::Inbox => self.metrics.event_queued(&self.channel),
+        }
         match self.queues.entry(chat.to_string()) {
-            dashmap::Entry::Occupied(mut e) => e.get_mut().push_back((id, delivery)),
+            // In id order: a row taken over from a stopped instance goes
+            // before the newer ones of its chat.
+            dashmap::Entry::Occupied(mut e) => {
+                let q = e.get_mut();
+                let at = q.partition_point(|(other, _)| *other < id);
+                q.insert(at, (id, delivery));
+            }
             dashmap::Entry::Vacant(e) => {
                 e.insert(VecDeque::from([(id, delivery)]));
                 let this = self.clone();
@@ -112,6 +163,28 @@ impl Outbox {
                 tokio::spawn(async move { this.drain_chat(&chat).await });
             }
         }
+    }
+
+    /// Writes a row of the inbox for `chat` (in a batch of the write path)
+    /// and takes it in hand once committed. (The outbox's rows are written
+    /// by the step that made them, in its own transaction.)
+    pub async fn accept(self: &Arc<Self>, chat: &str, payload: P) -> Result<()> {
+        debug_assert_eq!(self.queue, Queue::Inbox);
+        let sealed = self.key.seal(&serde_json::to_vec(&payload)?);
+        let now = chrono::Utc::now().timestamp();
+        let lease = Lease {
+            owner: &self.owner,
+            until: self.lease_until(now),
+        };
+        let channel = self.channel.as_str();
+        let id = self
+            .writer
+            .step(chat, async |tx| {
+                tx.queue_event(channel, chat, &sealed, now, lease).await
+            })
+            .await?;
+        self.push(chat, id, payload);
+        Ok(())
     }
 
     /// Rows in hand and not yet delivered.
@@ -142,6 +215,14 @@ impl Outbox {
             else {
                 return;
             };
+            if self.queue == Queue::Inbox && !self.older_done(chat, id).await {
+                // An older event of this chat came into our hand meanwhile: it goes first.
+                if let Some(mut q) = self.queues.get_mut(chat) {
+                    let at = q.partition_point(|(other, _)| *other < id);
+                    q.insert(at, (id, delivery));
+                }
+                continue;
+            }
             if !self.send(chat, id, &delivery).await {
                 // Left for the sweeper, with everything after it (order).
                 let left = self.queues.remove(chat).map(|(_, q)| q).unwrap_or_default();
@@ -160,8 +241,49 @@ impl Outbox {
         }
     }
 
+    /// Waits until a chat has no older event in the inbox — one another
+    /// instance acknowledged and is handling, or one left by an instance
+    /// that stopped, until it is taken over — so a user's events are
+    /// handled in order across instances too. `false` when an older one
+    /// came into this instance's own hand. (One instance, on SQLite, keeps
+    /// the order by its queues alone.)
+    async fn older_done(&self, chat: &str, id: i64) -> bool {
+        if self.store.backend() != crate::store::Backend::Postgres {
+            return true;
+        }
+        let give_up = tokio::time::Instant::now() + 2 * LEASE + 2 * SWEEP_EVERY;
+        loop {
+            if self
+                .queues
+                .get(chat)
+                .is_some_and(|q| q.front().is_some_and(|(other, _)| *other < id))
+            {
+                return false;
+            }
+            match self
+                .store
+                .older_queued(self.queue, &self.channel, chat, id)
+                .await
+            {
+                Ok(false) => return true,
+                Ok(true) if tokio::time::Instant::now() < give_up => {}
+                Ok(true) => {
+                    tracing::warn!(
+                        channel = self.channel,
+                        "an older event of a chat is still not handled; handling a newer one first"
+                    );
+                    return true;
+                }
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "looking for older events");
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// One row, with retries; `false` if it was given up for now.
-    async fn send(&self, chat: &str, id: i64, delivery: &Delivery) -> bool {
+    async fn send(&self, chat: &str, id: i64, delivery: &P) -> bool {
         let mut done = 0;
         for attempt in 1..=ATTEMPTS {
             match self.courier.deliver(delivery, &mut done).await {
@@ -198,7 +320,7 @@ impl Outbox {
                             owner: &self.owner,
                             until,
                         };
-                        if let Err(e) = self.store.renew_deliveries(&[id], lease).await {
+                        if let Err(e) = self.store.renew_queued(self.queue, &[id], lease).await {
                             tracing::warn!(error = format!("{e:#}"), "renewing a reply's lease");
                         }
                     }
@@ -208,7 +330,8 @@ impl Outbox {
         }
         tracing::warn!(
             channel = self.channel,
-            "a reply could not be sent after {ATTEMPTS} attempts; it is tried again later"
+            queue = ?self.queue,
+            "a row could not be done with after {ATTEMPTS} attempts; it is tried again later"
         );
         false
     }
@@ -217,7 +340,10 @@ impl Outbox {
     fn forget(&self, id: i64) {
         if self.known.remove(&id).is_some() {
             self.pending.fetch_sub(1, Ordering::SeqCst);
-            self.metrics.reply_settled(&self.channel);
+            match self.queue {
+                Queue::Outbox => self.metrics.reply_settled(&self.channel),
+                Queue::Inbox => self.metrics.event_settled(&self.channel),
+            }
             self.settled.notify_waiters();
         }
     }
@@ -232,7 +358,7 @@ impl Outbox {
         };
         let rows = self
             .store
-            .claim_deliveries(&self.channel, lease, now, own, 10_000)
+            .claim_queued(self.queue, &self.channel, lease, now, own, 10_000)
             .await?;
         let mut taken = 0;
         for row in rows {
@@ -243,17 +369,17 @@ impl Outbox {
                 .key
                 .open(&row.sealed)
                 .map_err(anyhow::Error::new)
-                .and_then(|p| serde_json::from_slice::<Delivery>(&p).context("reading a reply"));
+                .and_then(|p| serde_json::from_slice::<P>(&p).context("reading a queued row"));
             match opened {
                 Ok(delivery) => {
                     self.push(&row.chat, row.id, delivery);
                     taken += 1;
                 }
                 Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "an unreadable reply is dropped");
-                    let id = row.id;
+                    tracing::error!(error = format!("{e:#}"), "an unreadable row is dropped");
+                    let (id, queue) = (row.id, self.queue);
                     self.writer
-                        .step("outbox", async |tx| tx.delete_deliveries(&[id]).await)
+                        .step("outbox", async |tx| tx.delete_queued(queue, &[id]).await)
                         .await?;
                 }
             }
@@ -262,17 +388,21 @@ impl Outbox {
     }
 }
 
-/// Deletes delivered rows, many at a time.
-async fn delete_delivered(outbox: std::sync::Weak<Outbox>, mut rx: mpsc::UnboundedReceiver<i64>) {
+/// Deletes rows done with, many at a time.
+async fn delete_delivered<P: Payload>(
+    outbox: std::sync::Weak<Relay<P>>,
+    mut rx: mpsc::UnboundedReceiver<i64>,
+) {
     let mut ids = Vec::new();
     while rx.recv_many(&mut ids, 500).await > 0 {
         let Some(outbox) = outbox.upgrade() else {
             return;
         };
+        let queue = outbox.queue;
         loop {
             let deleted = outbox
                 .writer
-                .step("outbox", async |tx| tx.delete_deliveries(&ids).await)
+                .step("outbox", async |tx| tx.delete_queued(queue, &ids).await)
                 .await;
             match deleted {
                 Ok(()) => break,
@@ -292,7 +422,7 @@ async fn delete_delivered(outbox: std::sync::Weak<Outbox>, mut rx: mpsc::Unbound
 }
 
 /// Every few seconds, takes over rows whose lease ran out.
-async fn sweep(outbox: std::sync::Weak<Outbox>) {
+async fn sweep<P: Payload>(outbox: std::sync::Weak<Relay<P>>) {
     let mut every = tokio::time::interval(SWEEP_EVERY);
     every.tick().await;
     loop {

@@ -18,7 +18,7 @@ mod tx;
 
 pub use ballots::{Cell, Spend};
 pub use group_commit::{BatchFailed, GroupCommit};
-pub use outbox::{Lease, QueuedDelivery};
+pub use outbox::{Lease, Queue, QueuedDelivery};
 pub use platform::PlatformTokens;
 pub use sessions::StoredSession;
 pub use tokens::TokenRecord;

@@ -1,13 +1,33 @@
-//! `outbox`: replies written by a step and not yet delivered (see the
-//! migration `0008_outbox.sql`).
+//! The two durable queues: `outbox`, replies written by a step and not
+//! yet delivered (migration `0008_outbox.sql`), and `inbox`, platform
+//! events acknowledged and not yet handled (`0009_inbox.sql`). Both are
+//! taken row by row, in order per chat, under an instance's lease.
 
 use anyhow::{Context, Result};
 use sqlx::Row;
 
 use super::{Backend, Store, Tx};
 
-/// A reply row as stored: its place in the outbox, whom it is for (keyed
-/// hash) and the sealed delivery.
+/// Which of the two queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Replies to send.
+    Outbox,
+    /// Events to handle.
+    Inbox,
+}
+
+impl Queue {
+    fn table(self) -> &'static str {
+        match self {
+            Queue::Outbox => "outbox",
+            Queue::Inbox => "inbox",
+        }
+    }
+}
+
+/// A queued row as stored: its place in the queue, whose it is (keyed
+/// hash) and the sealed content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedDelivery {
     pub id: i64,
@@ -71,15 +91,44 @@ impl Tx {
         rows.iter().map(queued).collect()
     }
 
-    /// Deletes delivered replies (in a batch of the write path, so it
-    /// costs no commit of its own).
-    pub async fn delete_deliveries(&mut self, ids: &[i64]) -> Result<()> {
+    /// Writes one acknowledged event for `chat` to the inbox; returns the
+    /// row's id.
+    pub async fn queue_event(
+        &mut self,
+        channel: &str,
+        chat: &str,
+        sealed: &str,
+        now: i64,
+        lease: Lease<'_>,
+    ) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO inbox (channel, chat, sealed, created_at, owner, lease_until) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(channel)
+        .bind(chat)
+        .bind(sealed)
+        .bind(now)
+        .bind(lease.owner)
+        .bind(lease.until)
+        .fetch_one(&mut *self.tx)
+        .await
+        .context("writing an event to the inbox")?;
+        Ok(id)
+    }
+
+    /// Deletes rows done with — replies delivered, events handled — in a
+    /// batch of the write path, so it costs no commit of its own.
+    pub async fn delete_queued(&mut self, queue: Queue, ids: &[i64]) -> Result<()> {
         for chunk in ids.chunks(500) {
             let list = id_list(chunk);
-            sqlx::query(&format!("DELETE FROM outbox WHERE id IN ({list})"))
-                .execute(&mut *self.tx)
-                .await
-                .context("deleting delivered replies")?;
+            sqlx::query(&format!(
+                "DELETE FROM {} WHERE id IN ({list})",
+                queue.table()
+            ))
+            .execute(&mut *self.tx)
+            .await
+            .with_context(|| format!("deleting rows done with from the {}", queue.table()))?;
         }
         Ok(())
     }
@@ -98,11 +147,12 @@ impl Tx {
 }
 
 impl Store {
-    /// Takes over a channel's replies that nobody is sending — their lease
+    /// Takes over a channel's rows that nobody has in hand — their lease
     /// ran out — and, with `own`, those this instance owned before it
     /// restarted; oldest first, at most `limit`.
-    pub async fn claim_deliveries(
+    pub async fn claim_queued(
         &self,
+        queue: Queue,
         channel: &str,
         lease: Lease<'_>,
         now: i64,
@@ -113,9 +163,10 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
+        let table = queue.table();
         let sql = format!(
-            "UPDATE outbox SET owner = $1, lease_until = $2 WHERE id IN (\
-             SELECT id FROM outbox WHERE channel = $3 AND (lease_until < $4 OR ($5 AND owner = $1)) \
+            "UPDATE {table} SET owner = $1, lease_until = $2 WHERE id IN (\
+             SELECT id FROM {table} WHERE channel = $3 AND (lease_until < $4 OR ($5 AND owner = $1)) \
              ORDER BY id LIMIT $6{skip_locked}) RETURNING id, chat, sealed"
         );
         let rows = sqlx::query(&sql)
@@ -127,24 +178,47 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await
-            .context("taking over undelivered replies")?;
+            .with_context(|| format!("taking over rows of the {table}"))?;
         let mut claimed = rows.iter().map(queued).collect::<Result<Vec<_>>>()?;
         claimed.sort_by_key(|q| q.id);
         Ok(claimed)
     }
 
-    /// Extends the lease of rows this instance is still trying to send.
-    pub async fn renew_deliveries(&self, ids: &[i64], lease: Lease<'_>) -> Result<()> {
+    /// Whether a chat has a row older than `id` in the queue (in another
+    /// instance's hand, or left by one that stopped).
+    pub async fn older_queued(
+        &self,
+        queue: Queue,
+        channel: &str,
+        chat: &str,
+        id: i64,
+    ) -> Result<bool> {
+        let table = queue.table();
+        let older: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT id FROM {table} WHERE channel = $1 AND chat = $2 AND id < $3 LIMIT 1"
+        ))
+        .bind(channel)
+        .bind(chat)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .with_context(|| format!("looking for older rows of the {table}"))?;
+        Ok(older.is_some())
+    }
+
+    /// Extends the lease of rows this instance still has in hand.
+    pub async fn renew_queued(&self, queue: Queue, ids: &[i64], lease: Lease<'_>) -> Result<()> {
+        let table = queue.table();
         for chunk in ids.chunks(500) {
             let list = id_list(chunk);
             sqlx::query(&format!(
-                "UPDATE outbox SET owner = $1, lease_until = $2 WHERE id IN ({list})"
+                "UPDATE {table} SET owner = $1, lease_until = $2 WHERE id IN ({list})"
             ))
             .bind(lease.owner)
             .bind(lease.until)
             .execute(&self.pool)
             .await
-            .context("renewing the lease of undelivered replies")?;
+            .with_context(|| format!("renewing the lease of rows of the {table}"))?;
         }
         Ok(())
     }
@@ -162,10 +236,16 @@ impl Store {
 
     /// How many replies wait in the outbox (for tests and `/metrics`).
     pub async fn undelivered_count(&self) -> Result<i64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        self.queued_count(Queue::Outbox).await
+    }
+
+    /// How many rows wait in a queue.
+    pub async fn queued_count(&self, queue: Queue) -> Result<i64> {
+        let table = queue.table();
+        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
             .fetch_one(&self.pool)
             .await
-            .context("counting undelivered replies")?;
+            .with_context(|| format!("counting the rows of the {table}"))?;
         Ok(n)
     }
 }

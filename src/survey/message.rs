@@ -1,10 +1,13 @@
 //! The contract between a channel and the survey: what a channel hands over
 //! for each thing a respondent does, and what it gets back.
 
+use serde::{Deserialize, Serialize};
+
 use crate::engine::{Action, Reply};
 
-/// A message from a respondent, as a channel hands it over.
-#[derive(Debug, Clone, PartialEq)]
+/// A message from a respondent, as a channel hands it over (and as the
+/// Zalo inbox keeps it, sealed, until it is handled).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     /// Channel name: `telegram`, `zalo`, `web`, `terminal`.
     pub channel: String,
@@ -24,7 +27,7 @@ pub struct Message {
 }
 
 /// Who stands behind a channel's user id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Origin {
     /// A messaging platform's account (Telegram, Zalo): one person, as far
     /// as open access goes.
@@ -36,7 +39,7 @@ pub enum Origin {
 }
 
 /// What the respondent sent.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Content {
     /// A start command, with a token or open-access payload if the link had one.
     Start(Option<String>),

@@ -7,11 +7,13 @@
 
 mod client;
 mod courier;
+mod inbox;
 mod render;
 mod webhook;
 
 pub use client::{SendError, ZaloClient};
 pub use courier::ZaloCourier;
+pub use inbox::{Handler, Inbox};
 pub use render::{
     BUTTON_PAYLOAD, MAX_MESSAGE_CHARS, MAX_MESSAGES_PER_STEP, ZaloButton, ZaloMessage, messages,
 };
@@ -19,12 +21,9 @@ pub use webhook::{CHANNEL, signature};
 
 use std::sync::Arc;
 
-use anyhow::Result;
 use axum::Router;
 
-use crate::key::Key;
 use crate::secret::Secret;
-use crate::store::Store;
 use crate::survey::Survey;
 
 /// Settings of the Zalo bridge; secrets come from the environment.
@@ -44,36 +43,27 @@ pub struct ZaloConfig {
     pub oauth_url: String,
     /// The most buttons one message carries; 0 sends text only.
     pub buttons: usize,
+    /// Events stamped further than this from now are acknowledged and
+    /// dropped: a replay of an old event changes nothing, even once its
+    /// message id has been forgotten.
+    pub event_window: std::time::Duration,
 }
+
+/// Ten minutes either way.
+pub const DEFAULT_EVENT_WINDOW_MINUTES: u64 = 10;
 
 /// Five buttons per message: what partner examples show working; Zalo's
 /// own limit is unconfirmed.
 pub const DEFAULT_BUTTONS: usize = 5;
 
-/// The running bridge: its settings, the survey it hands events to and its
-/// API client (replies go out through the outbox with a [`ZaloCourier`]).
+/// The running bridge: its settings, the survey its events go to, its
+/// inbox (events acknowledged, not yet handled) and its API client
+/// (replies go out through the outbox with a [`ZaloCourier`]).
 pub struct Zalo {
     pub config: ZaloConfig,
     pub survey: Arc<Survey>,
     pub client: Arc<ZaloClient>,
-}
-
-impl Zalo {
-    /// Connects the bridge: tokens from the database if kept there, else
-    /// from the config.
-    pub async fn start(
-        config: ZaloConfig,
-        survey: Arc<Survey>,
-        store: Store,
-        key: Key,
-    ) -> Result<Self> {
-        let client = Arc::new(ZaloClient::new(config.clone(), store, key).await?);
-        Ok(Self {
-            config,
-            survey,
-            client,
-        })
-    }
+    pub inbox: Arc<Inbox>,
 }
 
 /// `POST /zalo/webhook`.

@@ -1,5 +1,6 @@
-//! `POST /zalo/webhook`: Zalo's events, verified before anything is done
-//! with them.
+//! `POST /zalo/webhook`: Zalo's events, verified — signature, then time —
+//! before anything is done with them, kept durably in the inbox and
+//! acknowledged at once; the steps run behind (`inbox.rs`).
 
 use std::sync::Arc;
 
@@ -85,7 +86,18 @@ async fn webhook(State(zalo): State<Arc<Zalo>>, headers: HeaderMap, body: Bytes)
         tracing::warn!("a Zalo webhook call with a wrong signature was refused");
         return StatusCode::UNAUTHORIZED;
     }
-    // 2. The event. Anything we do not handle is acknowledged and ignored.
+    // 2. Its time: an event stamped long ago (or ahead) is a replay, or
+    // too late to matter. Acknowledged, so Zalo stops retrying; dropped.
+    let now = zalo.survey.now().timestamp_millis();
+    let window = zalo.config.event_window.as_millis() as i64;
+    match timestamp.parse::<i64>() {
+        Ok(stamp) if (now - stamp).abs() <= window => {}
+        _ => {
+            tracing::warn!(%timestamp, "a Zalo event outside the time window was dropped");
+            return StatusCode::OK;
+        }
+    }
+    // 3. The event. Anything we do not handle is acknowledged and ignored.
     let Ok(event) = serde_json::from_slice::<Event>(&body) else {
         return StatusCode::OK;
     };
@@ -125,10 +137,13 @@ async fn webhook(State(zalo): State<Arc<Zalo>>, headers: HeaderMap, body: Bytes)
         successor: None,
         pressed: None,
     };
-    // The replies are in the outbox when this returns; its sender delivers them.
-    match zalo.survey.handle(message).await {
-        Ok(_) => StatusCode::OK,
+    // 4. Durable in the inbox, then "200": the step runs behind it.
+    match super::inbox::accept(&zalo.inbox, &zalo.survey, message).await {
+        Ok(()) => StatusCode::OK,
         // Nothing was stored: let Zalo deliver the event again.
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "a Zalo event could not be kept");
+            StatusCode::SERVICE_UNAVAILABLE
+        }
     }
 }

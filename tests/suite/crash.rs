@@ -202,11 +202,13 @@ async fn nobody_is_stranded_by_kill_9(backend: Backend) {
             let start = format!("/start {}", token.as_str());
             for (n, text) in std::iter::once(start.as_str()).chain(ANSWERS).enumerate() {
                 think().await;
-                let body = fake_zalo::event(
+                // The real process keeps real time: so do its events.
+                let body = fake_zalo::event_at(
                     "user_send_text",
                     &user,
                     Some(text),
                     &format!("msg-{user}-{n}"),
+                    chrono::Utc::now().timestamp_millis(),
                 );
                 let sent = Instant::now();
                 let mut ups = up.subscribe();

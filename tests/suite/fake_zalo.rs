@@ -170,6 +170,7 @@ pub fn config(url: &str, access: &str) -> ZaloConfig {
         api_url: url.to_string(),
         oauth_url: url.to_string(),
         buttons: khaosat::zalo::DEFAULT_BUTTONS,
+        event_window: std::time::Duration::from_secs(600),
     }
 }
 
@@ -186,13 +187,22 @@ pub fn configure(settings: &mut Settings, url: &str, access: &str) {
     z.oauth_url = url.to_string();
 }
 
-/// A webhook event as Zalo posts it.
+/// When the harness's clock starts (2021-02-01 09:00 in Vietnam), in
+/// milliseconds, as Zalo stamps its events.
+pub const HARNESS_STAMP: i64 = 1_612_144_800_000;
+
+/// A webhook event as Zalo posts it, stamped at the harness's start time.
 pub fn event(name: &str, user: &str, text: Option<&str>, msg_id: &str) -> String {
+    event_at(name, user, text, msg_id, HARNESS_STAMP)
+}
+
+/// A webhook event stamped at `stamp` (epoch milliseconds).
+pub fn event_at(name: &str, user: &str, text: Option<&str>, msg_id: &str, stamp: i64) -> String {
     let mut e = json!({
         "app_id": APP_ID,
         "user_id_by_app": format!("app-{user}"),
         "event_name": name,
-        "timestamp": "1612148400000",
+        "timestamp": stamp.to_string(),
         "sender": { "id": user },
         "recipient": { "id": "oa-thang-binh" },
     });
@@ -204,8 +214,10 @@ pub fn event(name: &str, user: &str, text: Option<&str>, msg_id: &str) -> String
 
 /// The `X-ZEvent-Signature` header value Zalo would send with `body`.
 pub fn signature_header(body: &str) -> String {
+    let event: Value = serde_json::from_str(body).expect("an event");
+    let stamp = event["timestamp"].as_str().expect("a timestamp");
     format!(
         "mac={}",
-        signature(APP_ID, body.as_bytes(), "1612148400000", OA_SECRET)
+        signature(APP_ID, body.as_bytes(), stamp, OA_SECRET)
     )
 }

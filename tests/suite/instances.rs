@@ -154,11 +154,13 @@ async fn two_instances_on_one_database_behave_as_one() {
     let mut stores = Vec::new();
     let mut bases = Vec::new();
     let mut running = Vec::new();
+    let mut registries = Vec::new();
     // The instances of one service share its key.
     let key = Key::generate();
     for _ in 0..2 {
         // Each instance as `khaosat serve` assembles it, with its own pool.
         let metrics = Arc::new(Metrics::default());
+        registries.push(metrics.clone());
         let mut s = settings(&db.url, &shipped_campaign_dir(), &now, &metrics, &key);
         telegram.configure(&mut s);
         s.telegram.webhook = true;
@@ -231,6 +233,12 @@ async fn two_instances_on_one_database_behave_as_one() {
         r.await.unwrap();
     }
     lb.redeliver_late().await;
+    // Zalo's events were acknowledged before they were handled.
+    for m in &registries {
+        tokio::time::timeout(std::time::Duration::from_secs(30), m.wait_replies_settled())
+            .await
+            .expect("every event handled and reply delivered");
+    }
 
     // Every ballot stored once, with the answers in the order they were typed.
     surveys[0].mix(true).await.unwrap();

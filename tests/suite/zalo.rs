@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use khaosat::zalo::{MAX_MESSAGE_CHARS, signature};
 
-use crate::fake_zalo::{self, APP_ID, OA_SECRET, Sent, Shared, event, signature_header};
+use crate::fake_zalo::{
+    self, APP_ID, HARNESS_STAMP, OA_SECRET, Sent, Shared, event, event_at, signature_header,
+};
 use crate::helpers::{Backend, Harness, small_campaign_dir};
 
 /// The service with the Zalo bridge, and a fake Zalo.
@@ -31,10 +33,15 @@ async fn setup(mut h: Harness, access: &str) -> Setup {
 }
 
 impl Setup {
-    /// Waits until every reply queued so far has been delivered (or given up on).
+    /// Waits until every event acknowledged so far has been handled and
+    /// every reply queued delivered (or given up on).
     async fn settled(&self) {
-        let outbox = self.h.survey.outbox("zalo").expect("the Zalo sender");
-        assert_eq!(outbox.drain(Duration::from_secs(10)).await, 0);
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            self.h.metrics.wait_replies_settled(),
+        )
+        .await
+        .expect("the events handled and the replies delivered");
     }
 
     /// Posts a signed event; returns the HTTP status.
@@ -246,7 +253,12 @@ async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
     let z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
     let body = event("user_send_text", "zu-2", Some(token.as_str()), "m1");
-    let good = signature(APP_ID, body.as_bytes(), "1612148400000", OA_SECRET);
+    let good = signature(
+        APP_ID,
+        body.as_bytes(),
+        &fake_zalo::HARNESS_STAMP.to_string(),
+        OA_SECRET,
+    );
     assert_eq!(z.post_with(&body, None).await, 401);
     assert_eq!(z.post_with(&body, Some("mac=00ff")).await, 401);
     assert_eq!(
@@ -254,7 +266,12 @@ async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
             &body,
             Some(&format!(
                 "mac={}",
-                signature(APP_ID, body.as_bytes(), "1612148400000", "guess")
+                signature(
+                    APP_ID,
+                    body.as_bytes(),
+                    &fake_zalo::HARNESS_STAMP.to_string(),
+                    "guess"
+                )
             ))
         )
         .await,
@@ -422,6 +439,44 @@ async fn long_messages_are_split_for_zalo(backend: Backend) {
     z.h.finish().await;
 }
 
+/// An event stamped outside the window — a replay, even after its message
+/// id was forgotten — is acknowledged (Zalo stops retrying) and changes
+/// nothing.
+async fn old_and_replayed_events_change_nothing(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let z = setup(h, "at-0").await;
+    let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+    let minute = 60_000;
+    for stamp in [HARNESS_STAMP - 11 * minute, HARNESS_STAMP + 11 * minute] {
+        let body = event_at("user_send_text", "zu-w", Some(token.as_str()), "w1", stamp);
+        assert_eq!(z.post(&body).await, 200);
+    }
+    z.settled().await;
+    assert!(z.received("zu-w").is_empty(), "nothing handled");
+    // Inside the window it goes through.
+    let body = event_at(
+        "user_send_text",
+        "zu-w",
+        Some(token.as_str()),
+        "w1",
+        HARNESS_STAMP - 9 * minute,
+    );
+    assert_eq!(z.post(&body).await, 200);
+    z.settled().await;
+    assert!(z.received("zu-w")[0].text.contains("Câu 1/14"));
+    let first = z.say("zu-w", "4", "w2").await;
+    assert!(first[0].text.contains("Câu 2/14"));
+    // Four days on, the message ids are forgotten; a replay of "4" would
+    // answer question 2 — but it is stamped four days ago.
+    z.h.set_time("2021-02-05T09:00:00");
+    assert!(z.h.survey.forget_old_message_ids().await.unwrap() >= 2);
+    let replay = event("user_send_text", "zu-w", Some("4"), "w2");
+    assert_eq!(z.post(&replay).await, 200);
+    z.settled().await;
+    assert_eq!(z.received("zu-w").len(), 2, "the replay changed nothing");
+    z.h.finish().await;
+}
+
 /// Each of Zalo's "cannot be reached" answers is recorded for staff with
 /// its reason and not retried; a rate limit is retried.
 async fn unreachable_users_are_recorded_with_the_reason(backend: Backend) {
@@ -464,6 +519,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite unreachable_users_are_recorded_with_the_reason,
         sqlite a_citizen_ballot_over_zalo,
         sqlite buttons_can_be_turned_off,
+        sqlite old_and_replayed_events_change_nothing,
         sqlite a_bad_signature_is_refused_and_changes_nothing,
         sqlite a_redelivered_msg_id_changes_nothing,
         sqlite an_expired_token_is_refreshed_and_the_message_resent,
