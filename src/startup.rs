@@ -175,6 +175,7 @@ pub async fn build(settings: Settings) -> Result<App> {
             let courier = Arc::new(zalo::ZaloCourier {
                 client: client.clone(),
                 buttons: config.buttons,
+                web: Some(web_url.clone()),
             });
             // Replies first: the inbox's events, handled at once, make some.
             start_sender(&survey, zalo::CHANNEL, courier, &store, &key).await?;

@@ -22,6 +22,11 @@ pub struct Reply {
     /// first how to send and list the answers so they do not read as
     /// options (`text` is the review as buttons go with it).
     pub review: Option<Review>,
+    /// The greeting before a conversation starts, where a channel says
+    /// what it needs to (Zalo: who else can read the chat, and the way to
+    /// the web chat instead).
+    #[serde(default)]
+    pub welcome: bool,
 }
 
 /// The review, in parts.
@@ -89,6 +94,7 @@ impl Reply {
             step,
             grid: None,
             review: None,
+            welcome: false,
         }
     }
 

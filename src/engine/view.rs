@@ -29,6 +29,7 @@ pub fn view(dialogue: &Dialogue, session: &Session) -> Reply {
             step,
             grid: None,
             review: None,
+            welcome: false,
         },
         At::Submitting => Reply::text(texts::SUBMITTING, step),
         At::Finished => Reply::text(texts::finished(dialogue.address()), step),
@@ -130,6 +131,7 @@ fn question_reply(
         step: s.step,
         grid: grid(d, s),
         review: None,
+        welcome: false,
     }
 }
 
@@ -179,6 +181,7 @@ fn review_reply(d: &Dialogue, s: &Session) -> Reply {
             typed_hint,
             items,
         }),
+        welcome: false,
     }
 }
 

@@ -140,7 +140,9 @@ impl Turn<'_> {
                 open.join(", ")
             ));
         }
-        self.say(m);
+        let mut greeting = Reply::text(m, 0);
+        greeting.welcome = true;
+        self.replies.push(greeting);
     }
 
     /// Performs the outcome's effect, feeds its result back, and stores the session.

@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{WebChat, client};
-use crate::engine::{Button, Reply};
+use crate::engine::{Action, Button, Grid, Reply};
 use crate::survey::{Content, Message, Origin};
 
 /// The channel name of the web chat.
@@ -107,6 +107,29 @@ pub struct WebReply {
     pub compact: bool,
     pub choices: Vec<WebButton>,
     pub controls: Vec<WebButton>,
+    /// A unit's compact form (leaders): shown instead of `text` and
+    /// `choices`, a row of buttons per question.
+    #[serde(default)]
+    pub grid: Option<WebGrid>,
+}
+
+/// A unit's questions on one scale, answered in any order by tapping.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WebGrid {
+    pub title: String,
+    pub legend: String,
+    pub rows: Vec<WebGridRow>,
+    pub complete: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WebGridRow {
+    pub number: u16,
+    pub label: String,
+    /// The answer chosen so far, in words.
+    pub answer: Option<String>,
+    /// One button per option ("1" … "5", "?").
+    pub options: Vec<WebButton>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -123,13 +146,72 @@ fn web_reply(r: &Reply) -> WebReply {
         data: b.action.encode(r.step),
         selected: b.selected,
     };
+    if let Some(g) = &r.grid {
+        return grid_reply(g, r);
+    }
     WebReply {
         text: r.text.clone(),
         compact: r.edits_only(),
         choices: r.choices.iter().map(button).collect(),
         controls: r.controls.iter().map(button).collect(),
+        grid: None,
     }
 }
+
+/// The compact form: every question of the unit with its options as
+/// buttons; "Gửi đánh giá" once all are answered, and "Hủy".
+fn grid_reply(g: &Grid, r: &Reply) -> WebReply {
+    let rows = g
+        .rows
+        .iter()
+        .map(|row| WebGridRow {
+            number: row.number,
+            label: row.label.clone(),
+            answer: row.answer.as_ref().map(|(_, label)| label.clone()),
+            options: g
+                .options
+                .iter()
+                .enumerate()
+                .map(|(i, short)| {
+                    let n = i as u16 + 1;
+                    WebButton {
+                        label: short.clone(),
+                        data: Action::Set(row.number, n).encode(r.step),
+                        selected: row.answer.as_ref().is_some_and(|(a, _)| *a == n),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut controls = Vec::new();
+    if g.complete {
+        controls.push(WebButton {
+            label: GRID_SEND.into(),
+            data: Action::Confirm.encode(r.step),
+            selected: false,
+        });
+    }
+    controls.push(WebButton {
+        label: GRID_CANCEL.into(),
+        data: Action::Cancel.encode(r.step),
+        selected: false,
+    });
+    WebReply {
+        text: format!("{}\n{}", g.title, g.legend),
+        compact: false,
+        choices: Vec::new(),
+        controls,
+        grid: Some(WebGrid {
+            title: g.title.clone(),
+            legend: g.legend.clone(),
+            rows,
+            complete: g.complete,
+        }),
+    }
+}
+
+const GRID_SEND: &str = "✔ Gửi đánh giá";
+const GRID_CANCEL: &str = "✖ Hủy";
 
 /// Said when the service cannot take a message now.
 const UNAVAILABLE: &str = "Xin lỗi, hệ thống đang gặp sự cố nên chưa ghi nhận được tin nhắn vừa rồi. Câu trả lời trước đó vẫn được giữ nguyên; xin thử lại sau ít phút.";
@@ -212,6 +294,7 @@ fn unavailable() -> Response {
             text: UNAVAILABLE.into(),
             choices: Vec::new(),
             controls: Vec::new(),
+            grid: None,
         }],
     };
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()

@@ -165,7 +165,10 @@ impl ZaloClient {
             let buttons: Vec<_> = message
                 .buttons
                 .iter()
-                .map(|b| serde_json::json!({ "title": b.title, "type": "oa.query.hide", "payload": b.payload }))
+                .map(|b| match &b.url {
+                    Some(url) => serde_json::json!({ "title": b.title, "type": "oa.open.url", "payload": { "url": url } }),
+                    None => serde_json::json!({ "title": b.title, "type": "oa.query.hide", "payload": b.payload }),
+                })
                 .collect();
             content["attachment"] =
                 serde_json::json!({ "type": "template", "payload": { "buttons": buttons } });

@@ -11,6 +11,8 @@ pub struct ZaloCourier {
     pub client: Arc<ZaloClient>,
     /// The most buttons a message carries (0: text only).
     pub buttons: usize,
+    /// The web chat's address, offered under the greeting.
+    pub web: Option<String>,
 }
 
 /// Zalo's rate limit (after the client's own back-off) or the network.
@@ -21,7 +23,7 @@ const NO_TOKEN: Duration = Duration::from_secs(60);
 impl Courier for ZaloCourier {
     fn deliver<'a>(&'a self, delivery: &'a Delivery, done: &'a mut usize) -> Delivering<'a> {
         Box::pin(async move {
-            let messages = render::messages(&delivery.replies, self.buttons);
+            let messages = render::messages(&delivery.replies, self.buttons, self.web.as_deref());
             while let Some(message) = messages.get(*done) {
                 match self.client.send(&delivery.recipient, message).await {
                     Ok(()) => {}

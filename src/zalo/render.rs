@@ -24,20 +24,44 @@ pub struct ZaloMessage {
     pub buttons: Vec<ZaloButton>,
 }
 
-/// A button whose tap sends `payload` back as the user's (hidden) text.
+/// A button: a tap sends `payload` back as the user's (hidden) text
+/// (`oa.query.hide`), or opens `url` in Zalo's browser (`oa.open.url`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZaloButton {
     pub title: String,
     pub payload: String,
+    pub url: Option<String>,
 }
+
+/// Under the greeting on Zalo: who can read this chat, and the way out of it.
+pub const VISIBILITY: &str = "Lưu ý: tin nhắn trong cuộc trò chuyện này (cả mã phiếu và câu trả lời) hiện lên cho người quản trị tài khoản Zalo này, kèm tên Zalo của ông/bà. Nếu không muốn như vậy, xin mở trang trả lời trên web bằng nút bên dưới rồi gõ mã phiếu ở đó (không gõ mã phiếu ở đây): trên trang web chỉ hòm phiếu biết câu trả lời.";
+/// The button that opens the web chat.
+pub const OPEN_WEB: &str = "Trả lời trên trang web";
 
 /// One step's replies as few messages as possible: texts without buttons go
 /// with the next message, up to Zalo's length limit. `buttons` is the most
-/// a message carries (0: none, text only).
-pub fn messages(replies: &[Reply], buttons: usize) -> Vec<ZaloMessage> {
+/// a message carries (0: none, text only); `web` is the web chat's address,
+/// offered under the greeting.
+pub fn messages(replies: &[Reply], buttons: usize, web: Option<&str>) -> Vec<ZaloMessage> {
     let mut out = Vec::new();
     let mut pending = String::new();
     for r in replies {
+        if let (true, Some(url)) = (r.welcome, web) {
+            let text = format!("{}\n\n{VISIBILITY}", r.text);
+            let joined = if pending.is_empty() {
+                text
+            } else {
+                format!("{pending}\n\n{text}")
+            };
+            let open = ZaloButton {
+                title: OPEN_WEB.into(),
+                payload: String::new(),
+                url: Some(url.to_string()),
+            };
+            push_text(&mut out, &joined, vec![open]);
+            pending.clear();
+            continue;
+        }
         let text = text_of(r, buttons);
         let asks = !r.choices.is_empty() || !r.controls.is_empty() || r.grid.is_some();
         let joined = if pending.is_empty() {
@@ -127,6 +151,7 @@ fn button(b: &Button, r: &Reply) -> ZaloButton {
     ZaloButton {
         title: title.chars().take(MAX_TITLE_CHARS).collect(),
         payload: format!("{BUTTON_PAYLOAD}{}", b.action.encode(r.step)),
+        url: None,
     }
 }
 
@@ -156,7 +181,7 @@ mod tests {
 
     #[test]
     fn options_are_buttons_that_carry_the_step_and_the_text_keeps_the_numbers() {
-        let out = messages(&[Reply::text("Xin chào", 7), question(5, 7)], 5);
+        let out = messages(&[Reply::text("Xin chào", 7), question(5, 7)], 5, None);
         assert_eq!(out.len(), 1, "the greeting goes with the question");
         let m = &out[0];
         assert!(m.text.starts_with("Xin chào\n\nCâu 1/3"));
@@ -169,19 +194,40 @@ mod tests {
 
     #[test]
     fn too_many_options_are_typed_and_buttons_can_be_turned_off() {
-        let out = messages(&[question(6, 2)], 5);
+        let out = messages(&[question(6, 2)], 5, None);
         assert_eq!(out[0].buttons.len(), 1, "only the control");
         assert_eq!(out[0].buttons[0].payload, "#ks:2:x");
         assert!(out[0].text.contains("Trả lời 1–6 (gõ số)"));
-        let off = messages(&[question(5, 2)], 0);
+        let off = messages(&[question(5, 2)], 0, None);
         assert!(off[0].buttons.is_empty());
         assert!(off[0].text.contains("Trả lời 1–5 (gõ số)"));
     }
 
     #[test]
+    fn the_greeting_says_who_reads_the_chat_and_opens_the_web_chat() {
+        let mut hello = Reply::text("Xin chào! Xin gõ mã phiếu.", 0);
+        hello.welcome = true;
+        let out = messages(
+            &[hello.clone()],
+            5,
+            Some("https://khaosat.thangbinh.gov.vn"),
+        );
+        assert!(out[0].text.ends_with(VISIBILITY));
+        assert_eq!(
+            out[0].buttons[0].url.as_deref(),
+            Some("https://khaosat.thangbinh.gov.vn")
+        );
+        // Without a web chat to offer, the greeting is as it was.
+        assert_eq!(
+            messages(&[hello], 5, None)[0].text,
+            "Xin chào! Xin gõ mã phiếu."
+        );
+    }
+
+    #[test]
     fn long_texts_are_split_and_the_buttons_stay_with_the_question() {
         let long = "ý kiến ".repeat(400);
-        let out = messages(&[Reply::text(long, 1), question(3, 1)], 5);
+        let out = messages(&[Reply::text(long, 1), question(3, 1)], 5, None);
         assert!(out.len() >= 2);
         assert!(
             out.iter()

@@ -187,6 +187,61 @@ async fn a_browser_completes_a_ballot(backend: Backend) {
     h.finish().await;
 }
 
+/// A leader's unit on the compact form in the browser: a row of buttons
+/// per area, tapped in any order, then “Gửi đánh giá”.
+async fn a_leader_uses_the_compact_form_in_a_browser() {
+    let mut h = Harness::shipped(Backend::Sqlite).await;
+    let (_driver, c) = browser().await;
+    let base = h.serve_http().await;
+    let token = h.token("can-bo", &["binh-an", "binh-chanh"]).await;
+    c.goto(&format!("{base}/#t={}", token.as_str()))
+        .await
+        .unwrap();
+    wait_for(&c, "UBND xã Bình An (1/2)").await;
+    let areas = [
+        ("Hiện đại hóa nền hành chính", "5"),
+        ("Chỉ đạo, điều hành", "4"),
+        ("Triển khai văn bản QPPL của cấp trên", "3"),
+        ("Tổ chức bộ máy", "?"),
+        ("Đội ngũ cán bộ, công chức", "4"),
+        ("Quản lý tài chính công", "2"),
+    ];
+    for (area, mark) in areas {
+        let xpath = format!("//main//button[not(@disabled)][@aria-label='{area}: {mark}']");
+        c.wait()
+            .at_most(Duration::from_secs(5))
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|_| panic!("no button {mark} for {area}"))
+            .click()
+            .await
+            .unwrap();
+    }
+    // The answers are shown on the form before it is sent.
+    c.wait()
+        .at_most(Duration::from_secs(5))
+        .for_element(Locator::XPath(
+            "//main//div[@class='grid-label'][contains(., 'Quản lý tài chính công: Tác động ít')]",
+        ))
+        .await
+        .expect("the form shows the answers");
+    let shot = c.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-chat-compact-form.png");
+    std::fs::write(&path, &shot).unwrap();
+    eprintln!("screenshot: {}", path.display());
+    click(&c, "✔ Gửi đánh giá").await;
+    wait_for(&c, "UBND xã Bình Chánh (2/2)").await;
+    c.close().await.unwrap();
+    let ballots = h.ballots().await;
+    assert_eq!(ballots.len(), 1);
+    let answers = &ballots[0].ballot.answers;
+    use khaosat::dialogue::Answer::Choice;
+    assert_eq!(answers.get("hien-dai-hoa"), Some(&Choice(5)));
+    assert_eq!(answers.get("to-chuc-bo-may"), Some(&Choice(6)));
+    assert_eq!(answers.get("tai-chinh-cong"), Some(&Choice(2)));
+    h.finish().await;
+}
+
 async fn a_browser_completes_a_ballot_on_sqlite() {
     a_browser_completes_a_ballot(Backend::Sqlite).await;
 }
@@ -195,5 +250,6 @@ async fn a_browser_completes_a_ballot_on_sqlite() {
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
         browser a_browser_completes_a_ballot_on_sqlite,
+        browser a_leader_uses_the_compact_form_in_a_browser,
     ]
 }

@@ -24,7 +24,7 @@ pub struct Sent {
     pub user: String,
     pub text: String,
     pub token: String,
-    /// The buttons' (title, payload), in order.
+    /// The buttons' (title, payload or address), in order.
     pub buttons: Vec<(String, String)>,
 }
 
@@ -73,10 +73,14 @@ async fn send_message(
         .map(|bs| {
             bs.iter()
                 .map(|b| {
-                    assert_eq!(b["type"], "oa.query.hide");
                     let title = b["title"].as_str().unwrap_or("").to_string();
                     assert!(!title.is_empty() && title.chars().count() <= 100);
-                    (title, b["payload"].as_str().unwrap_or("").to_string())
+                    let target = match b["type"].as_str() {
+                        Some("oa.query.hide") => b["payload"].as_str(),
+                        Some("oa.open.url") => b["payload"]["url"].as_str(),
+                        other => panic!("a button of type {other:?}"),
+                    };
+                    (title, target.unwrap_or("").to_string())
                 })
                 .collect()
         })

@@ -124,10 +124,15 @@ fn zalo_view() -> String {
     let mut out = String::new();
     for (screen, replies) in screens() {
         let _ = writeln!(out, "######## {screen}");
-        for m in khaosat::zalo::messages(&replies, khaosat::zalo::DEFAULT_BUTTONS) {
+        for m in khaosat::zalo::messages(
+            &replies,
+            khaosat::zalo::DEFAULT_BUTTONS,
+            Some("https://khaosat.example.vn"),
+        ) {
             let _ = writeln!(out, "---- message\n{}", m.text);
             for b in m.buttons {
-                let _ = writeln!(out, "[{} → {}]", b.title, b.payload);
+                let target = b.url.as_deref().unwrap_or(&b.payload);
+                let _ = writeln!(out, "[{} → {target}]", b.title);
             }
         }
     }

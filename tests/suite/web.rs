@@ -103,6 +103,81 @@ async fn web_chat_completes_a_ballot_and_resumes_on_reload(backend: Backend) {
     h.finish().await;
 }
 
+/// The compact form's button for option `short` of question `row`.
+fn grid_button(r: &ChatResponse, row: usize, short: &str) -> String {
+    let grid = r
+        .replies
+        .iter()
+        .find_map(|r| r.grid.as_ref())
+        .unwrap_or_else(|| panic!("no compact form: {}", text(r)));
+    grid.rows[row]
+        .options
+        .iter()
+        .find(|b| b.label == short)
+        .unwrap()
+        .data
+        .clone()
+}
+
+/// A leader rates 22 communes on the compact form, tapping one button per
+/// area in any order, in two sittings (the page reloaded between them).
+async fn a_leader_rates_22_communes_on_the_compact_form(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let base = h.serve_http().await;
+    let communes: Vec<String> = h
+        .survey
+        .campaign()
+        .units()
+        .iter()
+        .filter(|u| u.kind == 1)
+        .map(|u| u.id.clone())
+        .collect();
+    assert_eq!(communes.len(), 22);
+    let ids: Vec<&str> = communes.iter().map(String::as_str).collect();
+    let token = h.token("can-bo", &ids).await;
+    let browser = client();
+    let mut r = post(&browser, &base, "start", token.as_str()).await;
+    for unit in 0..22 {
+        if unit == 9 {
+            // The second sitting: the page is opened again later.
+            r = post(&browser, &base, "resume", "").await;
+        }
+        let grid = r.replies.iter().find_map(|r| r.grid.as_ref()).unwrap();
+        assert!(
+            grid.title.ends_with(&format!("({}/22)", unit + 1)),
+            "{}",
+            grid.title
+        );
+        assert!(!grid.complete);
+        assert!(
+            r.replies
+                .iter()
+                .flat_map(|r| &r.controls)
+                .all(|b| !b.label.contains("Gửi"))
+        );
+        // Bottom up, the last area "cannot say".
+        for row in (0..6).rev() {
+            let short = if row == 5 { "?" } else { "4" };
+            r = post(&browser, &base, "button", &grid_button(&r, row, short)).await;
+        }
+        let grid = r.replies.iter().find_map(|r| r.grid.as_ref()).unwrap();
+        assert!(grid.complete && grid.rows.iter().all(|row| row.answer.is_some()));
+        assert!(grid.rows[0].options[3].selected);
+        r = post(&browser, &base, "button", &button(&r, "Gửi đánh giá")).await;
+        assert!(text(&r).contains("Đã ghi nhận đánh giá"), "{}", text(&r));
+    }
+    assert!(text(&r).contains("đánh giá xong 22"), "{}", text(&r));
+    let ballots = h.ballots().await;
+    assert_eq!(ballots.len(), 22);
+    assert!(ballots.iter().all(|b| {
+        b.ballot.answers.len() == 6
+            && b.ballot.answers.get("hien-dai-hoa") == Some(&khaosat::dialogue::Answer::Choice(6))
+            && b.ballot.answers.get("chi-dao-dieu-hanh")
+                == Some(&khaosat::dialogue::Answer::Choice(4))
+    }));
+    h.finish().await;
+}
+
 async fn a_retried_request_is_applied_once(backend: Backend) {
     let mut h = Harness::shipped(backend).await;
     let base = h.serve_http().await;
@@ -389,6 +464,7 @@ async fn ten_thousand_web_guesses_are_stopped(backend: Backend) {
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
+        sqlite a_leader_rates_22_communes_on_the_compact_form,
         sqlite web_sessions_are_issued_by_the_server,
         sqlite open_access_is_refused_on_the_web,
         sqlite ten_thousand_web_guesses_are_stopped,

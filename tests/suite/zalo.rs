@@ -133,7 +133,19 @@ async fn a_citizen_ballot_over_zalo(backend: Backend) {
     let z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
     assert_eq!(z.post(&event("follow", "zu-1", None, "")).await, 200);
-    assert!(z.sent(1).await[0].text.contains("xin gõ mã phiếu"));
+    // The greeting says who else reads this chat, and opens the web chat
+    // (where only the ballot box sees the answers) instead.
+    let hello = z.sent(1).await[0].clone();
+    assert!(hello.text.contains("xin gõ mã phiếu"));
+    assert!(
+        hello.text.contains("hiện lên cho người quản trị"),
+        "{}",
+        hello.text
+    );
+    assert_eq!(
+        hello.buttons,
+        [("Trả lời trên trang web".to_string(), z.base.clone())]
+    );
     // Typed by hand, with spaces and lower case: the introduction and the
     // first question come as one message, its options as buttons too.
     let typed = token.display().to_lowercase().replace('-', " ");
