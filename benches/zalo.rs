@@ -149,7 +149,7 @@ async fn start_server(server: Server, port: u16, fake_url: &str, survey: Option<
             .send()
             .await;
         if up.is_ok_and(|r| r.status().is_success()) {
-            return child;
+            break;
         }
         if Instant::now() >= deadline {
             let _ = child.kill();
@@ -158,6 +158,7 @@ async fn start_server(server: Server, port: u16, fake_url: &str, survey: Option<
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    child
 }
 
 async fn run(server: Server, users: usize, steps: usize, think: Option<(u64, u64)>) -> Run {
