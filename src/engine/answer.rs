@@ -109,6 +109,18 @@ pub fn parse(dialogue: &Dialogue, question: &Question, typed: &str) -> Result<An
     }
 }
 
+/// `?` or `0` alone on the compact form: the scale's "cannot say" option.
+pub fn cannot_say(scale: &Scale, typed: &str) -> Option<u16> {
+    if !matches!(typed.trim(), "?" | "0") {
+        return None;
+    }
+    scale
+        .options
+        .iter()
+        .position(|o| o.not_applicable)
+        .map(|i| i as u16 + 1)
+}
+
 /// A whole unit typed at once for the compact form: one mark per question,
 /// in order — `4 5 3 4 4 5`, `4,5,3,4,4,5` or `453445` — with `?` or `0`
 /// for the scale's "cannot say" option. `None` when the text is not such a

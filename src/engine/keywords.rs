@@ -20,6 +20,15 @@ pub(super) fn keyword(folded: &str) -> Option<Action> {
     })
 }
 
+/// A greeting, or "carry on": someone coming back after a while, who is
+/// shown where they stopped.
+pub(super) fn greeting(folded: &str) -> bool {
+    matches!(
+        folded.trim_end_matches(['!', '.']),
+        "tiep tuc" | "lam tiep" | "xin chao" | "chao" | "alo" | "hello" | "hi" | "bat dau"
+    )
+}
+
 /// `"sua 3"` (or `"sửa câu 3"`) on the review screen → 3. A bare number is
 /// not taken: after a run of questions answered by number, a respondent on
 /// a text channel typing "4" on the review means an answer, not "change

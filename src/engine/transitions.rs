@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::dialogue::{Answer, Dialogue, QuestionKind};
 use crate::text;
 
-use super::keywords::{edit_number, keyword};
+use super::keywords::{edit_number, greeting, keyword};
 use super::view::view;
 use super::{
     Action, At, BallotDraft, Effect, Input, Outcome, Reply, Session, UnitRef, answer, texts,
@@ -155,6 +155,9 @@ impl Machine<'_> {
     /// Interprets typed text as a keyword, or as an answer.
     fn typed(&mut self, typed: &str) {
         let folded = text::fold(typed);
+        if greeting(&folded) && !self.expects_text() {
+            return self.input(Input::Resume);
+        }
         let keyword = keyword(&folded);
         match self.session.at.clone() {
             At::Asking { question, .. } => {
@@ -384,6 +387,17 @@ impl Machine<'_> {
         }
     }
 
+    /// Whether the question asked now takes free text (where "chào" is an answer).
+    fn expects_text(&self) -> bool {
+        match &self.session.at {
+            At::Asking { question, .. } => matches!(
+                self.dialogue.questions()[*question].kind,
+                QuestionKind::Text { .. }
+            ),
+            _ => false,
+        }
+    }
+
     /// A whole unit typed as one row of marks (the compact form on a text
     /// channel): every answer set at once, then the review echoes them back
     /// for confirmation. False when the text is not such a row.
@@ -396,6 +410,19 @@ impl Machine<'_> {
         }
         let visible = self.visible();
         let scale = &self.dialogue.scales()[scale];
+        // "?" or "0" alone: the area asked now cannot be rated.
+        if let (
+            Some(n),
+            At::Asking {
+                question,
+                from_review,
+                ..
+            },
+        ) = (answer::cannot_say(scale, typed), self.session.at.clone())
+        {
+            self.record(question, Answer::Choice(n), from_review);
+            return true;
+        }
         match answer::parse_row(scale, visible.len(), typed) {
             None => false,
             Some(Err(why)) => {

@@ -39,6 +39,11 @@ pub struct Fake {
     pub refreshes: u32,
     /// Error codes to answer the next sends with.
     pub script: VecDeque<i64>,
+    /// Every this many attempts, "rate limited" (-32); 0: never.
+    pub rate_limit_every: u32,
+    /// Every this many messages delivered, the access token expires (the
+    /// next send hears -216 and the bridge must refresh); 0: never.
+    pub expire_every: u32,
     /// Woken on every message sent.
     pub arrived: Arc<tokio::sync::Notify>,
 }
@@ -59,6 +64,9 @@ async fn send_message(
     f.attempts += 1;
     if let Some(code) = f.script.pop_front() {
         return Json(json!({ "error": code, "message": "scripted error" }));
+    }
+    if f.rate_limit_every > 0 && f.attempts % f.rate_limit_every == 0 {
+        return Json(json!({ "error": -32, "message": "rate limited" }));
     }
     if token != f.valid_access {
         return Json(json!({ "error": -216, "message": "Access token is invalid" }));
@@ -91,6 +99,9 @@ async fn send_message(
         token,
         buttons,
     });
+    if f.expire_every > 0 && (f.sent.len() as u32).is_multiple_of(f.expire_every) {
+        f.valid_access = format!("expired-{}", f.sent.len());
+    }
     f.arrived.notify_waiters();
     Json(
         json!({ "error": 0, "message": "Success", "data": { "message_id": format!("m{}", f.sent.len()) } }),

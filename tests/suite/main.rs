@@ -22,6 +22,7 @@ mod telegram;
 mod today;
 mod web;
 mod zalo;
+mod zalo_crowd;
 
 fn main() -> std::process::ExitCode {
     let args = libtest_mimic::Arguments::from_args();
@@ -41,6 +42,7 @@ fn main() -> std::process::ExitCode {
         telegram::trials(),
         web::trials(),
         zalo::trials(),
+        zalo_crowd::trials(),
     ]
     .into_iter()
     .flatten()
