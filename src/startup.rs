@@ -25,6 +25,8 @@ use crate::{http, ops, web, zalo};
 
 /// How long `serve` waits for queued Zalo replies when stopping.
 const DRAIN: Duration = Duration::from_secs(20);
+/// Connections of the inbox's own pool on PostgreSQL (two lanes).
+const INBOX_POOL: u32 = 4;
 
 /// The assembled service, listening, not yet running.
 pub struct App {
@@ -179,6 +181,11 @@ pub async fn build(settings: Settings) -> Result<App> {
             });
             // Replies first: the inbox's events, handled at once, make some.
             start_sender(&survey, zalo::CHANNEL, courier, &store, &key).await?;
+            // The inbox has a write path of its own (see `store::inbox_url`).
+            let url = crate::store::inbox_url(&settings.database());
+            let inbox_store = Store::open_with_pool(&url, INBOX_POOL)
+                .await
+                .with_context(|| format!("opening the inbox {}", crate::store::redacted(&url)))?;
             let inbox = zalo::Inbox::start_on(
                 crate::store::Queue::Inbox,
                 zalo::CHANNEL,
@@ -186,8 +193,8 @@ pub async fn build(settings: Settings) -> Result<App> {
                 Arc::new(zalo::Handler {
                     survey: survey.clone(),
                 }),
-                store.clone(),
-                survey.writer(),
+                inbox_store.clone(),
+                Arc::new(crate::store::GroupCommit::new(inbox_store)),
                 key.clone(),
                 survey.metrics().clone(),
             )

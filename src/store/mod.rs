@@ -66,6 +66,29 @@ pub fn database_url(spec: &str) -> String {
     }
 }
 
+/// Where the inbox of acknowledged platform events is kept: on SQLite a
+/// file of its own beside the database (`khaosat.db` → `khaosat.inbox.db`),
+/// so that acknowledging an event waits for its own small commit, not for
+/// the batch of conversation steps holding the one writer; on PostgreSQL
+/// the same database (through a pool of its own).
+pub fn inbox_url(spec: &str) -> String {
+    let url = database_url(spec);
+    if !url.starts_with("sqlite:") || url.contains(":memory:") {
+        return url;
+    }
+    let (path, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), None), |(p, q)| (p, Some(q)));
+    let inbox = match path.strip_suffix(".db") {
+        Some(stem) => format!("{stem}.inbox.db"),
+        None => format!("{path}.inbox"),
+    };
+    match query {
+        Some(q) => format!("{inbox}?{q}"),
+        None => inbox,
+    }
+}
+
 /// The database URL as it may be shown: without a password.
 pub fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {

@@ -299,10 +299,15 @@ async fn a_campaign_on_zalo_from_end_to_end(backend: Backend) {
         }
     }
     // The hostile parts really happened, and nothing was lost to them.
-    let f = fake.lock().unwrap();
-    assert!(f.refreshes >= 5, "access tokens refreshed: {}", f.refreshes);
-    assert!(f.attempts > f.sent.len() as u32 + 50, "rate limits hit");
-    drop(f);
+    let (refreshes, attempts, sent) = {
+        let f = fake.lock().unwrap();
+        (f.refreshes, f.attempts, f.sent.len() as u32)
+    };
+    assert!(refreshes >= 5, "access tokens refreshed: {refreshes}");
+    assert!(
+        attempts > sent + 50,
+        "rate limits hit: {attempts} attempts for {sent}"
+    );
     h.finish().await;
 }
 
