@@ -18,6 +18,18 @@ pub struct Cell {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     pub cells: Vec<Cell>,
+    /// People a channel could not reach, by channel and reason (counts
+    /// only): staff can ask them to write again.
+    pub unreachable: Vec<Unreachable>,
+}
+
+/// How many people of a channel could not be sent a reply, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreachable {
+    pub channel: String,
+    /// As the channel's courier recorded it (`no_interaction_7_days`, …).
+    pub reason: String,
+    pub people: u64,
 }
 
 impl Progress {
@@ -39,7 +51,10 @@ impl Progress {
                 });
             }
         }
-        Self { cells }
+        Self {
+            cells,
+            unreachable: Vec::new(),
+        }
     }
 
     /// `(received, quota)` over the cells that pass `keep`; received counts
@@ -114,6 +129,37 @@ pub fn overview(c: &Campaign, p: &Progress, now: DateTime<Utc>) -> String {
             let (r, q) = p.total(|cell| cell.unit == u);
             out.push_str(&format!("{} {} — {parts}\n", bar(r, q), unit.name));
         }
+    }
+    out.push_str(&unreachable(p));
+    out
+}
+
+/// What `overview` says under the units about people not reached.
+fn unreachable(p: &Progress) -> String {
+    if p.unreachable.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nKhông gửi được tin trả lời (người trả lời cần nhắn lại cho kênh, ví dụ gõ “tiếp tục”, để nhận tiếp câu hỏi):\n",
+    );
+    for u in &p.unreachable {
+        let channel = match u.channel.as_str() {
+            "zalo" => "Zalo",
+            "telegram" => "Telegram",
+            other => other,
+        };
+        let why = match u.reason.as_str() {
+            "not_a_follower" => "chưa quan tâm (theo dõi) tài khoản OA",
+            "user_banned_or_inactive" => "tài khoản Zalo bị khóa hoặc lâu không hoạt động",
+            "no_interaction_7_days" => "quá 7 ngày không nhắn cho OA",
+            "no_interaction_in_window" => "quá thời hạn được trả lời tin nhắn",
+            "user_blocked_this_message_type" => "đã chặn loại tin nhắn này",
+            "blocked_the_bot" => "đã chặn bot",
+            "user_deactivated" => "tài khoản đã bị xóa",
+            "chat_not_found" | "not_a_chat_id" => "không tìm thấy cuộc trò chuyện",
+            other => other,
+        };
+        out.push_str(&format!("  {channel} — {why}: {} người\n", u.people));
     }
     out
 }

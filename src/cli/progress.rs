@@ -11,7 +11,8 @@ pub async fn run(settings: &Settings, unit: Option<&str>) -> Result<()> {
     // Counts only: no key needed, nothing about any respondent read.
     let c = &startup::load_campaign(settings)?;
     let store = startup::open_store(settings).await?;
-    let p = progress::Progress::new(c, &store.ballot_counts(c.id()).await?);
+    let mut p = progress::Progress::new(c, &store.ballot_counts(c.id()).await?);
+    p.unreachable = store.undeliverable_counts().await?;
     let now = settings.clock.now();
     let text = match unit {
         None => progress::overview(c, &p, now),

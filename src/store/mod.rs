@@ -287,4 +287,20 @@ mod tests {
         );
         assert_eq!(super::redacted("data/khaosat.db"), "data/khaosat.db");
     }
+
+    #[test]
+    fn the_inbox_sits_beside_an_sqlite_database() {
+        use super::inbox_url;
+        assert_eq!(
+            inbox_url("data/khaosat.db"),
+            "sqlite://data/khaosat.inbox.db"
+        );
+        assert_eq!(
+            inbox_url("sqlite:///var/lib/khaosat/k.db?mode=rwc"),
+            "sqlite:///var/lib/khaosat/k.inbox.db?mode=rwc"
+        );
+        assert_eq!(inbox_url("sqlite://k"), "sqlite://k.inbox");
+        let pg = "postgres://khaosat@127.0.0.1:5432/khaosat";
+        assert_eq!(inbox_url(pg), pg);
+    }
 }

@@ -92,4 +92,25 @@ impl Store {
         .context("recording an undeliverable reply")?;
         Ok(())
     }
+
+    /// How many people each channel could not reach, by reason (counts:
+    /// nobody is named).
+    pub async fn undeliverable_counts(&self) -> Result<Vec<crate::progress::Unreachable>> {
+        let rows = sqlx::query(
+            "SELECT channel, reason, COUNT(DISTINCT respondent) FROM undeliverable \
+             GROUP BY channel, reason ORDER BY channel, reason",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .context("counting the people a channel could not reach")?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::progress::Unreachable {
+                    channel: r.try_get(0)?,
+                    reason: r.try_get(1)?,
+                    people: r.try_get::<i64, _>(2)?.max(0) as u64,
+                })
+            })
+            .collect()
+    }
 }

@@ -171,7 +171,9 @@ impl Survey {
     /// Progress against the quotas now.
     pub async fn progress(&self) -> Result<crate::progress::Progress> {
         let counts = self.store.ballot_counts(self.campaign.id()).await?;
-        Ok(crate::progress::Progress::new(&self.campaign, &counts))
+        let mut progress = crate::progress::Progress::new(&self.campaign, &counts);
+        progress.unreachable = self.store.undeliverable_counts().await?;
+        Ok(progress)
     }
 
     /// What time it is for the survey.

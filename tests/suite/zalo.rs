@@ -522,6 +522,15 @@ async fn unreachable_users_are_recorded_with_the_reason(backend: Backend) {
     let mut expected: Vec<String> = reasons.iter().map(|(_, r)| r.to_string()).collect();
     expected.sort();
     assert_eq!(recorded, expected);
+    // Staff see them counted in the progress (nobody named).
+    let progress = z.h.survey.progress().await.unwrap();
+    let text = khaosat::progress::overview(z.h.survey.campaign(), &progress, z.h.survey.now());
+    assert!(
+        text.contains("Không gửi được tin trả lời")
+            && text.contains("Zalo — quá 7 ngày không nhắn cho OA: 1 người")
+            && text.contains("Zalo — đã chặn loại tin nhắn này: 1 người"),
+        "{text}"
+    );
     z.h.finish().await;
 }
 
