@@ -24,6 +24,13 @@ impl Courier for ZaloCourier {
     fn deliver<'a>(&'a self, delivery: &'a Delivery, done: &'a mut usize) -> Delivering<'a> {
         Box::pin(async move {
             let messages = render::messages(&delivery.replies, self.buttons, self.web.as_deref());
+            if messages.len() > render::MAX_MESSAGES_PER_STEP && *done == 0 {
+                // Beyond the free replies: Zalo may charge for or refuse the rest.
+                tracing::warn!(
+                    messages = messages.len(),
+                    "a step's replies need more messages than Zalo's free replies to one message"
+                );
+            }
             while let Some(message) = messages.get(*done) {
                 match self.client.send(&delivery.recipient, message).await {
                     Ok(()) => {}

@@ -8,7 +8,8 @@ use crate::text::split;
 /// Zalo's limit for one consultation message.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 /// Zalo's free replies to one message of a user (its help desk: 8 in the
-/// 48 hours after the user wrote). A step stays within them.
+/// 48 hours after the user wrote). The courier warns when a step needs
+/// more; the shipped dialogues need one message per step.
 pub const MAX_MESSAGES_PER_STEP: usize = 8;
 /// Zalo's limit for a button's title.
 const MAX_TITLE_CHARS: usize = 100;

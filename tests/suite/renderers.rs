@@ -124,11 +124,17 @@ fn zalo_view() -> String {
     let mut out = String::new();
     for (screen, replies) in screens() {
         let _ = writeln!(out, "######## {screen}");
-        for m in khaosat::zalo::messages(
+        let messages = khaosat::zalo::messages(
             &replies,
             khaosat::zalo::DEFAULT_BUTTONS,
             Some("https://khaosat.example.vn"),
-        ) {
+        );
+        assert!(
+            messages.len() <= khaosat::zalo::MAX_MESSAGES_PER_STEP,
+            "{screen}: {} messages for one step",
+            messages.len()
+        );
+        for m in messages {
             let _ = writeln!(out, "---- message\n{}", m.text);
             for b in m.buttons {
                 let target = b.url.as_deref().unwrap_or(&b.payload);
