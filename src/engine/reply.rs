@@ -27,6 +27,10 @@ pub struct Reply {
     /// the web chat instead).
     #[serde(default)]
     pub welcome: bool,
+    /// A sealed code that moves this conversation to the web chat
+    /// (`/#h=<code>`), offered where the chat itself is not private (Zalo).
+    #[serde(default)]
+    pub handover: Option<String>,
 }
 
 /// The review, in parts.
@@ -95,6 +99,7 @@ impl Reply {
             grid: None,
             review: None,
             welcome: false,
+            handover: None,
         }
     }
 

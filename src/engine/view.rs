@@ -30,6 +30,7 @@ pub fn view(dialogue: &Dialogue, session: &Session) -> Reply {
             grid: None,
             review: None,
             welcome: false,
+            handover: None,
         },
         At::Submitting => Reply::text(texts::SUBMITTING, step),
         At::Finished => Reply::text(texts::finished(dialogue.address()), step),
@@ -132,6 +133,7 @@ fn question_reply(
         grid: grid(d, s),
         review: None,
         welcome: false,
+        handover: None,
     }
 }
 
@@ -182,6 +184,7 @@ fn review_reply(d: &Dialogue, s: &Session) -> Reply {
             items,
         }),
         welcome: false,
+        handover: None,
     }
 }
 

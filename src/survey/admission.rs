@@ -99,7 +99,11 @@ impl Turn<'_> {
             c.assessment_of(&u.id, &group)
                 .is_some_and(|a| a.dialogue.id() == d.id())
         });
-        let outcome = engine::start(&d, open);
+        let mut outcome = engine::start(&d, open);
+        // Where others may read the chat, the way to the web chat instead.
+        if let Some(intro) = outcome.replies.first_mut() {
+            intro.handover = self.handover_code();
+        }
         self.settle(&d, credential, group, outcome).await
     }
 

@@ -56,6 +56,8 @@ pub enum Content {
     BadPress,
     /// Anything else (sticker, photo, voice…).
     Other,
+    /// A hand-over link opened in the web chat: its sealed code.
+    Handover(String),
 }
 
 /// The result of handling a message.

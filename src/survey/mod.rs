@@ -13,6 +13,7 @@ mod admission;
 mod ballot_box;
 mod budgets;
 mod clock;
+mod handover;
 mod keys;
 mod message;
 mod turn;

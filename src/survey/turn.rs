@@ -44,6 +44,9 @@ impl Turn<'_> {
     }
 
     pub(super) async fn run(&mut self) -> Result<()> {
+        if let Content::Handover(code) = &self.message.content {
+            return self.take_handover(code).await;
+        }
         let stored = self.tx.load_session(&self.respondent).await?;
         self.open = stored.is_some();
         let content = self.message.content.clone();
@@ -100,6 +103,8 @@ impl Turn<'_> {
             Content::Text(t) => Input::Text(t),
             Content::Press { step, action } => Input::Press { step, action },
             Content::BadPress => Input::BadPress,
+            // Taken before the session is read (`take_handover`).
+            Content::Handover(_) => Input::Resume,
             Content::Other => {
                 let m = self.survey.campaign.messages().unsupported.clone();
                 self.say(m);

@@ -84,7 +84,7 @@ fn content_security_policy() -> &'static str {
 /// What the page sends.
 #[derive(Debug, Deserialize)]
 pub struct ChatRequest {
-    /// `resume`, `start`, `text` or `button`.
+    /// `resume`, `reset`, `start`, `text`, `button` or `handover`.
     pub kind: String,
     #[serde(default)]
     pub value: String,
@@ -230,10 +230,12 @@ async fn chat(
         "start" => Content::Start(Some(req.value).filter(|v| !v.trim().is_empty())),
         "text" => Content::Text(req.value),
         "button" => Content::button(&req.value),
+        // A hand-over link from another channel (`/#h=<code>`).
+        "handover" => Content::Handover(req.value),
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
-                "kind must be resume, reset, start, text or button",
+                "kind must be resume, reset, start, text, button or handover",
             )
                 .into_response();
         }

@@ -38,6 +38,10 @@ pub struct ZaloButton {
 pub const VISIBILITY: &str = "Lưu ý: tin nhắn trong cuộc trò chuyện này (cả mã phiếu và câu trả lời) hiện lên cho người quản trị tài khoản Zalo này, kèm tên Zalo của ông/bà. Nếu không muốn như vậy, xin mở trang trả lời trên web bằng nút bên dưới rồi gõ mã phiếu ở đó (không gõ mã phiếu ở đây): trên trang web chỉ hòm phiếu biết câu trả lời.";
 /// The button that opens the web chat.
 pub const OPEN_WEB: &str = "Trả lời trên trang web";
+/// Under the introduction, once a token is accepted.
+pub const CONTINUE_ON_WEB: &str = "Nếu không muốn người quản trị tài khoản Zalo này đọc được câu trả lời, ông/bà có thể trả lời tiếp trên trang web bằng nút bên dưới (liên kết dùng một lần, trong 24 giờ); phiếu được chuyển sang đó.";
+/// The button that moves the ballot to the web chat.
+pub const CONTINUE_WEB: &str = "Trả lời tiếp trên trang web";
 
 /// One step's replies as few messages as possible: texts without buttons go
 /// with the next message, up to Zalo's length limit. `buttons` is the most
@@ -49,18 +53,21 @@ pub fn messages(replies: &[Reply], buttons: usize, web: Option<&str>) -> Vec<Zal
     for r in replies {
         if let (true, Some(url)) = (r.welcome, web) {
             let text = format!("{}\n\n{VISIBILITY}", r.text);
-            let joined = if pending.is_empty() {
-                text
-            } else {
-                format!("{pending}\n\n{text}")
-            };
-            let open = ZaloButton {
-                title: OPEN_WEB.into(),
-                payload: String::new(),
-                url: Some(url.to_string()),
-            };
-            push_text(&mut out, &joined, vec![open]);
-            pending.clear();
+            link(
+                &mut out,
+                &mut pending,
+                text,
+                OPEN_WEB,
+                url.to_string(),
+                buttons,
+            );
+            continue;
+        }
+        if let (Some(code), Some(url)) = (&r.handover, web) {
+            // A message of its own: the question after it keeps its buttons.
+            let text = format!("{}\n\n{CONTINUE_ON_WEB}", r.to_plain_text());
+            let to = format!("{}/#h={code}", url.trim_end_matches('/'));
+            link(&mut out, &mut pending, text, CONTINUE_WEB, to, buttons);
             continue;
         }
         let text = text_of(r, buttons);
@@ -85,6 +92,34 @@ pub fn messages(replies: &[Reply], buttons: usize, web: Option<&str>) -> Vec<Zal
         push_text(&mut out, &pending, Vec::new());
     }
     out
+}
+
+/// A message of its own (after what is pending) that opens `url`: as an
+/// `oa.open.url` button, or — with buttons off — written out in the text.
+fn link(
+    out: &mut Vec<ZaloMessage>,
+    pending: &mut String,
+    text: String,
+    title: &str,
+    url: String,
+    buttons: usize,
+) {
+    let mut text = if pending.is_empty() {
+        text
+    } else {
+        format!("{pending}\n\n{text}")
+    };
+    pending.clear();
+    if buttons == 0 {
+        text.push_str(&format!("\n{url}"));
+        return push_text(out, &text, Vec::new());
+    }
+    let open = ZaloButton {
+        title: title.into(),
+        payload: String::new(),
+        url: Some(url),
+    };
+    push_text(out, &text, vec![open]);
 }
 
 /// `text` in pieces that fit; the buttons go under the last, next to the

@@ -306,9 +306,11 @@ async fn nobody_is_stranded_by_kill_9(backend: Backend) {
         outages.len()
     );
     assert_eq!(seen.finished, TELEGRAM_PEOPLE as usize + ZALO_PEOPLE);
-    // A reply waits for a restart at most (and the step's own time).
+    // A reply waits for a restart at most (and the step's own time: up to
+    // 5 s while the rest of the suite — 200 Zalo users of `zalo_crowd` —
+    // shares the machine's two cores; a stranded respondent waits forever).
     assert!(
-        seen.longest_wait <= longest_outage * 2 + Duration::from_secs(3),
+        seen.longest_wait <= longest_outage * 2 + Duration::from_secs(5),
         "someone waited {:?}; the longest restart took {longest_outage:?}",
         seen.longest_wait
     );

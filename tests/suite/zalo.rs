@@ -146,12 +146,13 @@ async fn a_citizen_ballot_over_zalo(backend: Backend) {
         hello.buttons,
         [("Trả lời trên trang web".to_string(), z.base.clone())]
     );
-    // Typed by hand, with spaces and lower case: the introduction and the
-    // first question come as one message, its options as buttons too.
+    // Typed by hand, with spaces and lower case: the introduction (with
+    // its link to the web chat), then the first question, its options as
+    // buttons too.
     let typed = token.display().to_lowercase().replace('-', " ");
     let first = z.say("zu-1", &typed, "m1").await;
-    assert_eq!(first.len(), 1, "{:#?}", first);
-    let q1 = &first[0];
+    assert_eq!(first.len(), 2, "{:#?}", first);
+    let q1 = &first[1];
     assert!(
         q1.text.contains("Câu 1/14") && q1.text.contains("1. Rất không hài lòng"),
         "{}",
@@ -237,6 +238,119 @@ async fn a_citizen_ballot_over_zalo(backend: Backend) {
     z.h.finish().await;
 }
 
+/// A ballot begun on Zalo goes on in the web chat through the one-time
+/// link under the introduction; the Zalo chat then holds nothing more.
+async fn a_ballot_begun_on_zalo_continues_in_the_web_chat(backend: Backend) {
+    use khaosat::web::ChatResponse;
+    let h = Harness::shipped(backend).await;
+    let mut z = setup(h, "at-0").await;
+    let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+    let first = z.say("zu-h", token.as_str(), "h1").await;
+    assert_eq!(
+        first.len(),
+        2,
+        "the introduction with its link, then the question"
+    );
+    assert!(
+        first[0].text.contains("trả lời tiếp trên trang web"),
+        "{}",
+        first[0].text
+    );
+    let (title, link) = &first[0].buttons[0];
+    assert_eq!(title, "Trả lời tiếp trên trang web");
+    let code = link
+        .strip_prefix(&format!("{}/#h=", z.base))
+        .unwrap_or_else(|| panic!("{link}"))
+        .to_string();
+    assert!(first[1].text.contains("Câu 1/14") && first[1].buttons.len() == 5);
+    z.say("zu-h", "4", "h2").await;
+    z.say("zu-h", "5", "h3").await;
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let web = |kind: &'static str, value: String| {
+        let (browser, base) = (browser.clone(), z.base.clone());
+        async move {
+            let r: ChatResponse = browser
+                .post(format!("{base}/api/chat"))
+                .json(&serde_json::json!({ "kind": kind, "value": value }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r.replies
+                .iter()
+                .map(|r| r.text.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+    };
+    let moved = web("handover", code.clone()).await;
+    assert!(
+        moved.contains("đã được chuyển sang trang này") && moved.contains("Câu 3/14"),
+        "{moved}"
+    );
+    // The answers given on Zalo came along.
+    let back = web("text", "quay lại".into()).await;
+    assert!(
+        back.contains("Câu trả lời hiện tại: Rất hài lòng"),
+        "{back}"
+    );
+    // The Zalo account no longer has the ballot.
+    let after = z.say("zu-h", "4", "h4").await;
+    assert!(
+        after[0].text.contains("xin gõ mã phiếu"),
+        "{}",
+        after[0].text
+    );
+    // The link works once; a made-up one not at all; an old one is expired.
+    let other = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let again: ChatResponse = other
+        .post(format!("{}/api/chat", z.base))
+        .json(&serde_json::json!({ "kind": "handover", "value": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        again.replies[0].text.contains("đã được dùng"),
+        "{:?}",
+        again.replies[0].text
+    );
+    assert!(web("handover", "abc".into()).await.contains("không đúng"));
+    z.h.set_time("2021-02-02T10:00:00");
+    assert!(web("handover", code.clone()).await.contains("đã hết hạn"));
+    // The rest on the web, to the receipt.
+    z.h.set_time("2021-02-01T09:30:00");
+    let mut last = back;
+    for _ in 0..20 {
+        if last.contains("Mã biên nhận") {
+            break;
+        }
+        let answer = if last.contains("xem lại") {
+            "gửi"
+        } else if last.contains("Gõ câu trả lời") {
+            "bỏ qua"
+        } else {
+            "4"
+        };
+        last = web("text", answer.into()).await;
+    }
+    assert!(last.contains("Mã biên nhận"), "{last}");
+    assert_eq!(z.h.ballots().await.len(), 1);
+    z.base.clear();
+    z.h.finish().await;
+}
+
 /// `KHAOSAT_ZALO_BUTTONS=0`: numbered text only, and it is enough.
 async fn buttons_can_be_turned_off(backend: Backend) {
     let mut h = Harness::shipped(backend).await;
@@ -257,6 +371,12 @@ async fn buttons_can_be_turned_off(backend: Backend) {
     let first = z.say("zu-off", token.as_str(), "m1").await;
     assert!(first.iter().all(|s| s.buttons.is_empty()));
     assert!(first.last().unwrap().text.contains("Trả lời 1–5 (gõ số)."));
+    // The link to the web chat is written out instead.
+    assert!(
+        first[0].text.contains(&format!("{}/#h=", z.base)),
+        "{}",
+        first[0].text
+    );
     z.h.finish().await;
 }
 
@@ -310,7 +430,7 @@ async fn a_bad_signature_is_refused_and_changes_nothing(backend: Backend) {
     assert_eq!(sessions, 0);
     // The same body with the right signature goes through.
     assert_eq!(z.post_with(&body, Some(&format!("mac={good}"))).await, 200);
-    assert!(z.sent(1).await[0].text.contains("Câu 1/14"));
+    assert!(z.sent(2).await[1].text.contains("Câu 1/14"));
     z.h.finish().await;
 }
 
@@ -475,7 +595,7 @@ async fn old_and_replayed_events_change_nothing(backend: Backend) {
     );
     assert_eq!(z.post(&body).await, 200);
     z.settled().await;
-    assert!(z.received("zu-w")[0].text.contains("Câu 1/14"));
+    assert!(z.received("zu-w")[1].text.contains("Câu 1/14"));
     let first = z.say("zu-w", "4", "w2").await;
     assert!(first[0].text.contains("Câu 2/14"));
     // Four days on, the message ids are forgotten; a replay of "4" would
@@ -485,7 +605,7 @@ async fn old_and_replayed_events_change_nothing(backend: Backend) {
     let replay = event("user_send_text", "zu-w", Some("4"), "w2");
     assert_eq!(z.post(&replay).await, 200);
     z.settled().await;
-    assert_eq!(z.received("zu-w").len(), 2, "the replay changed nothing");
+    assert_eq!(z.received("zu-w").len(), 3, "the replay changed nothing");
     z.h.finish().await;
 }
 
@@ -540,6 +660,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite unreachable_users_are_recorded_with_the_reason,
         sqlite a_citizen_ballot_over_zalo,
         sqlite buttons_can_be_turned_off,
+        sqlite a_ballot_begun_on_zalo_continues_in_the_web_chat,
         sqlite old_and_replayed_events_change_nothing,
         sqlite a_bad_signature_is_refused_and_changes_nothing,
         sqlite a_redelivered_msg_id_changes_nothing,
