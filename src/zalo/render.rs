@@ -21,7 +21,7 @@ pub const BUTTON_PAYLOAD: &str = "#ks:";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ZaloMessage {
     pub text: String,
-    /// `oa.query.hide` buttons, in order.
+    /// Its buttons, in order.
     pub buttons: Vec<ZaloButton>,
 }
 
@@ -35,11 +35,11 @@ pub struct ZaloButton {
 }
 
 /// Under the greeting on Zalo: who can read this chat, and the way out of it.
-pub const VISIBILITY: &str = "Lưu ý: tin nhắn trong cuộc trò chuyện này (cả mã phiếu và câu trả lời) hiện lên cho người quản trị tài khoản Zalo này, kèm tên Zalo của ông/bà. Nếu không muốn như vậy, xin mở trang trả lời trên web bằng nút bên dưới rồi gõ mã phiếu ở đó (không gõ mã phiếu ở đây): trên trang web chỉ hòm phiếu biết câu trả lời.";
+pub const VISIBILITY: &str = "Lưu ý: tin nhắn trong cuộc trò chuyện này (cả mã phiếu và câu trả lời) hiện lên cho người quản trị tài khoản Zalo này, kèm tên Zalo của ông/bà. Nếu không muốn như vậy, xin mở trang trả lời trên web (bên dưới) rồi gõ mã phiếu ở đó (không gõ mã phiếu ở đây): trên trang web chỉ hòm phiếu biết câu trả lời.";
 /// The button that opens the web chat.
 pub const OPEN_WEB: &str = "Trả lời trên trang web";
 /// Under the introduction, once a token is accepted.
-pub const CONTINUE_ON_WEB: &str = "Nếu không muốn người quản trị tài khoản Zalo này đọc được câu trả lời, ông/bà có thể trả lời tiếp trên trang web bằng nút bên dưới (liên kết dùng một lần, trong 24 giờ); phiếu được chuyển sang đó.";
+pub const CONTINUE_ON_WEB: &str = "Nếu không muốn người quản trị tài khoản Zalo này đọc được câu trả lời, ông/bà có thể trả lời tiếp trên trang web (bên dưới; liên kết dùng được một lần, trong 24 giờ): phiếu đang trả lời được chuyển sang đó.";
 /// The button that moves the ballot to the web chat.
 pub const CONTINUE_WEB: &str = "Trả lời tiếp trên trang web";
 
