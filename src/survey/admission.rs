@@ -84,15 +84,7 @@ impl Turn<'_> {
         };
         // A credential with units left: the respondent is who they say.
         self.tx.clear_token_failures(&self.respondent).await?;
-        if let Some(successor) = &self.message.successor {
-            // Kept under a new key from now on (a fresh web session).
-            self.tx.delete_session(&self.respondent).await?;
-            self.respondent = self
-                .survey
-                .keys
-                .respondent(&self.message.channel, successor);
-            self.moved = true;
-        }
+        self.move_to_successor().await?;
         let d = assessment.dialogue.clone();
         // A token covers units of one kind, so one dialogue serves them all.
         open.retain(|u| {

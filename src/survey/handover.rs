@@ -81,14 +81,7 @@ impl Turn<'_> {
             }
         };
         self.tx.delete_session(&code.from).await?;
-        if let Some(successor) = &self.message.successor {
-            self.tx.delete_session(&self.respondent).await?;
-            self.respondent = self
-                .survey
-                .keys
-                .respondent(&self.message.channel, successor);
-            self.moved = true;
-        }
+        self.move_to_successor().await?;
         self.say(MOVED);
         let d = self
             .survey

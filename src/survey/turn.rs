@@ -130,6 +130,20 @@ impl Turn<'_> {
         }
     }
 
+    /// A conversation this message begins is kept under the message's
+    /// successor from now on (a fresh web session), not under the sender.
+    pub(super) async fn move_to_successor(&mut self) -> Result<()> {
+        if let Some(successor) = &self.message.successor {
+            self.tx.delete_session(&self.respondent).await?;
+            self.respondent = self
+                .survey
+                .keys
+                .respondent(&self.message.channel, successor);
+            self.moved = true;
+        }
+        Ok(())
+    }
+
     fn welcome(&mut self) {
         let c = &self.survey.campaign;
         let mut m = c.messages().welcome.replace("{title}", c.title());
