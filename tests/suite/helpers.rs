@@ -116,6 +116,17 @@ impl TestDb {
     }
 }
 
+/// The ids of the shipped campaign's communes (the second unit kind), in order.
+pub fn communes(survey: &Survey) -> Vec<String> {
+    survey
+        .campaign()
+        .units()
+        .iter()
+        .filter(|u| u.kind == 1)
+        .map(|u| u.id.clone())
+        .collect()
+}
+
 /// The survey service on a test database, with a clock the test controls,
 /// assembled by the composition root as `khaosat serve` assembles it.
 pub struct Harness {

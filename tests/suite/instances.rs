@@ -183,13 +183,7 @@ async fn two_instances_on_one_database_behave_as_one() {
         late: Mutex::new(Vec::new()),
     });
 
-    let communes: Vec<String> = surveys[0]
-        .campaign()
-        .units()
-        .iter()
-        .filter(|u| u.kind == 1)
-        .map(|u| u.id.clone())
-        .collect();
+    let communes = crate::helpers::communes(&surveys[0]);
     let mut expected = Vec::new();
     let mut respondents = Vec::new();
     for channel in ["telegram", "zalo"] {

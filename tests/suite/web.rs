@@ -3,22 +3,22 @@
 use khaosat::web::ChatResponse;
 use serde_json::json;
 
-use crate::helpers::{Backend, Chat, Harness};
+use crate::helpers::{Backend, Chat, Harness, communes};
 
-fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .unwrap()
 }
 
-async fn post(c: &reqwest::Client, base: &str, kind: &str, value: &str) -> ChatResponse {
+pub(crate) async fn post(c: &reqwest::Client, base: &str, kind: &str, value: &str) -> ChatResponse {
     let res = post_raw(c, base, kind, value).await;
     assert!(res.status().is_success(), "{}", res.status());
     res.json().await.unwrap()
 }
 
-fn text(r: &ChatResponse) -> String {
+pub(crate) fn text(r: &ChatResponse) -> String {
     r.replies
         .iter()
         .map(|r| r.text.as_str())
@@ -124,14 +124,7 @@ fn grid_button(r: &ChatResponse, row: usize, short: &str) -> String {
 async fn a_leader_rates_22_communes_on_the_compact_form(backend: Backend) {
     let mut h = Harness::shipped(backend).await;
     let base = h.serve_http().await;
-    let communes: Vec<String> = h
-        .survey
-        .campaign()
-        .units()
-        .iter()
-        .filter(|u| u.kind == 1)
-        .map(|u| u.id.clone())
-        .collect();
+    let communes = communes(&h.survey);
     assert_eq!(communes.len(), 22);
     let ids: Vec<&str> = communes.iter().map(String::as_str).collect();
     let token = h.token("can-bo", &ids).await;

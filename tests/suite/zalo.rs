@@ -241,7 +241,6 @@ async fn a_citizen_ballot_over_zalo(backend: Backend) {
 /// A ballot begun on Zalo goes on in the web chat through the one-time
 /// link under the introduction; the Zalo chat then holds nothing more.
 async fn a_ballot_begun_on_zalo_continues_in_the_web_chat(backend: Backend) {
-    use khaosat::web::ChatResponse;
     let h = Harness::shipped(backend).await;
     let mut z = setup(h, "at-0").await;
     let token = z.h.token("nguoi-dan", &["binh-an"]).await;
@@ -266,28 +265,10 @@ async fn a_ballot_begun_on_zalo_continues_in_the_web_chat(backend: Backend) {
     z.say("zu-h", "4", "h2").await;
     z.say("zu-h", "5", "h3").await;
 
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let browser = crate::web::client();
     let web = |kind: &'static str, value: String| {
         let (browser, base) = (browser.clone(), z.base.clone());
-        async move {
-            let r: ChatResponse = browser
-                .post(format!("{base}/api/chat"))
-                .json(&serde_json::json!({ "kind": kind, "value": value }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            r.replies
-                .iter()
-                .map(|r| r.text.clone())
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
+        async move { crate::web::text(&crate::web::post(&browser, &base, kind, &value).await) }
     };
     let moved = web("handover", code.clone()).await;
     assert!(
@@ -308,19 +289,7 @@ async fn a_ballot_begun_on_zalo_continues_in_the_web_chat(backend: Backend) {
         after[0].text
     );
     // The link works once; a made-up one not at all; an old one is expired.
-    let other = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
-    let again: ChatResponse = other
-        .post(format!("{}/api/chat", z.base))
-        .json(&serde_json::json!({ "kind": "handover", "value": code }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again = crate::web::post(&crate::web::client(), &z.base, "handover", &code).await;
     assert!(
         again.replies[0].text.contains("đã được dùng"),
         "{:?}",

@@ -14,7 +14,7 @@ use khaosat::dialogue::Dialogue;
 use rand::{Rng, SeedableRng};
 
 use crate::fake_zalo::{self, Sent, Shared, event, signature_header};
-use crate::helpers::{Backend, Harness};
+use crate::helpers::{Backend, Harness, communes};
 
 const CITIZENS: usize = 200;
 const LEADERS: usize = 3;
@@ -222,14 +222,7 @@ async fn a_campaign_on_zalo_from_end_to_end(backend: Backend) {
     let base = h
         .serve(|s| fake_zalo::configure(s, &fake_url, "at-0"))
         .await;
-    let communes: Vec<String> = h
-        .survey
-        .campaign()
-        .units()
-        .iter()
-        .filter(|u| u.kind == 1)
-        .map(|u| u.id.clone())
-        .collect();
+    let communes = communes(&h.survey);
     let http = reqwest::Client::new();
     let user = |id: String, seed: u64| User {
         id,
