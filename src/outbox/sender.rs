@@ -25,7 +25,8 @@ use crate::store::{GroupCommit, Lease, Queue, Store};
 pub const LEASE: Duration = Duration::from_secs(60);
 /// How often rows without a sender are looked for.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
-/// Attempts at one row before its chat is left to the sweeper.
+/// Attempts at one row before its chat is left to the sweeper (which
+/// takes it again within [`SWEEP_EVERY`]).
 const ATTEMPTS: u32 = 10;
 
 /// A row in memory: its id and what it carries.
@@ -224,11 +225,21 @@ impl<P: Payload> Relay<P> {
                 continue;
             }
             if !self.send(chat, id, &delivery).await {
-                // Left for the sweeper, with everything after it (order).
+                // Left for the sweeper, with everything after it (order),
+                // and free to take at its next round, here or elsewhere.
                 let left = self.queues.remove(chat).map(|(_, q)| q).unwrap_or_default();
-                self.forget(id);
-                for (later, _) in left {
-                    self.forget(later);
+                let ids: Vec<i64> = std::iter::once(id)
+                    .chain(left.iter().map(|(later, _)| *later))
+                    .collect();
+                let lease = Lease {
+                    owner: &self.owner,
+                    until: chrono::Utc::now().timestamp() - 1,
+                };
+                if let Err(e) = self.store.renew_queued(self.queue, &ids, lease).await {
+                    tracing::warn!(error = format!("{e:#}"), "releasing rows given up for now");
+                }
+                for id in ids {
+                    self.forget(id);
                 }
                 return;
             }

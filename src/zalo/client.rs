@@ -59,6 +59,8 @@ const UNREACHABLE: &[(i64, &str)] = &[
     (-244, "user_blocked_this_message_type"),
 ];
 const ATTEMPTS: u32 = 6;
+/// Refreshes of the access token one send may make.
+const REFRESHES_PER_SEND: u32 = 2;
 
 /// The OA's tokens as kept in the database: sealed under the service's
 /// key, so a copy of the database does not hand over the OA.
@@ -174,14 +176,15 @@ impl ZaloClient {
                 serde_json::json!({ "type": "template", "payload": { "buttons": buttons } });
         }
         let body = serde_json::json!({ "recipient": { "user_id": user_id }, "message": content });
-        let mut refreshed = false;
+        // A token can expire again while a send waits out a rate limit.
+        let mut refreshes = 0;
         let mut last = None;
         for attempt in 0..ATTEMPTS {
             let token = match self.access.read().await.clone() {
                 Some(t) => t,
-                None if !refreshed => {
+                None if refreshes < REFRESHES_PER_SEND => {
                     self.refresh(None).await?;
-                    refreshed = true;
+                    refreshes += 1;
                     continue;
                 }
                 None => return Err(SendError::NoToken),
@@ -207,9 +210,16 @@ impl ZaloClient {
             };
             match answer.error {
                 0 => return Ok(()),
-                code if TOKEN_EXPIRED.contains(&code) && !refreshed => {
+                code if TOKEN_EXPIRED.contains(&code) && refreshes < REFRESHES_PER_SEND => {
                     self.refresh(Some(&token)).await?;
-                    refreshed = true;
+                    refreshes += 1;
+                }
+                // Not refused for good: the reply waits for a token that works.
+                code if TOKEN_EXPIRED.contains(&code) => {
+                    return Err(SendError::Other(anyhow!(
+                        "Zalo refused the access token after {refreshes} refreshes ({code} {})",
+                        answer.message
+                    )));
                 }
                 RATE_LIMITED => {
                     last = Some(SendError::Refused {

@@ -29,7 +29,13 @@ impl Courier<Message> for Handler {
         Box::pin(async move {
             match self.survey.handle(message.clone()).await {
                 Ok(_) => Ok(()),
-                Err(_) => Err(Undelivered::Later(RETRY)),
+                Err(e) => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        "a Zalo event's step failed; retrying"
+                    );
+                    Err(Undelivered::Later(RETRY))
+                }
             }
         })
     }

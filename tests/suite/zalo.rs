@@ -457,6 +457,20 @@ async fn an_expired_token_is_refreshed_and_the_message_resent(backend: Backend) 
     z.h.finish().await;
 }
 
+async fn a_token_refused_again_after_a_refresh_is_not_dropped(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let z = setup(h, "at-0").await;
+    // The token is refused three times in a row — it expires again while
+    // the send is under way (as when it waits out a rate limit): the reply
+    // waits for a token that works rather than being given up.
+    z.fake.lock().unwrap().script.extend([-216, -216, -216]);
+    assert_eq!(z.post(&event("follow", "zu-11", None, "")).await, 200);
+    let sent = z.sent(1).await;
+    assert_eq!(sent[0].user, "zu-11");
+    assert!(z.fake.lock().unwrap().refreshes >= 2);
+    z.h.finish().await;
+}
+
 async fn rate_limits_are_retried_and_stale_users_recorded(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
@@ -634,6 +648,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite a_bad_signature_is_refused_and_changes_nothing,
         sqlite a_redelivered_msg_id_changes_nothing,
         sqlite an_expired_token_is_refreshed_and_the_message_resent,
+        sqlite a_token_refused_again_after_a_refresh_is_not_dropped,
         sqlite rate_limits_are_retried_and_stale_users_recorded,
         sqlite long_messages_are_split_for_zalo,
     ]
