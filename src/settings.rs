@@ -220,6 +220,15 @@ pub struct ZaloSettings {
         hide_env_values = true
     )]
     pub access_token: Option<Secret>,
+    /// The Official Account's name as people find it in Zalo, printed on
+    /// token cards.
+    #[arg(
+        id = "zalo_oa_name",
+        long = "zalo-oa-name",
+        global = true,
+        env = "KHAOSAT_ZALO_OA_NAME"
+    )]
+    pub oa_name: Option<String>,
     /// Zalo's OA API.
     #[arg(
         id = "zalo_api_url",

@@ -23,6 +23,7 @@ mod check;
 mod config;
 mod init;
 mod progress;
+mod progress_bar;
 mod report;
 mod secret;
 mod serve;

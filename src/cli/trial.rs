@@ -1,8 +1,10 @@
 //! Trial mode: tokens to try the shipped campaign with, today.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 
-use super::tokens::{IssueArgs, Links, issue};
+use super::tokens::{IssueArgs, Links, mint};
 use crate::key::Key;
 use crate::store::Store;
 use crate::survey::Survey;
@@ -37,7 +39,9 @@ pub async fn demo_tokens(
             .collect();
         let per_unit = a.dialogue.per_unit();
         let args = IssueArgs {
-            group: group.id.clone(),
+            all: false,
+            spare: 0,
+            group: Some(group.id.clone()),
             units: if per_unit {
                 kind_units.clone()
             } else {
@@ -47,9 +51,9 @@ pub async fn demo_tokens(
             kind: None,
             count: 1,
             expires: None,
-            out: std::env::temp_dir().join("khaosat-trial-tokens"),
+            out: PathBuf::new(),
         };
-        let issued = issue(c, store, key, &args, links).await?;
+        let batch = mint(c, store, key, &args).await?;
         let units = if per_unit {
             format!("{} đơn vị: {}", kind_units.len(), c.kinds()[a.kind].name)
         } else {
@@ -57,13 +61,9 @@ pub async fn demo_tokens(
                 .map(|u| u.name.clone())
                 .unwrap_or_default()
         };
-        let token = &issued.tokens[0];
+        let token = &batch.tokens[0];
         let shown = if as_links {
-            format!(
-                "{}/#t={}",
-                links.web_url.trim_end_matches('/'),
-                token.as_str()
-            )
+            links.web(token)
         } else {
             token.display()
         };

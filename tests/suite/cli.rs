@@ -163,13 +163,12 @@ fn tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes() {
     );
     assert!(text.contains(&format!("https://khaosat.example.vn/#t={compact}")));
     assert!(text.contains("UBND xã Bình An"));
-    let mut sheets: Vec<_> = std::fs::read_dir(&out)
+    let sheets: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .filter(|p| p.extension().is_some_and(|e| e == "pdf"))
         .collect();
-    sheets.sort();
-    assert_eq!(sheets.len(), 2, "8 cards per A4 page");
+    assert_eq!(sheets.len(), 1, "one PDF of A4 pages");
     // Files that hold usable tokens: readable by their owner only.
     #[cfg(unix)]
     for file in sheets.iter().chain([&csv]) {
@@ -177,12 +176,7 @@ fn tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes() {
         let mode = std::fs::metadata(file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{}", file.display());
     }
-    let page = std::fs::read_to_string(&sheets[0]).unwrap();
-    assert!(
-        page.contains(&tokens[0])
-            && page.contains("UBND xã Bình An")
-            && page.contains("<path d=\"M")
-    );
+    assert!(std::fs::read(&sheets[0]).unwrap().starts_with(b"%PDF-"));
     // The database has the hashes, never the tokens.
     let raw = std::fs::read(&db).unwrap();
     let raw = String::from_utf8_lossy(&raw);
@@ -203,15 +197,19 @@ fn tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes() {
             group,
             "--unit",
             units,
+            "--web-url",
+            "https://khaosat.example.vn",
         ];
         let o = khaosat(&args, "");
         assert!(!o.status.success());
         stderr(&o)
     };
-    assert!(refused("nguoi-dan", "binh-an,noi-vu").contains("a token covers units of one kind"));
+    assert!(
+        refused("nguoi-dan", "binh-an,noi-vu").contains("một mã chỉ dùng cho đơn vị cùng loại")
+    );
     let e = refused("dan", "binh-an");
     assert!(
-        e.contains("unknown group `dan`; the campaign's groups are: can-bo, nguoi-dan"),
+        e.contains("không có nhóm `dan`; các nhóm của đợt khảo sát: can-bo, nguoi-dan"),
         "{e}"
     );
 }
@@ -655,6 +653,8 @@ fn the_secret_key_is_required_and_kept_outside_the_database() {
             "nguoi-dan",
             "--unit",
             "binh-an",
+            "--web-url",
+            "https://khaosat.example.vn",
             "--out",
         ])
         .chain([cards.to_str().unwrap()])

@@ -5,7 +5,7 @@
 //! run as they are; `both` tests take a [`Backend`] and run on SQLite and
 //! PostgreSQL; `sqlite` ones on SQLite only (the channel adapters: the
 //! store under them is tested on both); `postgres` and `browser` tests need
-//! their server. Outside CI, a test whose server is missing is reported as
+//! their server, `pdf` tests poppler's tools. Outside CI, a test whose server is missing is reported as
 //! ignored, with "skipped: …" in front of its name; with `CI` set (or
 //! `KHAOSAT_TEST_POSTGRES_URL` for PostgreSQL) it runs, and fails.
 
@@ -92,6 +92,11 @@ where
     vec![needs(tokio(name, test).remove(0), chromium_missing())]
 }
 
+/// A test that reads a PDF the way an office would (poppler's pdftotext and pdftoppm).
+pub fn pdf(name: &str, test: fn()) -> Vec<Trial> {
+    vec![needs(sync(name, test).remove(0), poppler_missing())]
+}
+
 fn backend<F>(name: &str, backend: Backend, test: fn(Backend) -> F) -> Trial
 where
     F: Future<Output = ()> + 'static,
@@ -154,6 +159,15 @@ fn chromium_missing() -> Option<String> {
         .filter(|p| !std::path::Path::new(p).exists())
         .collect();
     (!missing.is_empty()).then(|| format!("no {}", missing.join(" or ")))
+}
+
+/// Why PDFs cannot be read; `None` when poppler's tools are there.
+fn poppler_missing() -> Option<String> {
+    let missing: Vec<&str> = ["pdftotext", "pdftoppm"]
+        .into_iter()
+        .filter(|tool| std::process::Command::new(tool).arg("-v").output().is_err())
+        .collect();
+    (!missing.is_empty()).then(|| format!("no {} (poppler-utils)", missing.join(" or ")))
 }
 
 fn block_on<F: Future<Output = ()>>(test: F) {

@@ -20,6 +20,7 @@ mod report;
 mod store;
 mod telegram;
 mod today;
+mod token_cards;
 mod web;
 mod zalo;
 mod zalo_crowd;
@@ -40,6 +41,7 @@ fn main() -> std::process::ExitCode {
         report::trials(),
         store::trials(),
         telegram::trials(),
+        token_cards::trials(),
         web::trials(),
         zalo::trials(),
         zalo_crowd::trials(),
