@@ -23,6 +23,7 @@ pub mod key;
 pub mod metrics;
 pub mod ops;
 pub mod outbox;
+pub mod period;
 pub mod progress;
 pub mod qr_sheet;
 pub mod report;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::campaign::{Campaign, Category};
+use crate::period::Period;
 
 /// Ballots received against the quota for one unit and group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub struct Progress {
     /// People a channel could not reach, by channel and reason (counts
     /// only): staff can ask them to write again.
     pub unreachable: Vec<Unreachable>,
+    /// The period in force (the campaign file's, unless staff changed it).
+    pub period: Period,
 }
 
 /// How many people of a channel could not be sent a reply, and why.
@@ -54,6 +57,7 @@ impl Progress {
         Self {
             cells,
             unreachable: Vec::new(),
+            period: Period::of(c, &[]),
         }
     }
 
@@ -86,28 +90,26 @@ pub fn bar(received: u32, quota: u32) -> String {
 }
 
 /// Days left until the survey closes, as staff say it.
-pub fn days_left(c: &Campaign, now: DateTime<Utc>) -> String {
-    if now > c.closes() {
-        return format!("đã kết thúc lúc {}", c.local_time(c.closes()));
+pub fn days_left(c: &Campaign, period: &Period, now: DateTime<Utc>) -> String {
+    let closes = period.closes;
+    if now > closes {
+        return format!("đã kết thúc lúc {}", c.local_time(closes));
     }
-    let days = (c.local_date(c.closes()) - c.local_date(now)).num_days();
+    let days = (c.local_date(closes) - c.local_date(now)).num_days();
     match days {
-        0 => format!("hôm nay là ngày cuối (đến {})", c.local_time(c.closes())),
-        d => format!(
-            "còn {d} ngày (đến hết {})",
-            c.closes().with_timezone(&c.timezone()).format("%d/%m/%Y")
-        ),
+        0 => format!("hôm nay là ngày cuối (đến {})", c.local_time(closes)),
+        d => format!("còn {d} ngày (đến {})", c.local_time(closes)),
     }
 }
 
 /// The overview: totals, per group, and per unit.
 pub fn overview(c: &Campaign, p: &Progress, now: DateTime<Utc>) -> String {
     let (r, q) = p.total(|_| true);
-    let mut out = format!(
-        "Tiến độ khảo sát — {}\n\nTổng: {r}/{q} phiếu {}\n",
-        days_left(c, now),
-        bar(r, q)
-    );
+    let mut out = format!("Tiến độ khảo sát — {}\n", days_left(c, &p.period, now),);
+    if let Some(note) = p.period.note(c) {
+        out.push_str(&format!("{note}\n"));
+    }
+    out.push_str(&format!("\nTổng: {r}/{q} phiếu {}\n", bar(r, q)));
     for category in [Category::Officials, Category::Citizens] {
         let (r, q) = p.total(|cell| c.groups()[cell.group].category == category);
         let name = match category {
@@ -172,7 +174,7 @@ pub fn unit_detail(
     now: DateTime<Utc>,
 ) -> Option<String> {
     let u = c.units().iter().position(|u| u.id == unit_id)?;
-    let mut out = format!("{} — {}\n", c.units()[u].name, days_left(c, now));
+    let mut out = format!("{} — {}\n", c.units()[u].name, days_left(c, &p.period, now));
     for cell in p.cells.iter().filter(|cell| cell.unit == u) {
         let missing = cell.quota.saturating_sub(cell.received);
         out.push_str(&format!(

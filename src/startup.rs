@@ -350,6 +350,7 @@ impl App {
         });
         forget_old_message_ids(self.survey.clone(), stop_rx.clone());
         run_the_ballot_box(self.survey.clone(), stop_rx.clone());
+        follow_the_period(self.survey.clone(), stop_rx.clone());
         let polling = self.polling.map(|(bot, telegram)| {
             let stop = stopped(stop_rx.clone());
             tokio::spawn(async move {
@@ -420,6 +421,26 @@ fn forget_old_message_ids(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) 
                 Err(e) => {
                     tracing::warn!(error = %format!("{e:#}"), "could not forget old replies")
                 }
+            }
+        }
+    });
+}
+
+/// How often the period is read again: a close or reopen decided on
+/// another instance, or on the command line, is in force here this soon.
+pub const PERIOD_REFRESH: Duration = Duration::from_secs(2);
+
+/// Every [`PERIOD_REFRESH`], the period in force is read again.
+fn follow_the_period(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PERIOD_REFRESH);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if let Err(e) = survey.refresh_period().await {
+                tracing::warn!(error = %format!("{e:#}"), "could not read the survey period");
             }
         }
     });

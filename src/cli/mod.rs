@@ -22,6 +22,7 @@ mod chat;
 mod check;
 mod config;
 mod init;
+mod period;
 mod progress;
 mod progress_bar;
 mod report;
@@ -143,6 +144,22 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Close the survey now (recorded with the reason; every running
+    /// instance stops taking ballots within seconds).
+    Close {
+        /// Why (recorded with the decision, shown in progress and reports).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reopen the survey, or move its end, until a new moment.
+    Reopen {
+        /// The new end, campaign time: 2021-02-28 (end of that day) or "2021-02-28 17:00".
+        #[arg(long, value_parser = crate::period::parse_until)]
+        until: chrono::NaiveDateTime,
+        /// Why (recorded with the decision).
+        #[arg(long)]
+        reason: String,
+    },
     /// Run the service: the Telegram bot, the Zalo webhook, the web chat,
     /// health and metrics, until SIGTERM or Ctrl-C.
     Serve,
@@ -167,6 +184,18 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Backup { out } => backup::run(settings, out).await,
         Command::Progress { unit } => progress::run(settings, unit.as_deref()).await,
         Command::Report { out, interim } => report::run(settings, out, *interim).await,
+        Command::Close { reason } => {
+            period::run(settings, crate::period::Action::Close, None, reason).await
+        }
+        Command::Reopen { until, reason } => {
+            period::run(
+                settings,
+                crate::period::Action::Reopen,
+                Some(*until),
+                reason,
+            )
+            .await
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub async fn run(settings: &Settings, unit: Option<&str>) -> Result<()> {
     let store = startup::open_store(settings).await?;
     let mut p = progress::Progress::new(c, &store.ballot_counts(c.id()).await?);
     p.unreachable = store.undeliverable_counts().await?;
+    p.period = crate::period::Period::of(c, &store.period_changes(c.id()).await?);
     let now = settings.clock.now();
     let text = match unit {
         None => progress::overview(c, &p, now),

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::campaign::PeriodState;
+use crate::period::Period;
 use crate::report::{Scope, write_reports};
 use crate::settings::Settings;
 use crate::startup;
@@ -15,18 +16,25 @@ use crate::startup;
 pub async fn run(settings: &Settings, out: &Path, interim: bool) -> Result<()> {
     let campaign = startup::load_campaign(settings)?;
     let now = settings.clock.now();
-    let closed = settings.trial || campaign.period_state(now) == PeriodState::Closed;
+    let period = {
+        let store = startup::open_store(settings).await?;
+        let changes = store.period_changes(campaign.id()).await;
+        store.close().await;
+        Period::of(&campaign, &changes?)
+    };
+    let closed = settings.trial || period.state(now) == PeriodState::Closed;
     if closed {
         empty_the_ballot_box(settings).await?;
     } else if !interim {
         let store = startup::open_store(settings).await?;
-        let p =
+        let mut p =
             crate::progress::Progress::new(&campaign, &store.ballot_counts(campaign.id()).await?);
+        p.period = period.clone();
         store.close().await;
         say!(
             "Đợt khảo sát chưa kết thúc (đến {}): kết quả chỉ được tổng hợp và công bố sau khi kết thúc, \
              để không ai suy ra được câu trả lời của một người từ hai lần tổng hợp. Tiến độ hiện nay:\n",
-            campaign.local_time(campaign.closes())
+            campaign.local_time(period.closes)
         );
         say_raw!("{}", crate::progress::overview(&campaign, &p, now));
         say!(

@@ -25,9 +25,8 @@ pub async fn run(settings: &Settings) -> Result<()> {
     if !survey.is_open() {
         let c = survey.campaign();
         say!(
-            "  The survey period is {} – {}: respondents are told it is not open. Use --trial to try it today.",
-            c.local_time(c.opens()),
-            c.local_time(c.closes())
+            "  {} Người trả lời được báo là chưa đến hoặc đã hết thời gian khảo sát; dùng --trial để thử hôm nay.",
+            survey.period().describe(c)
         );
     }
     if settings.trial {

@@ -74,6 +74,7 @@ pub fn build(
         generated_at: now.timestamp(),
         ballots,
         chain_head: chain_head.to_string(),
+        period: crate::period::Period::of(c, &[]).describe(c),
         min_cell: min,
         scoring: describe(c.scoring()),
         kinds,

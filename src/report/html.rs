@@ -15,7 +15,8 @@ pub fn page(r: &Report) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
          <p class=\"org\">{org}</p>\n<h1>{title}</h1>\n\
-         <p class=\"meta\">Tổng hợp lúc {generated} từ {ballots} phiếu.</p>\n",
+         <p class=\"meta\">Tổng hợp lúc {generated} từ {ballots} phiếu. {period}</p>\n",
+        period = esc(&r.period),
         title = esc(&r.title),
         org = esc(&r.organisation),
         generated = esc(&r.generated),

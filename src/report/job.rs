@@ -93,7 +93,8 @@ pub async fn write_reports(
             return Err(e);
         }
     };
-    let report = build(c, &agg, chain.ballots() as u64, chain.head(), now);
+    let mut report = build(c, &agg, chain.ballots() as u64, chain.head(), now);
+    report.period = crate::period::Period::of(c, &store.period_changes(c.id()).await?).describe(c);
 
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut files = Vec::new();

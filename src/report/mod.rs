@@ -41,6 +41,8 @@ pub struct Report {
     /// of them: `khaosat verify` on the data prints the same two.
     pub ballots: u64,
     pub chain_head: String,
+    /// The survey period in force, with the staff's change if any.
+    pub period: String,
     pub min_cell: u32,
     /// How index points are computed, in words.
     pub scoring: String,

@@ -77,7 +77,7 @@ pub fn tables(r: &Report) -> Vec<Table> {
 }
 
 fn notes(r: &Report) -> Vec<String> {
-    vec![r.suppression_note(), r.chain_note()]
+    vec![r.period.clone(), r.suppression_note(), r.chain_note()]
 }
 
 /// The respondent groups in the order they first appear.

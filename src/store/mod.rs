@@ -11,6 +11,7 @@ mod dialogues;
 mod group_commit;
 mod inbound;
 mod outbox;
+mod period;
 mod platform;
 mod sessions;
 mod tokens;

@@ -197,17 +197,18 @@ impl super::Survey {
     /// Why nothing can be started or sent now, if the period says so.
     pub(super) fn period_refusal(&self, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
         let c = &self.campaign;
-        match self.period(now) {
+        let period = self.period();
+        match self.period_state(now) {
             PeriodState::Open => None,
             PeriodState::NotOpen => Some(
                 c.messages()
                     .not_open
-                    .replace("{opens}", &c.local_time(c.opens())),
+                    .replace("{opens}", &c.local_time(period.opens)),
             ),
             PeriodState::Closed => Some(
                 c.messages()
                     .closed
-                    .replace("{closes}", &c.local_time(c.closes())),
+                    .replace("{closes}", &c.local_time(period.closes)),
             ),
         }
     }

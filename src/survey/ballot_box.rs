@@ -113,7 +113,7 @@ impl Survey {
         let mut tx = self.store.begin_mixing().await?;
         let (batches, window_start) = tx.mixer_state(now.timestamp()).await?;
         let window_over = now.timestamp() - window_start >= c.ballot_box().window.num_seconds();
-        let closed = c.period_state(now) == PeriodState::Closed;
+        let closed = self.period().state(now) == PeriodState::Closed;
         let all = everything || window_over || closed;
         let min = c.scoring().min_cell;
         let mut ballots = Vec::new();

@@ -35,6 +35,7 @@ use crate::dialogue::{self, Dialogue};
 use crate::key::Key;
 use crate::metrics::Metrics;
 use crate::outbox::{Delivery, Outbox};
+use crate::period::Period;
 use crate::store::{BatchFailed, GroupCommit, Lease, Store, Tx};
 use keys::Keys;
 use turn::Turn;
@@ -77,6 +78,8 @@ pub struct Survey {
     /// The senders of the channels that push replies (Telegram, Zalo).
     outboxes: DashMap<String, Arc<Outbox>>,
     metrics: Arc<Metrics>,
+    /// The period in force, as last read from the store.
+    period: std::sync::RwLock<Period>,
 }
 
 impl Survey {
@@ -92,7 +95,9 @@ impl Survey {
                 .await?;
             dialogues.insert((d.id().to_string(), d.version().to_string()), d);
         }
+        let period = Period::of(&campaign, &store.period_changes(campaign.id()).await?);
         Ok(Self {
+            period: std::sync::RwLock::new(period),
             metrics: options.metrics.clone(),
             campaign: Arc::new(campaign),
             writer: Arc::new(GroupCommit::new(store.clone())),
@@ -173,6 +178,7 @@ impl Survey {
     pub async fn progress(&self) -> Result<crate::progress::Progress> {
         let counts = self.store.ballot_counts(self.campaign.id()).await?;
         let mut progress = crate::progress::Progress::new(&self.campaign, &counts);
+        progress.period = self.period();
         progress.unreachable = self.store.undeliverable_counts().await?;
         Ok(progress)
     }
@@ -185,12 +191,56 @@ impl Survey {
     /// Whether results may be published: once the survey has closed (at
     /// once, in trial mode). Before then reports show progress only.
     pub fn results_published(&self) -> bool {
-        self.options.trial || self.campaign.period_state(self.now()) == PeriodState::Closed
+        self.options.trial || self.period().state(self.now()) == PeriodState::Closed
     }
 
     /// Whether the survey period is open now (always, in trial mode).
     pub fn is_open(&self) -> bool {
-        self.period(self.now()) == PeriodState::Open
+        self.period_state(self.now()) == PeriodState::Open
+    }
+
+    /// The period in force: the campaign file's, with the staff's changes.
+    pub fn period(&self) -> Period {
+        self.period
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Reads the period again (another instance, or the command line, may
+    /// have changed it); the service does so every few seconds.
+    pub async fn refresh_period(&self) -> Result<()> {
+        let changes = self.store.period_changes(self.campaign.id()).await?;
+        let period = Period::of(&self.campaign, &changes);
+        *self
+            .period
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = period;
+        Ok(())
+    }
+
+    /// Closes the survey now, or reopens it until `until`, as decided by
+    /// `by` for `reason`; in force here at once, elsewhere at their next
+    /// reading. Refused (with the reason, in Vietnamese) when it changes
+    /// nothing or `until` is past.
+    pub async fn change_period(
+        &self,
+        action: crate::period::Action,
+        until: Option<DateTime<Utc>>,
+        by: &str,
+        reason: &str,
+    ) -> Result<Period> {
+        self.refresh_period().await?;
+        let now = self.now();
+        let change = self
+            .period()
+            .change(&self.campaign, now, action, until, by, reason)
+            .map_err(|why| anyhow::anyhow!(why))?;
+        self.store
+            .record_period_change(self.campaign.id(), &change)
+            .await?;
+        self.refresh_period().await?;
+        Ok(self.period())
     }
 
     /// The keyed hash that stands for a channel user in the store.
@@ -409,11 +459,11 @@ impl Survey {
         Ok(d)
     }
 
-    fn period(&self, now: DateTime<Utc>) -> PeriodState {
+    fn period_state(&self, now: DateTime<Utc>) -> PeriodState {
         if self.options.trial {
             PeriodState::Open
         } else {
-            self.campaign.period_state(now)
+            self.period().state(now)
         }
     }
 }

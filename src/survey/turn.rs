@@ -69,6 +69,15 @@ impl Turn<'_> {
                 }
             };
         };
+        // Closed (or not yet open) while a ballot is in progress: said at
+        // once, and the answers so far kept, should staff reopen; only
+        // "hủy" still works.
+        if !matches!(content, Content::Command(engine::Action::Cancel))
+            && let Some(refusal) = self.survey.period_refusal(self.now)
+        {
+            self.say(refusal);
+            return Ok(());
+        }
         // Sealed: the answers in progress are not readable in the database.
         let opened = self
             .survey

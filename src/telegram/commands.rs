@@ -34,6 +34,12 @@ pub enum StaffCommand {
     Tiendo(String),
     #[command(description = "Tổng hợp kết quả: tệp Excel và trang HTML (cán bộ phụ trách)")]
     Baocao,
+    /// `/dongkhaosat <lý do>`
+    #[command(description = "Đóng đợt khảo sát ngay, kèm lý do (cán bộ phụ trách)")]
+    Dongkhaosat(String),
+    /// `/molai <28/02/2021 [17:00]> <lý do>`
+    #[command(description = "Mở lại hoặc gia hạn đến ngày…, kèm lý do (cán bộ phụ trách)")]
+    Molai(String),
 }
 
 impl Command {

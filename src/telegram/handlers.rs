@@ -11,6 +11,7 @@ use teloxide::types::ChatId;
 
 use super::commands::{Command, StaffCommand};
 use super::{Telegram, retry};
+use crate::period::Action;
 use crate::survey::{Content, Handled};
 
 /// The channel name of Telegram.
@@ -81,8 +82,50 @@ async fn on_staff_command(
     match command {
         StaffCommand::Baocao => super::report::send(&bot, msg.chat.id, &tg).await,
         StaffCommand::Tiendo(unit) => on_progress(&bot, msg.chat.id, &tg, unit.trim()).await,
+        StaffCommand::Dongkhaosat(reason) => {
+            let text = change_period(&tg, user, Action::Close, &reason).await;
+            retry::send(|| bot.send_message(msg.chat.id, text.clone()).send()).await?;
+            Ok(())
+        }
+        StaffCommand::Molai(args) => {
+            let text = change_period(&tg, user, Action::Reopen, &args).await;
+            retry::send(|| bot.send_message(msg.chat.id, text.clone()).send()).await?;
+            Ok(())
+        }
     }
 }
+
+/// `/dongkhaosat lý do` and `/molai 28/02/2021 [17:00] lý do`: the answer
+/// to send back (the decision in force, or why nothing changed).
+async fn change_period(tg: &Telegram, user: i64, action: Action, args: &str) -> String {
+    let survey = &tg.survey;
+    let (until, reason) = match action {
+        Action::Close => (None, args.trim().to_string()),
+        Action::Reopen => match crate::period::split_until(args) {
+            Some((at, reason)) => (crate::period::local(survey.campaign(), at), reason),
+            None => return REOPEN_USAGE.to_string(),
+        },
+    };
+    if reason.trim().is_empty() {
+        return match action {
+            Action::Close => CLOSE_USAGE,
+            Action::Reopen => REOPEN_USAGE,
+        }
+        .to_string();
+    }
+    // Recorded as a keyed hash of the staff member, never their account.
+    let by = survey.respondent_key("staff:telegram", &user.to_string());
+    match survey.change_period(action, until, &by, &reason).await {
+        Ok(period) => format!(
+            "{} Đã áp dụng trên mọi máy chủ.",
+            period.note(survey.campaign()).unwrap_or_default()
+        ),
+        Err(e) => format!("Không thay đổi: {e:#}."),
+    }
+}
+
+const CLOSE_USAGE: &str = "Xin ghi kèm lý do, ví dụ: /dongkhaosat Đã đủ số phiếu theo kế hoạch";
+const REOPEN_USAGE: &str = "Xin ghi ngày kết thúc mới và lý do, ví dụ: /molai 28/02/2021 Gia hạn để xã Bình Trị đủ số phiếu";
 
 /// `/tiendo [unit]`: progress against the quotas.
 async fn on_progress(bot: &Bot, chat: ChatId, tg: &Telegram, unit: &str) -> Result<()> {

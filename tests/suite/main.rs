@@ -17,6 +17,7 @@ mod helpers;
 mod instances;
 mod renderers;
 mod report;
+mod service;
 mod store;
 mod telegram;
 mod today;
@@ -39,6 +40,7 @@ fn main() -> std::process::ExitCode {
         instances::trials(),
         renderers::trials(),
         report::trials(),
+        service::trials(),
         store::trials(),
         telegram::trials(),
         token_cards::trials(),

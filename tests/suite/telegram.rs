@@ -432,7 +432,7 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
     let mut staff = Person::new(&fake, &h, 4242);
     let overview = staff.say("/tiendo").await;
     assert!(
-        overview.contains("còn 14 ngày (đến hết 15/02/2021)"),
+        overview.contains("còn 14 ngày (đến 15/02/2021 23:59)"),
         "{overview}"
     );
     assert!(overview.contains("Tổng: 1/1100 phiếu"), "{overview}");
@@ -523,6 +523,86 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
         failed.contains("chưa tổng hợp được") && !failed.contains("does not match"),
         "{failed}"
     );
+    h.finish().await;
+}
+
+/// Staff close the survey from the chat and reopen it until a new date:
+/// a citizen halfway through is told at once and keeps their answers,
+/// and the decision is recorded with its reason, not the staff's account.
+async fn staff_close_and_reopen_the_survey_from_the_chat(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let fake = FakeTelegram::start().await;
+    start_bot_with_staff(&mut h, &fake, vec![4242]).await;
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut citizen = Person::new(&fake, &h, 4300);
+    citizen.say(&format!("/start {}", token.as_str())).await;
+    assert!(citizen.say("4").await.contains("Câu 2/14"));
+
+    let mut staff = Person::new(&fake, &h, 4242);
+    assert!(
+        staff
+            .say("/dongkhaosat")
+            .await
+            .contains("Xin ghi kèm lý do")
+    );
+    let closed = staff.say("/dongkhaosat Đã đủ số phiếu theo kế hoạch").await;
+    assert!(
+        closed.contains("Đợt khảo sát được đóng lúc 01/02/2021 09:00 (bởi cán bộ phụ trách). Lý do: Đã đủ số phiếu theo kế hoạch."),
+        "{closed}"
+    );
+    let told = citizen.say("4").await;
+    assert!(
+        told.contains("Đợt khảo sát đã kết thúc lúc 01/02/2021 09:00"),
+        "{told}"
+    );
+    assert!(
+        staff
+            .say("/dongkhaosat lần nữa")
+            .await
+            .contains("Không thay đổi")
+    );
+    assert!(
+        staff
+            .say("/tiendo")
+            .await
+            .contains("Lý do: Đã đủ số phiếu theo kế hoạch.")
+    );
+
+    // Reopened until a date staff write as they would on paper.
+    assert!(
+        staff
+            .say("/molai mai")
+            .await
+            .contains("Xin ghi ngày kết thúc mới")
+    );
+    let reopened = staff
+        .say("/molai 28/02/2021 17:00 Gia hạn cho xã Bình An")
+        .await;
+    assert!(
+        reopened.contains("mở lại lúc 01/02/2021 09:00, đến 28/02/2021 17:00"),
+        "{reopened}"
+    );
+    let back = citizen.say("4").await;
+    assert!(
+        back.contains("Câu 3/14"),
+        "the answers so far were kept: {back}"
+    );
+
+    // Others cannot; the record names no account.
+    let mut other = Person::new(&fake, &h, 4243);
+    assert!(
+        other
+            .say("/dongkhaosat thử")
+            .await
+            .contains("chỉ dành cho cán bộ")
+    );
+    let changes = h
+        .store()
+        .period_changes(h.survey.campaign().id())
+        .await
+        .unwrap();
+    assert_eq!(changes.len(), 2);
+    assert!(changes.iter().all(|c| !c.by.contains("4242")));
     h.finish().await;
 }
 
@@ -654,6 +734,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         tokio rate_limits_delay_but_lose_no_reply,
         sqlite webhook_mode_checks_the_secret_and_ignores_redeliveries,
         sqlite staff_see_progress_and_others_are_refused,
+        both staff_close_and_reopen_the_survey_from_the_chat,
         sqlite a_citizen_ballot_by_buttons_and_typing,
         sqlite a_leader_finishes_after_a_bot_restart,
         sqlite the_same_update_twice_changes_nothing,
