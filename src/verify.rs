@@ -59,21 +59,19 @@ impl Chain {
             return Err(Verdict::Broken {
                 seq: expected_seq,
                 problem: format!(
-                    "ballot {expected_seq} is missing (the next stored ballot is {})",
+                    "phiếu số {expected_seq} bị mất (phiếu lưu kế tiếp là số {})",
                     b.ballot.seq
                 ),
             });
         }
         if b.prev_hash != self.head {
             return broken(
-                "its link to the previous ballot does not match: a ballot before it was removed or replaced",
+                "liên kết với phiếu trước không khớp: một phiếu trước nó đã bị xóa hoặc thay thế",
             );
         }
         let hash = crate::ballot::chain_hash(&b.ballot, digest, &self.head);
         if hash != b.hash {
-            return broken(
-                "its content does not match its hash: it was altered after it was stored",
-            );
+            return broken("nội dung không khớp mã băm: phiếu đã bị sửa sau khi lưu");
         }
         self.head = hash;
         self.ballots += 1;
@@ -121,7 +119,7 @@ pub fn verify_published(mut ballots: Vec<PublishedBallot>) -> Verdict {
         {
             return Verdict::Broken {
                 seq: p.ballot.ballot.seq,
-                problem: "its published answers do not match their commitment".into(),
+                problem: "câu trả lời được công bố không khớp cam kết của phiếu".into(),
             };
         }
         if let Err(broken) = chain.push_digest(&p.ballot, &p.digest) {

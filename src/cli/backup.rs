@@ -14,8 +14,7 @@ use crate::verify::Verdict;
 pub async fn run(settings: &Settings, out: &Path) -> Result<()> {
     if out.exists() {
         bail!(
-            "{} đã có: chọn tên tệp mới cho bản sao lưu (không ghi đè). ({} exists.)",
-            out.display(),
+            "{} đã có: chọn tên tệp mới cho bản sao lưu (không ghi đè).",
             out.display()
         );
     }
@@ -28,7 +27,7 @@ pub async fn run(settings: &Settings, out: &Path) -> Result<()> {
         );
     }
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("tạo thư mục {}", dir.display()))?;
     }
     store.copy_into(out).await?;
     store.close().await;
@@ -39,18 +38,13 @@ pub async fn run(settings: &Settings, out: &Path) -> Result<()> {
     match verdict? {
         Verdict::Intact { ballots, head } => {
             say!(
-                "Đã sao lưu vào {}: {ballots} phiếu, chuỗi băm khớp.",
-                out.display()
-            );
-            let noun = if ballots == 1 { "ballot" } else { "ballots" };
-            say!(
-                "Backup {}: {ballots} {noun}; chain head {head}",
+                "Đã sao lưu vào {}: {ballots} phiếu, chuỗi băm khớp; mã băm cuối chuỗi: {head}",
                 out.display()
             );
             Ok(())
         }
         Verdict::Broken { seq, problem } => bail!(
-            "the copy's ballot {seq} does not match: {problem}. The database itself may be damaged: run `khaosat verify`"
+            "phiếu số {seq} của bản sao không khớp: {problem}. Chính cơ sở dữ liệu có thể đã hỏng: chạy `khaosat verify`"
         ),
     }
 }

@@ -31,7 +31,7 @@ pub fn run_files(files: &[PathBuf]) -> Result<()> {
         }
     }
     if failed > 0 {
-        bail!("{failed} of {} dialogue file(s) have errors", files.len());
+        bail!("{failed}/{} tệp bảng hỏi có lỗi", files.len());
     }
     Ok(())
 }

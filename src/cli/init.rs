@@ -16,10 +16,10 @@ pub fn run(dir: &Path) -> Result<()> {
             dir.display()
         );
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("tạo thư mục {}", dir.display()))?;
     for (_, name, text) in SHIPPED {
         let path = dir.join(name);
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, text).with_context(|| format!("ghi tệp {}", path.display()))?;
         say!("  {}", path.display());
     }
     say!(

@@ -19,7 +19,7 @@ pub async fn run(settings: &Settings, unit: Option<&str>) -> Result<()> {
         None => progress::overview(c, &p, now),
         Some(u) => match progress::unit_detail(c, &p, u, now) {
             Some(t) => t,
-            None => bail!("unknown unit `{u}`; `khaosat progress` lists every unit"),
+            None => bail!("không có đơn vị `{u}`; `khaosat progress` liệt kê mọi đơn vị"),
         },
     };
     say_raw!("{text}");

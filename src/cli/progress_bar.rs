@@ -14,3 +14,16 @@ pub fn bar(len: u64, what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// A running count of `unit`s done, for work whose total is not known
+/// ahead (the chain is read page by page); hidden off a terminal.
+pub fn counter(what: &str, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template(&format!("{{msg:>12}} {{pos}} {unit} ({{per_sec}})"))
+    {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar
+}

@@ -57,20 +57,14 @@ pub async fn run(settings: &Settings, out: &Path, interim: bool) -> Result<()> {
         r.ballots,
         r.chain_head
     );
-    let noun = if r.ballots == 1 { "ballot" } else { "ballots" };
-    say!(
-        "Computed from {} {noun}; chain head {}",
-        r.ballots,
-        r.chain_head
-    );
-    say!("Written to {}:", out.display());
+    say!("Đã ghi vào {}:", out.display());
     for f in &written.files {
         let size = std::fs::metadata(f).map_or(0, |m| m.len());
         let name = f.file_name().map_or_else(
             || f.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        say!("  {name:<28} {:>10} bytes", size);
+        say!("  {name:<28} {:>10} byte", size);
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ pub async fn run(settings: &Settings) -> Result<()> {
         );
     }
     app.run_until_stopped(shutdown()).await?;
-    say!("khaosat: stopped");
+    say!("khaosat: đã dừng");
     Ok(())
 }
 

@@ -40,21 +40,19 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> Result<()> {
         && expected.trim() != head
     {
         bail!(
-            "the folder's {ballots} ballots end in chain head {head}, not in the published {}: \
-             ballots were added, removed or changed after the head was published",
+            "{ballots} phiếu trong thư mục kết thúc ở mã băm {head}, không phải mã đã công bố {}: \
+             phiếu đã bị thêm, xóa hoặc sửa sau khi công bố",
             expected.trim()
         );
     }
     match verdict {
         Verdict::Intact { ballots, head } => {
-            say!("Toàn vẹn: {ballots} phiếu, chuỗi băm khớp.");
-            let noun = if ballots == 1 { "ballot" } else { "ballots" };
-            say!("Intact: {ballots} {noun}; chain head {head}");
+            say!("Toàn vẹn: {ballots} phiếu, chuỗi băm khớp; mã băm cuối chuỗi: {head}");
             Ok(())
         }
         Verdict::Broken { seq, problem } => {
             bail!(
-                "ballot {seq} does not match: {problem}. Restore the database from a backup and compare, or report it."
+                "phiếu số {seq} không khớp: {problem}. Khôi phục cơ sở dữ liệu từ bản sao lưu để so sánh, hoặc báo bộ phận kỹ thuật."
             )
         }
     }
@@ -64,13 +62,18 @@ pub async fn run(settings: &Settings, args: &VerifyArgs) -> Result<()> {
 pub(super) async fn check_in_pages(store: &Store) -> Result<Verdict> {
     let mut chain = Chain::default();
     let mut pages = store.read_ballots(i64::MAX);
+    let bar = super::progress_bar::counter("kiểm tra", "phiếu");
     while let Some(page) = pages.recv().await {
-        for b in &page? {
+        let page = page?;
+        for b in &page {
             if let Err(broken) = chain.push(b) {
+                bar.abandon();
                 return Ok(broken);
             }
         }
+        bar.inc(page.len() as u64);
     }
+    bar.finish_and_clear();
     Ok(chain.verdict())
 }
 
@@ -78,7 +81,7 @@ pub(super) async fn check_in_pages(store: &Store) -> Result<Verdict> {
 fn read_open_data(dir: &Path) -> Result<Vec<PublishedBallot>> {
     let mut ballots = Vec::new();
     let mut files = 0;
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("đọc {}", dir.display()))? {
         let path = entry?.path();
         let name = path
             .file_name()
@@ -86,13 +89,12 @@ fn read_open_data(dir: &Path) -> Result<Vec<PublishedBallot>> {
             .unwrap_or_default();
         if name.starts_with("phieu-") && name.ends_with(".csv") {
             files += 1;
-            ballots
-                .extend(read_file(&path).with_context(|| format!("reading {}", path.display()))?);
+            ballots.extend(read_file(&path).with_context(|| format!("đọc {}", path.display()))?);
         }
     }
     if files == 0 {
         bail!(
-            "no open-data file (phieu-*.csv) in {}: give the folder `khaosat report` wrote",
+            "không có tệp dữ liệu mở (phieu-*.csv) trong {}: chỉ định thư mục do `khaosat report` ghi ra",
             dir.display()
         );
     }
@@ -108,7 +110,7 @@ fn read_file(path: &Path) -> Result<Vec<PublishedBallot>> {
         header
             .iter()
             .position(|h| h == name)
-            .with_context(|| format!("no column “{name}”"))
+            .with_context(|| format!("thiếu cột “{name}”"))
     };
     let fixed: Vec<usize> = FIXED.iter().map(|c| column(c)).collect::<Result<_>>()?;
     let chain: Vec<usize> = CHAIN.iter().map(|c| column(c)).collect::<Result<_>>()?;
@@ -119,10 +121,10 @@ fn read_file(path: &Path) -> Result<Vec<PublishedBallot>> {
         let row = line + 2;
         let seq = at(fixed[0])
             .parse()
-            .with_context(|| format!("line {row}: “Thứ tự”"))?;
+            .with_context(|| format!("dòng {row}: “Thứ tự”"))?;
         let batch = at(fixed[2])
             .parse()
-            .with_context(|| format!("line {row}: “Đợt”"))?;
+            .with_context(|| format!("dòng {row}: “Đợt”"))?;
         let (answers, salt) = (at(chain[3]), at(chain[4]));
         out.push(PublishedBallot {
             ballot: StoredBallot {

@@ -144,8 +144,8 @@ async fn tally_and_check(
             for b in page.iter() {
                 if let Err(Verdict::Broken { seq, problem }) = chain.push(b) {
                     return Err(anyhow::anyhow!(
-                        "ballot {seq} does not match: {problem}. No report was written; \
-                         run `khaosat verify` and restore the database from a backup"
+                        "phiếu số {seq} không khớp: {problem}. Chưa ghi báo cáo nào; \
+                         chạy `khaosat verify` và khôi phục cơ sở dữ liệu từ bản sao lưu"
                     ));
                 }
             }

@@ -259,7 +259,10 @@ fn a_scripted_chat_completes_a_citizen_ballot() {
     let o = khaosat(&["--database-url", db, "verify"], "");
     assert!(
         o.status.success()
-            && stdout(&o).contains(&format!("Intact: 1 ballot; chain head {}", ballots[0].hash)),
+            && stdout(&o).contains(&format!(
+                "Toàn vẹn: 1 phiếu, chuỗi băm khớp; mã băm cuối chuỗi: {}",
+                ballots[0].hash
+            )),
         "{}",
         stdout(&o)
     );
@@ -267,7 +270,7 @@ fn a_scripted_chat_completes_a_citizen_ballot() {
     let o = khaosat(&["--database-url", db, "verify"], "");
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("ballot 1 does not match: its content does not match its hash"),
+        stderr(&o).contains("phiếu số 1 không khớp: nội dung không khớp mã băm"),
         "{}",
         stderr(&o)
     );
@@ -388,7 +391,7 @@ fn progress_prints_the_quota_fulfilment() {
         ],
         "",
     );
-    assert!(!o.status.success() && stderr(&o).contains("unknown unit `nowhere`"));
+    assert!(!o.status.success() && stderr(&o).contains("không có đơn vị `nowhere`"));
 }
 
 /// An open-access link in the terminal: refused, as on the web (only a
@@ -507,7 +510,7 @@ fn report_writes_every_output_and_refuses_altered_data() {
     let o = report(db, &out);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains(&format!("Computed from 1 ballot; chain head {head}")),
+        stdout(&o).contains(&format!("Đã tổng hợp 1 phiếu; mã băm cuối chuỗi: {head}")),
         "{}",
         stdout(&o)
     );
@@ -549,8 +552,8 @@ fn report_writes_every_output_and_refuses_altered_data() {
     let o = report(db, &out);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("ballot 1 does not match")
-            && stderr(&o).contains("No report was written"),
+        stderr(&o).contains("phiếu số 1 không khớp")
+            && stderr(&o).contains("Chưa ghi báo cáo nào"),
         "{}",
         stderr(&o)
     );
@@ -732,13 +735,15 @@ fn verify_checks_the_open_data_without_a_database() {
     let o = verify(&["--head", &head]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains(&format!("Intact: 6 ballots; chain head {head}")),
+        stdout(&o).contains(&format!(
+            "Toàn vẹn: 6 phiếu, chuỗi băm khớp; mã băm cuối chuỗi: {head}"
+        )),
         "{}",
         stdout(&o)
     );
     let other = "0".repeat(64);
     let o = verify(&["--head", &other]);
-    refused(&o, "not in the published");
+    refused(&o, "không phải mã đã công bố");
     // The withheld ballot is published by its commitment only.
     let file = out.join("phieu-nguoi-dan.csv");
     let text = std::fs::read_to_string(&file).unwrap();
@@ -756,13 +761,13 @@ fn verify_checks_the_open_data_without_a_database() {
     assert!(changed != text, "the test changed an answer");
     std::fs::write(&file, changed).unwrap();
     let o = verify(&[]);
-    refused(&o, "do not match their commitment");
+    refused(&o, "không khớp cam kết của phiếu");
     // A ballot's row removed: the chain breaks there.
     let mut lines: Vec<&str> = text.split("\r\n").collect();
     lines.remove(2);
     std::fs::write(&file, lines.join("\r\n")).unwrap();
     let o = verify(&[]);
-    refused(&o, "missing");
+    refused(&o, "bị mất");
 }
 
 /// Before close a report shows progress only, and writes nothing; an
@@ -872,7 +877,7 @@ fn backup_copies_and_verifies_the_database() {
     let o = khaosat(&args, "");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains(&format!("1 ballot; chain head {head}")),
+        stdout(&o).contains(&format!("1 phiếu, chuỗi băm khớp; mã băm cuối chuỗi: {head}")),
         "{}",
         stdout(&o)
     );

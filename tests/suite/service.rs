@@ -220,7 +220,7 @@ async fn an_installed_service_is_run_by_its_staff() {
         .unwrap();
     assert!(status.success(), "a clean stop on SIGTERM: {status}");
     let said = output.join().unwrap();
-    assert!(said.contains("khaosat: stopped"), "{said}");
+    assert!(said.contains("khaosat: đã dừng"), "{said}");
     let sent = zalo.lock().unwrap().sent.clone();
     assert!(
         sent.iter().any(|s| s.user == "zs-1"),

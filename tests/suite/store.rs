@@ -428,7 +428,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         .execute(pool)
         .await
         .unwrap();
-    broken_at(stored(&h).await, 3, "missing");
+    broken_at(stored(&h).await, 3, "bị mất");
     // Put back as it was, the chain is whole again.
     let b3 = &ballots[2];
     sqlx::query(
@@ -462,7 +462,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         .execute(pool)
         .await
         .unwrap();
-    broken_at(stored(&h).await, 2, "altered");
+    broken_at(stored(&h).await, 2, "bị sửa");
     // 3. Covered up — its hash recomputed — it breaks the next link.
     let mut b2 = h.ballots().await[1].clone();
     b2.hash = b2.ballot.chain_hash(&b2.prev_hash);
@@ -471,7 +471,7 @@ async fn verify_finds_the_first_altered_ballot(backend: Backend) {
         .execute(pool)
         .await
         .unwrap();
-    broken_at(stored(&h).await, 3, "link");
+    broken_at(stored(&h).await, 3, "liên kết");
     // 4. The last ballot deleted leaves a shorter chain that verifies: only
     // the published head (4 ballots, `head`) shows it.
     sqlx::query("DELETE FROM ballots WHERE seq >= 2")

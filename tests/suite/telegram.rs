@@ -520,7 +520,7 @@ async fn staff_see_progress_and_others_are_refused(backend: Backend) {
     pool.close().await;
     let failed = staff.say("/baocao").await;
     assert!(
-        failed.contains("chưa tổng hợp được") && !failed.contains("does not match"),
+        failed.contains("chưa tổng hợp được") && !failed.contains("không khớp"),
         "{failed}"
     );
     h.finish().await;
