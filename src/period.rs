@@ -68,6 +68,12 @@ impl Period {
         period
     }
 
+    /// The period once `change` is made too.
+    pub fn with(mut self, change: Change) -> Self {
+        self.apply(change);
+        self
+    }
+
     fn apply(&mut self, change: Change) {
         match change.action {
             Action::Close => {

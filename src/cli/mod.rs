@@ -28,6 +28,7 @@ mod progress_bar;
 mod report;
 mod secret;
 mod serve;
+mod staff;
 mod tokens;
 mod trial;
 mod verify;
@@ -111,6 +112,9 @@ pub enum Command {
     /// Issue one-time tokens.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Staff who run the campaign from a chat (one-time staff tokens).
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
     /// The service's secret key.
     #[command(subcommand)]
     Secret(secret::SecretCommand),
@@ -177,6 +181,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init { dir } => init::run(dir),
         Command::Tokens(cmd) => tokens::run(settings, cmd).await,
         Command::Secret(cmd) => secret::run(cmd),
+        Command::Staff(cmd) => staff::run(settings, cmd).await,
         Command::Config(cmd) => config::run(cmd, &cli),
         Command::Chat(args) => chat::run(settings, args).await,
         Command::Serve => serve::run(settings).await,

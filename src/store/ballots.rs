@@ -248,19 +248,7 @@ impl Tx {
 impl Store {
     /// Ballots cast per (unit, group) of a campaign: in the chain and in the box.
     pub async fn ballot_counts(&self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
-        let rows = sqlx::query(
-            "SELECT unit_id, group_id, COUNT(*) FROM (\
-             SELECT unit_id, group_id FROM ballots WHERE campaign = $1 \
-             UNION ALL SELECT unit_id, group_id FROM ballot_box WHERE campaign = $1) AS cast_ballots \
-             GROUP BY unit_id, group_id",
-        )
-        .bind(campaign)
-        .fetch_all(&self.pool)
-        .await
-        .context("counting ballots")?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
-            .collect()
+        cast_counts(&self.pool, campaign).await
     }
 
     /// Ballots in the chain per (unit, group) of a campaign (not the box).
@@ -382,4 +370,30 @@ fn from_line(line: &str) -> Result<StoredBallot> {
         prev_hash: next()?.into(),
         hash: next()?.into(),
     })
+}
+
+impl Tx {
+    /// Ballots cast per (unit, group), as [`Store::ballot_counts`], in this transaction.
+    pub async fn ballot_counts(&mut self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
+        cast_counts(&mut *self.tx, campaign).await
+    }
+}
+
+async fn cast_counts<'e, E>(exec: E, campaign: &str) -> Result<Vec<(String, String, u32)>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT unit_id, group_id, COUNT(*) FROM (\
+         SELECT unit_id, group_id FROM ballots WHERE campaign = $1 \
+         UNION ALL SELECT unit_id, group_id FROM ballot_box WHERE campaign = $1) AS cast_ballots \
+         GROUP BY unit_id, group_id",
+    )
+    .bind(campaign)
+    .fetch_all(exec)
+    .await
+    .context("counting ballots")?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
+        .collect()
 }

@@ -14,6 +14,7 @@ mod outbox;
 mod period;
 mod platform;
 mod sessions;
+mod staff;
 mod tokens;
 mod tx;
 
@@ -22,6 +23,7 @@ pub use group_commit::{BatchFailed, GroupCommit};
 pub use outbox::{Lease, Queue, QueuedDelivery};
 pub use platform::PlatformTokens;
 pub use sessions::StoredSession;
+pub use staff::StaffMember;
 pub use tokens::TokenRecord;
 pub use tx::Tx;
 

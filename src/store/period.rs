@@ -4,7 +4,7 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::Store;
+use super::{Store, Tx};
 use crate::period::{Action, Change};
 
 fn moment(seconds: i64) -> Result<DateTime<Utc>> {
@@ -14,20 +14,7 @@ fn moment(seconds: i64) -> Result<DateTime<Utc>> {
 impl Store {
     /// Records a change of `campaign`'s period.
     pub async fn record_period_change(&self, campaign: &str, change: &Change) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO period_changes (campaign, at, action, until, by_whom, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(campaign)
-        .bind(change.at.timestamp())
-        .bind(change.action.as_str())
-        .bind(change.until.map(|t| t.timestamp()))
-        .bind(&change.by)
-        .bind(&change.reason)
-        .execute(&self.pool)
-        .await
-        .context("recording a change of the survey period")?;
-        Ok(())
+        record(&self.pool, campaign, change).await
     }
 
     /// The changes of `campaign`'s period, oldest first.
@@ -54,4 +41,32 @@ impl Store {
             })
             .collect()
     }
+}
+
+impl Tx {
+    /// Records a change of `campaign`'s period in this transaction (a staff
+    /// command in a chat, written with its step).
+    pub async fn record_period_change(&mut self, campaign: &str, change: &Change) -> Result<()> {
+        record(&mut *self.tx, campaign, change).await
+    }
+}
+
+async fn record<'e, E>(exec: E, campaign: &str, change: &Change) -> Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query(
+        "INSERT INTO period_changes (campaign, at, action, until, by_whom, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(campaign)
+    .bind(change.at.timestamp())
+    .bind(change.action.as_str())
+    .bind(change.until.map(|t| t.timestamp()))
+    .bind(&change.by)
+    .bind(&change.reason)
+    .execute(exec)
+    .await
+    .context("recording a change of the survey period")?;
+    Ok(())
 }

@@ -25,6 +25,11 @@ impl Keys {
         self.key.mac("respondent", &format!("{channel}\n{user}"))
     }
 
+    /// What stands for a staff member's account (never the account itself).
+    pub fn staff(&self, channel: &str, user: &str) -> String {
+        self.key.mac("staff", &format!("{channel}\n{user}"))
+    }
+
     /// The open-access credential of a channel user (one ballot per unit).
     pub fn open_credential(&self, channel: &str, user: &str) -> String {
         self.key.mac("open", &format!("{channel}\n{user}"))

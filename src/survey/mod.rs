@@ -16,6 +16,7 @@ mod clock;
 mod handover;
 mod keys;
 mod message;
+pub mod staff;
 mod turn;
 
 pub use admission::{OPEN_PREFIX, TOKEN_ATTEMPTS_PER_HOUR};
@@ -80,6 +81,8 @@ pub struct Survey {
     metrics: Arc<Metrics>,
     /// The period in force, as last read from the store.
     period: std::sync::RwLock<Period>,
+    /// A step changed the period: read it again once committed.
+    period_dirty: std::sync::atomic::AtomicBool,
 }
 
 impl Survey {
@@ -98,6 +101,7 @@ impl Survey {
         let period = Period::of(&campaign, &store.period_changes(campaign.id()).await?);
         Ok(Self {
             period: std::sync::RwLock::new(period),
+            period_dirty: std::sync::atomic::AtomicBool::new(false),
             metrics: options.metrics.clone(),
             campaign: Arc::new(campaign),
             writer: Arc::new(GroupCommit::new(store.clone())),
@@ -205,6 +209,22 @@ impl Survey {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// A step recorded a change of the period (see `staff.rs`).
+    fn period_changed(&self) {
+        self.period_dirty
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// What stands for a staff member's account in the store.
+    pub fn staff_account(&self, channel: &str, user: &str) -> String {
+        self.keys.staff(channel, user)
+    }
+
+    /// Whether a channel user is an enrolled staff member.
+    pub async fn is_staff(&self, channel: &str, user: &str) -> Result<bool> {
+        self.store.is_staff(&self.keys.staff(channel, user)).await
     }
 
     /// Reads the period again (another instance, or the command line, may
@@ -323,6 +343,12 @@ impl Survey {
         };
         if let (Some(outbox), Some((id, delivery))) = (outbox, queued) {
             outbox.push(respondent, id, delivery);
+        }
+        if self
+            .period_dirty
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.refresh_period().await?;
         }
         Ok(handled)
     }

@@ -47,6 +47,22 @@ impl Turn<'_> {
         if let Content::Handover(code) = &self.message.content {
             return self.take_handover(code).await;
         }
+        // Staff, in any chat: a staff token enrols, a staff command from
+        // an enrolled account runs; anyone else's words go to their ballot.
+        if let Content::Text(text) = &self.message.content {
+            if let Some(token) = super::staff::staff_token(text) {
+                return self.enrol_staff(&token).await;
+            }
+            if let Some(command) = super::staff::StaffCommand::parse(text) {
+                let account = self
+                    .survey
+                    .keys
+                    .staff(&self.message.channel, &self.message.user);
+                if self.tx.is_staff(&account).await? {
+                    return self.staff_command(command, &account).await;
+                }
+            }
+        }
         let stored = self.tx.load_session(&self.respondent).await?;
         self.open = stored.is_some();
         let content = self.message.content.clone();

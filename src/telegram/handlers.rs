@@ -75,7 +75,9 @@ async fn on_staff_command(
 ) -> Result<()> {
     let _done = tg.survey.metrics().update_in_hand(CHANNEL);
     let user = msg.from.as_ref().map_or(0, |u| u.id.0 as i64);
-    if !msg.chat.is_private() || !tg.staff.contains(user) {
+    // Staff by configuration, or enrolled with a staff token.
+    let staff = tg.staff.contains(user) || tg.survey.is_staff(CHANNEL, &user.to_string()).await?;
+    if !msg.chat.is_private() || !staff {
         retry::send(|| bot.send_message(msg.chat.id, NOT_STAFF).send()).await?;
         return Ok(());
     }
@@ -114,7 +116,7 @@ async fn change_period(tg: &Telegram, user: i64, action: Action, args: &str) -> 
         .to_string();
     }
     // Recorded as a keyed hash of the staff member, never their account.
-    let by = survey.respondent_key("staff:telegram", &user.to_string());
+    let by = survey.staff_account(CHANNEL, &user.to_string());
     match survey.change_period(action, until, &by, &reason).await {
         Ok(period) => format!(
             "{} Đã áp dụng trên mọi máy chủ.",

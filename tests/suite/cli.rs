@@ -552,8 +552,7 @@ fn report_writes_every_output_and_refuses_altered_data() {
     let o = report(db, &out);
     assert!(!o.status.success());
     assert!(
-        stderr(&o).contains("phiếu số 1 không khớp")
-            && stderr(&o).contains("Chưa ghi báo cáo nào"),
+        stderr(&o).contains("phiếu số 1 không khớp") && stderr(&o).contains("Chưa ghi báo cáo nào"),
         "{}",
         stderr(&o)
     );
@@ -857,6 +856,37 @@ fn the_shipped_campaign_is_built_in() {
 }
 
 /// A backup is a consistent copy that verifies, with the same chain head.
+/// `staff add` prints a one-time staff token the database keeps only as a
+/// hash; `staff list` shows who has not used theirs; `staff remove` revokes.
+fn staff_are_added_listed_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let run = |args: &[&str]| khaosat(&[&["--database-url", db], args].concat(), "");
+    let o = run(&["staff", "add", "--name", "Chị Lan, Phòng Nội vụ"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let token = out
+        .split_whitespace()
+        .find(|w| w.starts_with("NV-"))
+        .unwrap_or_else(|| panic!("no staff token in: {out}"));
+    assert!(
+        khaosat::survey::staff::staff_token(token).is_some(),
+        "{token}"
+    );
+    let raw = String::from_utf8_lossy(&std::fs::read(db).unwrap()).into_owned();
+    assert!(!raw.contains(&token[3..]), "only the hash is stored");
+    let list = stdout(&run(&["staff", "list"]));
+    assert!(
+        list.contains("Chị Lan, Phòng Nội vụ") && list.contains("chưa dùng mã"),
+        "{list}"
+    );
+    assert!(run(&["staff", "remove", "1"]).status.success());
+    assert!(stdout(&run(&["staff", "list"])).contains("đã thu hồi"));
+    let again = run(&["staff", "remove", "1"]);
+    assert!(!again.status.success() && stderr(&again).contains("không có cán bộ số 1"));
+}
+
 fn backup_copies_and_verifies_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -877,7 +907,9 @@ fn backup_copies_and_verifies_the_database() {
     let o = khaosat(&args, "");
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains(&format!("1 phiếu, chuỗi băm khớp; mã băm cuối chuỗi: {head}")),
+        stdout(&o).contains(&format!(
+            "1 phiếu, chuỗi băm khớp; mã băm cuối chuỗi: {head}"
+        )),
         "{}",
         stdout(&o)
     );
@@ -957,6 +989,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync check_prints_the_quota_table,
         sync check_reports_a_broken_file_and_fails,
         sync tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes,
+        sync staff_are_added_listed_and_removed,
         sync a_scripted_chat_completes_a_citizen_ballot,
         sync a_scripted_chat_completes_a_leaders_units_over_two_sittings,
         sync progress_prints_the_quota_fulfilment,

@@ -606,6 +606,33 @@ async fn staff_close_and_reopen_the_survey_from_the_chat(backend: Backend) {
     h.finish().await;
 }
 
+/// A staff member enrolled with a staff token (not in the configuration)
+/// has the staff commands on Telegram too, until removed.
+async fn staff_enrolled_by_token_have_the_commands(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let fake = FakeTelegram::start().await;
+    start_bot(&mut h, &fake).await;
+    let staff_token = khaosat::token::Token::generate(&mut rand::rng());
+    let id = h
+        .store()
+        .add_staff("Chị Lan", &staff_token.hash(&h.key), 0)
+        .await
+        .unwrap();
+    let mut lan = Person::new(&fake, &h, 5151);
+    assert!(lan.say("/tiendo").await.contains("chỉ dành cho cán bộ"));
+    let printed = khaosat::survey::staff::display(&staff_token);
+    assert!(
+        lan.say(&printed)
+            .await
+            .contains("Đồng chí Chị Lan đã được ghi nhận")
+    );
+    assert!(lan.say("/tiendo").await.contains("Tổng: 0/1100 phiếu"));
+    assert!(lan.say("tiến độ").await.contains("Tổng: 0/1100 phiếu"));
+    h.store().remove_staff(id, 1).await.unwrap();
+    assert!(lan.say("/tiendo").await.contains("chỉ dành cho cán bộ"));
+    h.finish().await;
+}
+
 async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backend) {
     let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
@@ -735,6 +762,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite webhook_mode_checks_the_secret_and_ignores_redeliveries,
         sqlite staff_see_progress_and_others_are_refused,
         both staff_close_and_reopen_the_survey_from_the_chat,
+        sqlite staff_enrolled_by_token_have_the_commands,
         sqlite a_citizen_ballot_by_buttons_and_typing,
         sqlite a_leader_finishes_after_a_bot_restart,
         sqlite the_same_update_twice_changes_nothing,

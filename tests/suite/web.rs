@@ -36,6 +36,37 @@ fn button(r: &ChatResponse, label: &str) -> String {
         .clone()
 }
 
+/// Staff enrol in the web chat with their staff token and see progress there.
+async fn staff_see_progress_in_the_web_chat(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let base = h.serve_http().await;
+    let staff_token = khaosat::token::Token::generate(&mut rand::rng());
+    h.store()
+        .add_staff("Anh Minh", &staff_token.hash(&h.key), 0)
+        .await
+        .unwrap();
+    let browser = client();
+    browser.get(format!("{base}/")).send().await.unwrap();
+    let printed = khaosat::survey::staff::display(&staff_token);
+    let enrolled = post(&browser, &base, "text", &printed).await;
+    assert!(
+        text(&enrolled).contains("Đồng chí Anh Minh đã được ghi nhận"),
+        "{}",
+        text(&enrolled)
+    );
+    let progress = post(&browser, &base, "text", "tiến độ").await;
+    assert!(
+        text(&progress).contains("Tổng: 0/1100 phiếu"),
+        "{}",
+        text(&progress)
+    );
+    // Another browser, not enrolled: the words are only words.
+    let other = client();
+    other.get(format!("{base}/")).send().await.unwrap();
+    assert!(!text(&post(&other, &base, "text", "tiến độ").await).contains("Tổng:"));
+    h.finish().await;
+}
+
 async fn web_chat_completes_a_ballot_and_resumes_on_reload(backend: Backend) {
     let mut h = Harness::shipped(backend).await;
     let base = h.serve_http().await;
@@ -459,6 +490,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
         sqlite a_leader_rates_22_communes_on_the_compact_form,
         sqlite web_sessions_are_issued_by_the_server,
+        sqlite staff_see_progress_in_the_web_chat,
         sqlite open_access_is_refused_on_the_web,
         sqlite ten_thousand_web_guesses_are_stopped,
         sqlite web_chat_completes_a_ballot_and_resumes_on_reload,

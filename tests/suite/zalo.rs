@@ -471,6 +471,72 @@ async fn a_token_refused_again_after_a_refresh_is_not_dropped(backend: Backend) 
     z.h.finish().await;
 }
 
+/// Staff on Zalo: a staff token enrols the account, once; then progress,
+/// closing and reopening work in the chat, and the same words from anyone
+/// else are only words.
+async fn staff_run_the_campaign_from_zalo(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let z = setup(h, "at-0").await;
+    let staff_token = khaosat::token::Token::generate(&mut rand::rng());
+    let id =
+        z.h.store()
+            .add_staff("Chị Lan, Phòng Nội vụ", &staff_token.hash(&z.h.key), 0)
+            .await
+            .unwrap();
+    let printed = khaosat::survey::staff::display(&staff_token);
+    let text = |sent: Vec<Sent>| {
+        sent.iter()
+            .map(|s| s.text.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    // Not staff yet: the words are only words.
+    assert!(!text(z.say("zs-1", "tiến độ", "s1").await).contains("Tiến độ khảo sát"));
+    let enrolled = text(z.say("zs-1", &printed.to_lowercase(), "s2").await);
+    assert!(
+        enrolled.contains("Đồng chí Chị Lan, Phòng Nội vụ đã được ghi nhận"),
+        "{enrolled}"
+    );
+    let progress = text(z.say("zs-1", "tien do", "s3").await);
+    assert!(
+        progress.contains("Tiến độ khảo sát") && progress.contains("Tổng: 0/1100 phiếu"),
+        "{progress}"
+    );
+    let unit = text(z.say("zs-1", "tiến độ binh-an", "s4").await);
+    assert!(
+        unit.contains("UBND xã Bình An") && unit.contains("còn thiếu 20"),
+        "{unit}"
+    );
+    // The token works once: another account cannot take it.
+    assert!(text(z.say("zs-2", &printed, "s5").await).contains("đã được dùng"));
+    assert!(!text(z.say("zs-2", "tiến độ", "s6").await).contains("Tiến độ khảo sát"));
+
+    // Before close the report is progress only.
+    assert!(text(z.say("zs-1", "báo cáo", "s7").await).contains("chưa kết thúc"));
+    // Closing from the chat: a citizen is refused at once.
+    let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+    let closed = text(z.say("zs-1", "đóng khảo sát Đủ phiếu", "s8").await);
+    assert!(
+        closed.contains("được đóng lúc 01/02/2021 09:00 (bởi cán bộ phụ trách). Lý do: Đủ phiếu."),
+        "{closed}"
+    );
+    let refused = text(z.say("zc-1", token.as_str(), "c1").await);
+    assert!(refused.contains("Đợt khảo sát đã kết thúc"), "{refused}");
+    assert!(text(z.say("zs-1", "báo cáo", "s9").await).contains("/baocao"));
+    let reopened = text(z.say("zs-1", "mở lại 28/02/2021 Gia hạn", "s10").await);
+    assert!(
+        reopened.contains("mở lại lúc 01/02/2021 09:00, đến 28/02/2021 23:59"),
+        "{reopened}"
+    );
+    assert!(text(z.say("zc-1", token.as_str(), "c2").await).contains("Câu 1/14"));
+
+    // Removed: the account is no longer staff.
+    assert!(z.h.store().remove_staff(id, 1).await.unwrap());
+    assert!(!text(z.say("zs-1", "tiến độ", "s11").await).contains("Tiến độ khảo sát"));
+    z.h.finish().await;
+}
+
 async fn rate_limits_are_retried_and_stale_users_recorded(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let z = setup(h, "at-0").await;
@@ -649,6 +715,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite a_redelivered_msg_id_changes_nothing,
         sqlite an_expired_token_is_refreshed_and_the_message_resent,
         sqlite a_token_refused_again_after_a_refresh_is_not_dropped,
+        both staff_run_the_campaign_from_zalo,
         sqlite rate_limits_are_retried_and_stale_users_recorded,
         sqlite long_messages_are_split_for_zalo,
     ]
