@@ -92,7 +92,7 @@ pub fn bar(received: u32, quota: u32) -> String {
 /// Days left until the survey closes, as staff say it.
 pub fn days_left(c: &Campaign, period: &Period, now: DateTime<Utc>) -> String {
     let closes = period.closes;
-    if now > closes {
+    if period.state(now) == crate::campaign::PeriodState::Closed {
         return format!("đã kết thúc lúc {}", c.local_time(closes));
     }
     let days = (c.local_date(closes) - c.local_date(now)).num_days();
@@ -100,6 +100,17 @@ pub fn days_left(c: &Campaign, period: &Period, now: DateTime<Utc>) -> String {
         0 => format!("hôm nay là ngày cuối (đến {})", c.local_time(closes)),
         d => format!("còn {d} ngày (đến {})", c.local_time(closes)),
     }
+}
+
+/// What staff asking for the report before close are told: why not yet,
+/// and the progress instead (two reports a few minutes apart would show
+/// one person's answers).
+pub fn before_close(c: &Campaign, p: &Progress, now: DateTime<Utc>) -> String {
+    format!(
+        "Đợt khảo sát chưa kết thúc (đến {}): kết quả chỉ được tổng hợp sau khi kết thúc, để không ai suy ra được câu trả lời của một người. Tiến độ hiện nay:\n\n{}",
+        c.local_time(p.period.closes),
+        overview(c, p, now)
+    )
 }
 
 /// The overview: totals, per group, and per unit.

@@ -69,6 +69,15 @@ pub struct Settings {
     /// them back after a restart. Default: the host name and the port.
     #[arg(long, global = true, env = "KHAOSAT_INSTANCE")]
     pub instance: Option<String>,
+    /// Hours a conversation left halfway waits for its one reminder
+    /// (Telegram, Zalo; on Zalo at most 24); 0 turns reminders off.
+    #[arg(
+        long,
+        global = true,
+        env = "KHAOSAT_REMIND_AFTER_HOURS",
+        default_value_t = 48
+    )]
+    pub remind_after_hours: u32,
     /// Log filter, e.g. `khaosat=debug`.
     #[arg(long, global = true, env = "KHAOSAT_LOG", default_value = "warn")]
     pub log: String,
@@ -286,6 +295,7 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             log: "warn".into(),
             instance: None,
+            remind_after_hours: 48,
             log_format: LogFormat::Text,
             telegram: TelegramSettings::default(),
             zalo: ZaloSettings {

@@ -129,6 +129,8 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
         metrics: settings.metrics.clone(),
         receipts: settings.receipts.clone(),
         instance: settings.instance(),
+        remind_after: (settings.remind_after_hours > 0)
+            .then(|| chrono::TimeDelta::hours(settings.remind_after_hours.into())),
     };
     let survey = Survey::new(campaign, store.clone(), key, options).await?;
     Ok((Arc::new(survey), store))
@@ -149,6 +151,7 @@ pub async fn build(settings: Settings) -> Result<App> {
         .unwrap_or_else(|| format!("http://{address}"))
         .trim_end_matches('/')
         .to_string();
+    survey.set_public_url(&web_url);
     let mut channels = Vec::new();
     let mut routers = vec![
         web::router(WebChat {
@@ -459,6 +462,11 @@ fn run_the_ballot_box(survey: Arc<Survey>, mut stop: watch::Receiver<bool>) {
             }
             if let Err(e) = survey.mix(false).await {
                 tracing::error!(error = %format!("{e:#}"), "the mixer failed; ballots stay in the box");
+            }
+            match survey.send_reminders().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(reminders = n, "reminders sent"),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "could not send reminders"),
             }
             if minutes.is_multiple_of(60) {
                 survey.tidy_budgets();

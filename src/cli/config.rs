@@ -25,11 +25,14 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli) -> Result<()> {
     }
     let mut missing = Vec::new();
     if let Err(e) = startup::load_campaign(settings) {
-        missing.push(format!("the campaign does not compile: {e:#}"));
+        missing.push(format!(
+            "đợt khảo sát có lỗi (sửa tệp rồi chạy `khaosat check`): {e:#}"
+        ));
     }
     if !settings.trial && startup::key(settings).is_err() {
         missing.push(
-            "no secret key: `khaosat secret new --out FILE`, then KHAOSAT_SECRET_FILE=FILE".into(),
+            "chưa có khóa bí mật: `khaosat secret new --out TỆP`, rồi đặt KHAOSAT_SECRET_FILE=TỆP"
+                .into(),
         );
     }
     if settings
@@ -38,13 +41,13 @@ pub fn run(cmd: &ConfigCommand, cli: &Cli) -> Result<()> {
         .is_none_or(|u| !u.starts_with("https://"))
         && !settings.trial
     {
-        missing.push("no public https:// web-url: token cards would point at this machine".into());
+        missing.push("chưa có địa chỉ công khai https:// (web-url): mã QR trên phiếu in sẽ không mở được trên điện thoại".into());
     }
     if settings.telegram.token.is_none() {
-        missing.push("Telegram is off (TELOXIDE_TOKEN)".into());
+        missing.push("Telegram đang tắt (đặt TELOXIDE_TOKEN để bật)".into());
     }
     if settings.zalo.app_id.is_none() {
-        missing.push("Zalo is off (KHAOSAT_ZALO_APP_ID and the Zalo secrets)".into());
+        missing.push("Zalo đang tắt (đặt zalo-app-id và các khóa KHAOSAT_ZALO_* để bật)".into());
     }
     if missing.is_empty() {
         say!("Đủ cấu hình.");

@@ -83,11 +83,11 @@ impl Cli {
         for arg in Self::command().get_arguments() {
             let Some(long) = arg.get_long() else { continue };
             let source = match matches.value_source(arg.get_id().as_str()) {
-                Some(clap::parser::ValueSource::CommandLine) => "command line",
-                Some(clap::parser::ValueSource::EnvVariable) => "environment",
-                Some(_) if from_file.iter().any(|k| k == long) => "configuration file",
-                Some(_) => "default",
-                None => "not set",
+                Some(clap::parser::ValueSource::CommandLine) => "dòng lệnh",
+                Some(clap::parser::ValueSource::EnvVariable) => "biến môi trường",
+                Some(_) if from_file.iter().any(|k| k == long) => "tệp cấu hình",
+                Some(_) => "mặc định",
+                None => "chưa đặt",
             };
             cli.sources.insert(long.to_string(), source);
         }

@@ -26,6 +26,7 @@ pub async fn run(
     let store = startup::open_store(settings).await?;
     let now = settings.clock.now();
     let period = Period::of(&c, &store.period_changes(c.id()).await?);
+    let was_closed = period.state(now) == crate::campaign::PeriodState::Closed;
     let change = period
         .change(&c, now, action, until, CLI, reason)
         .map_err(|why| anyhow!("không thay đổi: {why}"))?;
@@ -40,7 +41,7 @@ pub async fn run(
         crate::store::redacted(&settings.database()),
         startup::PERIOD_REFRESH.as_secs()
     );
-    if action == Action::Reopen && period.last.is_some() {
+    if action == Action::Reopen && was_closed {
         say!(
             "Lưu ý: nếu kết quả đã được công bố, bản công bố sau khi đóng lại chỉ nên thay thế bản trước, \
              không đặt cạnh nhau (so hai bản có thể suy ra câu trả lời của ít người)."

@@ -428,6 +428,11 @@ pub async fn issue_all(
             }
         }
     }
+    if planned.is_empty() {
+        bail!(
+            "đợt khảo sát không có nhóm nào dùng mã phiếu (access = \"token\"): không có gì để phát hành"
+        );
+    }
     let records: Vec<TokenRecord> = planned
         .iter()
         .flat_map(|(_, _, b)| b.records.iter().cloned())

@@ -22,7 +22,7 @@ pub use ballots::{Cell, Spend};
 pub use group_commit::{BatchFailed, GroupCommit};
 pub use outbox::{Lease, Queue, QueuedDelivery};
 pub use platform::PlatformTokens;
-pub use sessions::StoredSession;
+pub use sessions::{Idle, StoredSession};
 pub use staff::StaffMember;
 pub use tokens::TokenRecord;
 pub use tx::Tx;

@@ -40,23 +40,28 @@ impl Tx {
         .transpose()
     }
 
+    /// Saves a conversation; `reach` (sealed) is where a reminder could
+    /// go, on channels that can write first.
     pub async fn save_session(
         &mut self,
         respondent: &str,
         s: &StoredSession,
+        reach: Option<&str>,
         now: i64,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (respondent, credential, group_id, state, updated_at) \
-             VALUES ($1, $2, $3, $4, $5) \
+            "INSERT INTO sessions (respondent, credential, group_id, state, updated_at, reach) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (respondent) DO UPDATE SET credential = excluded.credential, \
-             group_id = excluded.group_id, state = excluded.state, updated_at = excluded.updated_at",
+             group_id = excluded.group_id, state = excluded.state, updated_at = excluded.updated_at, \
+             reach = excluded.reach",
         )
         .bind(respondent)
         .bind(&s.credential)
         .bind(&s.group)
         .bind(&s.state)
         .bind(now)
+        .bind(reach)
         .execute(&mut *self.tx)
         .await
         .context("saving a session")?;
@@ -114,5 +119,64 @@ impl Store {
         tx.commit().await?;
         self.checkpoint().await?;
         Ok(gone.rows_affected())
+    }
+}
+
+/// A conversation idle long enough for its one reminder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idle {
+    pub respondent: String,
+    pub group: String,
+    /// Where to send it, sealed.
+    pub reach: String,
+    pub updated_at: i64,
+}
+
+impl Store {
+    /// Conversations idle since before `before`, reachable, not yet reminded.
+    pub async fn idle_sessions(&self, before: i64, limit: i64) -> Result<Vec<Idle>> {
+        let rows = sqlx::query(
+            "SELECT respondent, group_id, reach, updated_at FROM sessions \
+             WHERE reach IS NOT NULL AND reminded_at IS NULL AND updated_at < $1 \
+             ORDER BY updated_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("looking for idle conversations")?;
+        rows.iter()
+            .map(|r| {
+                Ok(Idle {
+                    respondent: r.try_get(0)?,
+                    group: r.try_get(1)?,
+                    reach: r.try_get(2)?,
+                    updated_at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Tx {
+    /// Marks a conversation reminded, if it is still as idle as it was
+    /// (`updated_at`) and not reminded yet; `false` otherwise.
+    pub async fn mark_reminded(
+        &mut self,
+        respondent: &str,
+        updated_at: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET reminded_at = $1 \
+             WHERE respondent = $2 AND updated_at = $3 AND reminded_at IS NULL",
+        )
+        .bind(now)
+        .bind(respondent)
+        .bind(updated_at)
+        .execute(&mut *self.tx)
+        .await
+        .context("marking a reminder sent")?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -16,6 +16,8 @@ mod clock;
 mod handover;
 mod keys;
 mod message;
+mod reminders;
+mod reports;
 pub mod staff;
 mod turn;
 
@@ -61,6 +63,9 @@ pub struct Options {
     /// This instance's name, which owns the replies it writes until they
     /// are delivered (`outbox`).
     pub instance: String,
+    /// How long a conversation left halfway waits for its one reminder
+    /// (`None`: no reminders); see `reminders.rs`.
+    pub remind_after: Option<chrono::TimeDelta>,
 }
 
 /// The survey service.
@@ -83,6 +88,12 @@ pub struct Survey {
     period: std::sync::RwLock<Period>,
     /// A step changed the period: read it again once committed.
     period_dirty: std::sync::atomic::AtomicBool,
+    /// Reports made for staff links, by id (`reports.rs`).
+    published: DashMap<String, reports::Published>,
+    /// A report prepared for a staff member's step, by respondent key.
+    report_ids: DashMap<String, String>,
+    /// Where people reach the service, for links.
+    public_url: std::sync::OnceLock<String>,
 }
 
 impl Survey {
@@ -102,6 +113,9 @@ impl Survey {
         Ok(Self {
             period: std::sync::RwLock::new(period),
             period_dirty: std::sync::atomic::AtomicBool::new(false),
+            published: DashMap::new(),
+            report_ids: DashMap::new(),
+            public_url: std::sync::OnceLock::new(),
             metrics: options.metrics.clone(),
             campaign: Arc::new(campaign),
             writer: Arc::new(GroupCommit::new(store.clone())),
@@ -298,6 +312,7 @@ impl Survey {
         let result = {
             let lock = self.locks.entry(respondent.clone()).or_default().clone();
             let _one_at_a_time = lock.lock().await;
+            self.prepare_report_link(&respondent, &message).await?;
             self.handle_in_turn(&respondent, &message).await
         };
         // Forget the lock of a respondent nobody else is waiting for, on

@@ -85,6 +85,7 @@ const ENROLLED: &str = "Đồng chí {name} đã được ghi nhận là cán b�
 const NOT_A_STAFF_TOKEN: &str = "Mã cán bộ này không đúng, đã được dùng, hoặc đã bị thu hồi. Xin đồng chí kiểm tra lại, hoặc đề nghị Phòng Nội vụ cấp mã mới (khaosat staff add).";
 const CLOSE_USAGE: &str = "Xin ghi kèm lý do, ví dụ: đóng khảo sát Đã đủ số phiếu theo kế hoạch";
 const REOPEN_USAGE: &str = "Xin ghi ngày kết thúc mới và lý do, ví dụ: mở lại 28/02/2021 Gia hạn để xã Bình Trị đủ số phiếu";
+const REPORT_FAILED: &str = "Xin lỗi, chưa tổng hợp được kết quả. Đồng chí vui lòng thử lại sau ít phút; nếu vẫn không được, xin báo bộ phận kỹ thuật (chi tiết đã ghi trong nhật ký hệ thống).";
 const REPORT_WHERE: &str = "Kết quả đã có thể tổng hợp. Trên Telegram, gửi /baocao để nhận tệp Excel và trang HTML; trên máy chủ: khaosat report --out bao-cao.";
 
 impl Turn<'_> {
@@ -116,9 +117,7 @@ impl Turn<'_> {
         self.open = true;
         match command {
             StaffCommand::Progress(unit) => {
-                let counts = self.tx.ballot_counts(c.id()).await?;
-                let mut p = crate::progress::Progress::new(&c, &counts);
-                p.period = survey.period();
+                let p = self.progress().await?;
                 let unit = unit.trim();
                 let text = if unit.is_empty() {
                     crate::progress::overview(&c, &p, self.now)
@@ -145,19 +144,34 @@ impl Turn<'_> {
                 }
                 _ => self.say(REOPEN_USAGE),
             },
-            StaffCommand::Report if survey.results_published() => self.say(REPORT_WHERE),
+            StaffCommand::Report if survey.results_published() => {
+                match survey.take_report_id(&self.respondent) {
+                    Some(id) if id.is_empty() => self.say(REPORT_FAILED),
+                    Some(id) => {
+                        let (page, workbook) = survey.report_links(&id);
+                        self.say(format!(
+                            "Kết quả tổng hợp (đường dẫn dùng được trong {} giờ):\n• Trang kết quả: {page}\n• Tệp Excel: {workbook}",
+                            super::reports::KEPT.num_hours()
+                        ));
+                    }
+                    None => self.say(REPORT_WHERE),
+                }
+            }
             StaffCommand::Report => {
-                let counts = self.tx.ballot_counts(c.id()).await?;
-                let mut p = crate::progress::Progress::new(&c, &counts);
-                p.period = survey.period();
-                self.say(format!(
-                    "Đợt khảo sát chưa kết thúc (đến {}): kết quả chỉ được tổng hợp sau khi kết thúc, để không ai suy ra được câu trả lời của một người. Tiến độ hiện nay:\n\n{}",
-                    c.local_time(p.period.closes),
-                    crate::progress::overview(&c, &p, self.now)
-                ));
+                let p = self.progress().await?;
+                self.say(crate::progress::before_close(&c, &p, self.now));
             }
         }
         Ok(())
+    }
+
+    /// Progress now, read in this step's transaction.
+    async fn progress(&mut self) -> Result<crate::progress::Progress> {
+        let c = self.survey.campaign.clone();
+        let counts = self.tx.ballot_counts(c.id()).await?;
+        let mut p = crate::progress::Progress::new(&c, &counts);
+        p.period = self.survey.period();
+        Ok(p)
     }
 
     /// Records a close or reopen with this step; in force here once it is

@@ -86,11 +86,8 @@ impl Turn<'_> {
             };
         };
         // Closed (or not yet open) while a ballot is in progress: said at
-        // once, and the answers so far kept, should staff reopen; only
-        // "hủy" still works.
-        if !matches!(content, Content::Command(engine::Action::Cancel))
-            && let Some(refusal) = self.survey.period_refusal(self.now)
-        {
+        // once; the answers so far are kept as they are, should staff reopen.
+        if let Some(refusal) = self.survey.period_refusal(self.now) {
             self.say(refusal);
             return Ok(());
         }
@@ -211,6 +208,7 @@ impl Turn<'_> {
                 .survey
                 .keys
                 .seal(&serde_json::to_vec(&outcome.session)?);
+            let reach = self.survey.reach(self.message)?;
             self.tx
                 .save_session(
                     &self.respondent,
@@ -219,6 +217,7 @@ impl Turn<'_> {
                         group,
                         state,
                     },
+                    reach.as_deref(),
                     self.now.timestamp(),
                 )
                 .await?;

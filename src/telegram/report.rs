@@ -18,11 +18,10 @@ pub async fn send(bot: &Bot, chat: ChatId, tg: &Telegram) -> Result<()> {
     let survey = &tg.survey;
     if !survey.results_published() {
         // Two reports a few minutes apart would show one person's answers.
-        let c = survey.campaign();
-        let text = format!(
-            "Đợt khảo sát chưa kết thúc (đến {}): kết quả chỉ được tổng hợp sau khi kết thúc, để không ai suy ra được câu trả lời của một người. Tiến độ hiện nay:\n\n{}",
-            c.local_time(survey.period().closes),
-            crate::progress::overview(c, &survey.progress().await?, survey.now())
+        let text = crate::progress::before_close(
+            survey.campaign(),
+            &survey.progress().await?,
+            survey.now(),
         );
         for piece in crate::text::split(&text, super::MAX_TEXT_CHARS) {
             retry::send(|| bot.send_message(chat, piece.clone()).send()).await?;

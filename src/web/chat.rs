@@ -28,6 +28,30 @@ pub fn routes() -> Router<WebChat> {
         .route("/", get(page))
         .route("/s/{token}", get(page_with_token))
         .route("/api/chat", post(chat))
+        .route("/bao-cao/{id}/{file}", get(published_report))
+}
+
+/// A report made for a staff member's link (`survey/reports.rs`).
+async fn published_report(
+    State(app): State<WebChat>,
+    Path((id, file)): Path<(String, String)>,
+) -> Response {
+    match app.survey.published_file(&id, &file) {
+        Some(f) => (
+            [
+                (header::CONTENT_TYPE, f.content_type.to_string()),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            f.bytes.as_ref().clone(),
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Đường dẫn này không còn dùng được (kết quả chỉ được giữ 24 giờ). Xin gửi lại “báo cáo” trong khung chat để nhận đường dẫn mới.",
+        )
+            .into_response(),
+    }
 }
 
 async fn page() -> impl IntoResponse {

@@ -936,11 +936,11 @@ fn a_configuration_file_sets_options_under_the_environment() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     for (option, source) in [
-        ("database-url", "configuration file"),
-        ("trial", "configuration file"),
-        ("telegram-staff", "configuration file"),
-        ("web-url", "environment"),
-        ("listen", "default"),
+        ("database-url", "tệp cấu hình"),
+        ("trial", "tệp cấu hình"),
+        ("telegram-staff", "tệp cấu hình"),
+        ("web-url", "biến môi trường"),
+        ("listen", "mặc định"),
     ] {
         assert!(
             out.lines()

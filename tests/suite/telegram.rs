@@ -633,6 +633,67 @@ async fn staff_enrolled_by_token_have_the_commands(backend: Backend) {
     h.finish().await;
 }
 
+/// Someone who stopped halfway gets one polite reminder after two days,
+/// by day, while the survey is open — and finds their answers kept.
+async fn one_reminder_goes_to_those_who_stopped_halfway(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let fake = FakeTelegram::start().await;
+    start_bot(&mut h, &fake).await;
+    let token = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut citizen = Person::new(&fake, &h, 4300);
+    citizen.say(&format!("/start {}", token.as_str())).await;
+    assert!(citizen.say("4").await.contains("Câu 2/14"));
+    let leader_token = h.token("can-bo", &["binh-an", "binh-chanh"]).await;
+    let mut leader = Person::new(&fake, &h, 4400);
+    leader
+        .say(&format!("/start {}", leader_token.as_str()))
+        .await;
+
+    // A day later: not yet. Two days later, but at night: not at night.
+    h.set_time("2021-02-02T10:00:00");
+    assert_eq!(h.survey.send_reminders().await.unwrap(), 0);
+    h.set_time("2021-02-03T21:30:00");
+    assert_eq!(h.survey.send_reminders().await.unwrap(), 0);
+    // The next morning: one each, in the words each is addressed in.
+    h.set_time("2021-02-04T08:30:00");
+    assert_eq!(h.survey.send_reminders().await.unwrap(), 2);
+    let reminded = join(&citizen.replies().await);
+    assert!(
+        reminded.contains("Kính gửi ông/bà") && reminded.contains("“tiếp tục”"),
+        "{reminded}"
+    );
+    assert!(join(&leader.replies().await).contains("Kính gửi đồng chí"));
+    // Once only.
+    h.set_time("2021-02-06T09:00:00");
+    assert_eq!(h.survey.send_reminders().await.unwrap(), 0);
+    // Their answers were kept.
+    let back = citizen.say("tiếp tục").await;
+    assert!(back.contains("Câu 2/14"), "{back}");
+    // Not after close: someone idle since before the end is reminded only
+    // once staff reopen the survey.
+    h.set_time("2021-02-13T09:00:00");
+    let late = h.token("nguoi-dan", &["binh-an"]).await;
+    let mut latecomer = Person::new(&fake, &h, 4500);
+    latecomer.say(&format!("/start {}", late.as_str())).await;
+    h.set_time("2021-02-16T09:00:00");
+    assert_eq!(h.survey.send_reminders().await.unwrap(), 0);
+    let until = chrono::DateTime::parse_from_rfc3339("2021-02-28T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    h.survey
+        .change_period(
+            khaosat::period::Action::Reopen,
+            Some(until),
+            "dòng lệnh",
+            "gia hạn",
+        )
+        .await
+        .unwrap();
+    assert_eq!(h.survey.send_reminders().await.unwrap(), 1);
+    assert!(join(&latecomer.replies().await).contains("Kính gửi ông/bà"));
+    h.finish().await;
+}
+
 async fn webhook_mode_checks_the_secret_and_ignores_redeliveries(backend: Backend) {
     let mut h = Harness::shipped(backend).await;
     let fake = FakeTelegram::start().await;
@@ -763,6 +824,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite staff_see_progress_and_others_are_refused,
         both staff_close_and_reopen_the_survey_from_the_chat,
         sqlite staff_enrolled_by_token_have_the_commands,
+        both one_reminder_goes_to_those_who_stopped_halfway,
         sqlite a_citizen_ballot_by_buttons_and_typing,
         sqlite a_leader_finishes_after_a_bot_restart,
         sqlite the_same_update_twice_changes_nothing,

@@ -523,7 +523,30 @@ async fn staff_run_the_campaign_from_zalo(backend: Backend) {
     );
     let refused = text(z.say("zc-1", token.as_str(), "c1").await);
     assert!(refused.contains("Đợt khảo sát đã kết thúc"), "{refused}");
-    assert!(text(z.say("zs-1", "báo cáo", "s9").await).contains("/baocao"));
+    // After close, the results as links the web chat serves for a day.
+    let links = text(z.say("zs-1", "báo cáo", "s9").await);
+    let link = |name: &str| {
+        links
+            .split_whitespace()
+            .find(|w| w.starts_with(&z.base) && w.ends_with(name))
+            .unwrap_or_else(|| panic!("no link to {name}: {links}"))
+            .to_string()
+    };
+    let page = z.http.get(link("bao-cao.html")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("UBND xã Bình An"));
+    let workbook = z.http.get(link("bao-cao.xlsx")).send().await.unwrap();
+    assert!(
+        workbook.bytes().await.unwrap().starts_with(b"PK"),
+        "a workbook"
+    );
+    let guessed = z
+        .http
+        .get(format!("{}/bao-cao/00ff/bao-cao.html", z.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(guessed.status(), 404);
     let reopened = text(z.say("zs-1", "mở lại 28/02/2021 Gia hạn", "s10").await);
     assert!(
         reopened.contains("mở lại lúc 01/02/2021 09:00, đến 28/02/2021 23:59"),
@@ -534,6 +557,42 @@ async fn staff_run_the_campaign_from_zalo(backend: Backend) {
     // Removed: the account is no longer staff.
     assert!(z.h.store().remove_staff(id, 1).await.unwrap());
     assert!(!text(z.say("zs-1", "tiến độ", "s11").await).contains("Tiến độ khảo sát"));
+    z.h.finish().await;
+}
+
+/// On Zalo a reminder comes after a day, inside the window in which the
+/// OA may still write; someone idle for longer is not written to.
+async fn zalo_reminders_stay_inside_the_window(backend: Backend) {
+    let h = Harness::shipped(backend).await;
+    let z = setup(h, "at-0").await;
+    // Events stamped at the harness's time, as Zalo would stamp them.
+    let begin = async |user: &str, id: &str| {
+        let token = z.h.token("nguoi-dan", &["binh-an"]).await;
+        let stamp = z.h.survey.now().timestamp_millis();
+        let body = event_at("user_send_text", user, Some(token.as_str()), id, stamp);
+        assert_eq!(z.post(&body).await, 200);
+        z.settled().await;
+        assert!(z.received(user).last().unwrap().text.contains("Câu 1/14"));
+    };
+    begin("zr-1", "r1").await;
+    z.h.set_time("2021-02-01T15:00:00");
+    begin("zr-2", "r2").await;
+    // 2 February, 16:00: zr-2 has been idle 25 hours, zr-1 31.
+    z.h.set_time("2021-02-02T16:00:00");
+    assert_eq!(z.h.survey.send_reminders().await.unwrap(), 2);
+    z.settled().await;
+    assert!(
+        z.received("zr-2")
+            .last()
+            .unwrap()
+            .text
+            .contains("còn dang dở")
+    );
+    // A third, idle 50 hours by the next morning: past the window, nothing.
+    z.h.set_time("2021-02-02T07:00:00");
+    begin("zr-3", "r3").await;
+    z.h.set_time("2021-02-04T09:00:00");
+    assert_eq!(z.h.survey.send_reminders().await.unwrap(), 0);
     z.h.finish().await;
 }
 
@@ -716,6 +775,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite an_expired_token_is_refreshed_and_the_message_resent,
         sqlite a_token_refused_again_after_a_refresh_is_not_dropped,
         both staff_run_the_campaign_from_zalo,
+        sqlite zalo_reminders_stay_inside_the_window,
         sqlite rate_limits_are_retried_and_stale_users_recorded,
         sqlite long_messages_are_split_for_zalo,
     ]
