@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::campaign::PeriodState;
 use crate::period::Period;
-use crate::report::{Scope, write_reports};
+use crate::report::{Scope, write_reports_watched};
 use crate::settings::Settings;
 use crate::startup;
 
@@ -45,7 +45,10 @@ pub async fn run(settings: &Settings, out: &Path, interim: bool) -> Result<()> {
     }
     let scope = if closed { Scope::Final } else { Scope::Interim };
     let store = startup::open_store(settings).await?;
-    let written = write_reports(&store, &campaign, out, now, scope).await;
+    let bar = super::progress_bar::counter("tổng hợp", "phiếu");
+    let written =
+        write_reports_watched(&store, &campaign, out, now, scope, &|n| bar.inc(n as u64)).await;
+    bar.finish_and_clear();
     store.close().await;
     let written = written?;
     let r = &written.report;

@@ -55,6 +55,19 @@ pub async fn write_reports(
     now: DateTime<Utc>,
     scope: Scope,
 ) -> Result<Written> {
+    write_reports_watched(store, c, out, now, scope, &|_| {}).await
+}
+
+/// [`write_reports`], telling `read` how many ballots each page read held
+/// (the command line's progress bar).
+pub async fn write_reports_watched(
+    store: &Store,
+    c: &Campaign,
+    out: &Path,
+    now: DateTime<Utc>,
+    scope: Scope,
+    read: &(dyn Fn(usize) + Sync),
+) -> Result<Written> {
     let mut dialogues = Dialogues::new(c);
     let counts = store.chain_counts(c.id()).await?;
     // Interim: how many of each cell's ballots may be counted.
@@ -76,7 +89,16 @@ pub async fn write_reports(
         }
         Scope::Interim => None,
     };
-    let read = tally_and_check(store, c, scope, &mut room, &mut dialogues, open.as_mut()).await;
+    let read = tally_and_check(
+        store,
+        c,
+        scope,
+        &mut room,
+        &mut dialogues,
+        open.as_mut(),
+        read,
+    )
+    .await;
     let (agg, chain) = match read {
         Ok(done) => done,
         Err(e) => {
@@ -136,6 +158,7 @@ async fn tally_and_check(
     room: &mut HashMap<(String, String), u32>,
     dialogues: &mut Dialogues,
     mut open: Option<&mut OpenData>,
+    on_page: &(dyn Fn(usize) + Sync),
 ) -> Result<(Aggregate, Chain)> {
     let (to_check, mut pages_in) = tokio::sync::mpsc::channel::<Arc<Vec<StoredBallot>>>(4);
     let checker = tokio::task::spawn_blocking(move || {
@@ -157,6 +180,7 @@ async fn tally_and_check(
     let mut failed = None;
     while let Some(page) = pages.recv().await {
         let page = Arc::new(page?);
+        on_page(page.len());
         if to_check.send(page.clone()).await.is_err() {
             // The check stopped at a broken link: it says which.
             break;

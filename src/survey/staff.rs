@@ -77,6 +77,9 @@ impl StaffCommand {
     }
 }
 
+/// Said to anyone else who types a staff command outside a ballot.
+pub const NOT_STAFF: &str = "Xin lỗi, lệnh này chỉ dành cho cán bộ phụ trách khảo sát. Để trả lời phiếu, xin gõ mã phiếu in trên giấy mời.";
+
 const ENROLLED: &str = "Đồng chí {name} đã được ghi nhận là cán bộ phụ trách khảo sát trên kênh này. Các lệnh:\n\
 • tiến độ — tiến độ so với chỉ tiêu (tiến độ <mã đơn vị> cho một đơn vị)\n\
 • đóng khảo sát <lý do> — đóng đợt khảo sát ngay\n\

@@ -49,6 +49,7 @@ impl Turn<'_> {
         }
         // Staff, in any chat: a staff token enrols, a staff command from
         // an enrolled account runs; anyone else's words go to their ballot.
+        let mut staff_words = false;
         if let Content::Text(text) = &self.message.content {
             if let Some(token) = super::staff::staff_token(text) {
                 return self.enrol_staff(&token).await;
@@ -61,12 +62,19 @@ impl Turn<'_> {
                 if self.tx.is_staff(&account).await? {
                     return self.staff_command(command, &account).await;
                 }
+                staff_words = true;
             }
         }
         let stored = self.tx.load_session(&self.respondent).await?;
         self.open = stored.is_some();
         let content = self.message.content.clone();
         let Some(stored) = stored else {
+            // A staff command from someone who is not staff, outside a
+            // ballot (inside one, the words are an answer).
+            if staff_words {
+                self.say(super::staff::NOT_STAFF);
+                return Ok(());
+            }
             if self.tx.take_expiry_note(&self.respondent).await? {
                 self.say(EXPIRED);
             }

@@ -491,8 +491,12 @@ async fn staff_run_the_campaign_from_zalo(backend: Backend) {
             .join("\n")
     };
 
-    // Not staff yet: the words are only words.
-    assert!(!text(z.say("zs-1", "tiến độ", "s1").await).contains("Tiến độ khảo sát"));
+    // Not staff yet: refused politely, nothing shown.
+    let refused = text(z.say("zs-1", "tiến độ", "s1").await);
+    assert!(
+        refused.contains("chỉ dành cho cán bộ phụ trách") && !refused.contains("Tiến độ khảo sát"),
+        "{refused}"
+    );
     let enrolled = text(z.say("zs-1", &printed.to_lowercase(), "s2").await);
     assert!(
         enrolled.contains("Đồng chí Chị Lan, Phòng Nội vụ đã được ghi nhận"),
@@ -553,6 +557,9 @@ async fn staff_run_the_campaign_from_zalo(backend: Backend) {
         "{reopened}"
     );
     assert!(text(z.say("zc-1", token.as_str(), "c2").await).contains("Câu 1/14"));
+    // Inside a ballot the same words are the citizen's answer, never a refusal.
+    let answer = text(z.say("zc-1", "tiến độ", "c3").await);
+    assert!(!answer.contains("chỉ dành cho cán bộ") && answer.contains("Câu 1/14"), "{answer}");
 
     // Removed: the account is no longer staff.
     assert!(z.h.store().remove_staff(id, 1).await.unwrap());
