@@ -37,9 +37,9 @@ pub fn locate(args: &[std::ffi::OsString], from_env: Option<PathBuf>) -> Option<
 /// The command with the file's values as its defaults; the names the file set.
 pub fn apply(mut cmd: clap::Command, path: &Path) -> Result<(clap::Command, Vec<String>)> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the configuration file {}", path.display()))?;
+        .with_context(|| format!("không đọc được tệp cấu hình {}", path.display()))?;
     let table: toml::Table = toml::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim()))?;
+        .map_err(|e| anyhow::anyhow!("{}: lỗi TOML: {}", path.display(), e.to_string().trim()))?;
     let mut set = Vec::new();
     for (key, value) in table {
         let Some(arg) = cmd
@@ -48,13 +48,13 @@ pub fn apply(mut cmd: clap::Command, path: &Path) -> Result<(clap::Command, Vec<
             .cloned()
         else {
             bail!(
-                "{}: `{key}` is not an option — use the long names `khaosat --help` lists, e.g. database-url, listen, web-url",
+                "{}: `{key}` không phải là một tùy chọn — dùng tên dài mà `khaosat --help` liệt kê, ví dụ database-url, listen, web-url",
                 path.display()
             );
         };
         if arg.is_hide_env_values_set() {
             bail!(
-                "{}: `{key}` is a secret and is not read from the configuration file — set it in the environment{} instead (or, for the service key, name a file with secret-file)",
+                "{}: `{key}` là thông tin bí mật nên không được đọc từ tệp cấu hình — đặt nó trong biến môi trường{} (hoặc, với khóa của dịch vụ, ghi đường dẫn tệp khóa bằng secret-file)",
                 path.display(),
                 arg.get_env()
                     .map(|e| format!(" ({})", e.to_string_lossy()))
@@ -79,6 +79,6 @@ fn plain(v: &toml::Value) -> Result<String> {
         toml::Value::Integer(n) => n.to_string(),
         toml::Value::Float(x) => x.to_string(),
         toml::Value::Boolean(b) => b.to_string(),
-        other => bail!("`{other:?}` is not a plain value (a text, number or true/false)"),
+        other => bail!("`{other:?}` không phải giá trị đơn (một chuỗi, một số hoặc true/false)"),
     })
 }

@@ -22,8 +22,8 @@ impl SourceFile {
                 path: path.to_path_buf(),
                 line: 0,
                 column: 0,
-                message: format!("cannot read the file: {e}"),
-                fix: "check that the path exists and is readable".into(),
+                message: format!("không đọc được tệp: {e}"),
+                fix: "kiểm tra đường dẫn có đúng và tệp đọc được không".into(),
             })),
         }
     }
@@ -145,15 +145,15 @@ impl std::error::Error for Diagnostics {}
 pub fn from_toml(file: &SourceFile, err: &toml::de::Error) -> Diagnostic {
     let message = err.message().trim().to_string();
     let fix = if message.contains("unknown field") {
-        "remove the key or correct its spelling (see the format reference in README.md)"
+        "xóa khóa này hoặc sửa chính tả (xem mô tả định dạng trong README.md)"
     } else if message.contains("missing field") {
-        "add the missing key"
+        "thêm khóa còn thiếu"
     } else if message.contains("invalid type") {
-        "give the value the type the format reference asks for"
+        "ghi giá trị đúng kiểu mà mô tả định dạng yêu cầu"
     } else {
-        "correct the TOML syntax at this place"
+        "sửa cú pháp TOML tại chỗ này"
     };
-    file.error(err.span(), message, fix)
+    file.error(err.span(), format!("lỗi TOML: {message}"), fix)
 }
 
 /// Ids are used in exports and callback data: short, lower-case ASCII.
@@ -167,8 +167,8 @@ pub fn check_id(file: &SourceFile, diags: &mut Diagnostics, id: &Spanned<String>
     if !ok {
         diags.push(file.error(
             Some(id.span()),
-            format!("invalid {what} id `{}`", id.get_ref()),
-            "use 1–40 characters from a–z, 0–9 and `-` (no diacritics, no spaces)",
+            format!("mã {what} không hợp lệ `{}`", id.get_ref()),
+            "dùng 1–40 ký tự a–z, 0–9 và `-` (không dấu, không khoảng trắng)",
         ));
     }
 }
@@ -213,11 +213,11 @@ pub fn check_placeholders(
                 .join(", ");
             diags.push(file.error(
                 Some(message.span()),
-                format!("message `{key}` uses unknown placeholder `{{{name}}}`"),
+                format!("thông báo `{key}` dùng chỗ điền không có `{{{name}}}`"),
                 if allowed.is_empty() {
-                    "this message takes no placeholders; remove it".to_string()
+                    "thông báo này không có chỗ điền nào; xóa nó đi".to_string()
                 } else {
-                    format!("use one of {list}")
+                    format!("dùng một trong: {list}")
                 },
             ));
         }

@@ -54,7 +54,7 @@ pub fn load_campaign(settings: &Settings) -> Result<Campaign> {
     };
     loaded.map_err(|d| {
         anyhow::Error::new(d).context(format!(
-            "the campaign in {} has errors",
+            "đợt khảo sát trong {} có lỗi (sửa theo từng dòng dưới đây, rồi chạy `khaosat check`)",
             settings.campaign.display()
         ))
     })
@@ -65,7 +65,7 @@ pub async fn open_store(settings: &Settings) -> Result<Store> {
     let url = settings.database();
     Store::open_with_pool(&url, settings.db_pool)
         .await
-        .with_context(|| format!("opening the database {}", crate::store::redacted(&url)))
+        .with_context(|| format!("không mở được cơ sở dữ liệu {} (kiểm tra --database-url và máy chủ PostgreSQL nếu dùng)", crate::store::redacted(&url)))
 }
 
 /// The service's secret key: `--secret`, else the `--secret-file`; in trial
@@ -74,12 +74,17 @@ pub async fn open_store(settings: &Settings) -> Result<Store> {
 /// the next start would make every issued token useless.
 pub fn key(settings: &Settings) -> Result<Key> {
     if let Some(secret) = &settings.secret {
-        return Key::parse(secret.expose()).context("KHAOSAT_SECRET (--secret) is not a key");
+        return Key::parse(secret.expose()).context("KHAOSAT_SECRET (--secret) không phải là một khóa: dùng 64 chữ số hex do `khaosat secret new` tạo");
     }
     if let Some(path) = &settings.secret_file {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the key file {}", path.display()))?;
-        return Key::parse(&text).with_context(|| format!("the key file {}", path.display()));
+            .with_context(|| format!("không đọc được tệp khóa {}", path.display()))?;
+        return Key::parse(&text).with_context(|| {
+            format!(
+                "tệp khóa {} không chứa một khóa hợp lệ (tạo bằng `khaosat secret new`)",
+                path.display()
+            )
+        });
     }
     if settings.trial {
         return trial_key(&settings.database());
@@ -141,9 +146,12 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
 pub async fn build(settings: Settings) -> Result<App> {
     let (survey, store) = open_survey(&settings).await?;
     let key = key(&settings)?;
-    let listener = TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
+    let listener = TcpListener::bind(settings.listen).await.with_context(|| {
+        format!(
+            "không nghe được trên {} (cổng đang bận? đổi bằng --listen)",
+            settings.listen
+        )
+    })?;
     let address = listener.local_addr()?;
     let web_url = settings
         .web_url

@@ -70,13 +70,13 @@ fn compile(
     raw: CampaignFile,
     diags: &mut Diagnostics,
 ) -> Campaign {
-    check_id(file, diags, &raw.id, "campaign");
+    check_id(file, diags, &raw.id, "đợt khảo sát");
 
     let timezone: Tz = raw.timezone.get_ref().parse().unwrap_or_else(|_| {
         diags.push(file.error(
             Some(raw.timezone.span()),
-            format!("unknown time zone `{}`", raw.timezone.get_ref()),
-            "use an IANA time-zone name, e.g. \"Asia/Ho_Chi_Minh\"",
+            format!("không có múi giờ `{}`", raw.timezone.get_ref()),
+            "dùng tên múi giờ IANA, ví dụ \"Asia/Ho_Chi_Minh\"",
         ));
         chrono_tz::Asia::Ho_Chi_Minh
     });
@@ -88,8 +88,8 @@ fn compile(
             .unwrap_or_else(|| {
                 diags.push(file.error(
                     Some(s.span()),
-                    format!("`{key}` is not a local date and time: `{}`", s.get_ref()),
-                    "write it as \"YYYY-MM-DDTHH:MM:SS\" in the campaign's time zone, e.g. \"2021-02-15T23:59:59\"",
+                    format!("`{key}` không phải ngày giờ địa phương: `{}`", s.get_ref()),
+                    "viết dạng \"YYYY-MM-DDTHH:MM:SS\" theo múi giờ của đợt khảo sát, ví dụ \"2021-02-15T23:59:59\"",
                 ));
                 DateTime::<Utc>::MIN_UTC
             })
@@ -99,8 +99,8 @@ fn compile(
     if opens >= closes && opens != DateTime::<Utc>::MIN_UTC && closes != DateTime::<Utc>::MIN_UTC {
         diags.push(file.error(
             Some(raw.closes.span()),
-            "the survey closes before it opens".to_string(),
-            "make `closes` later than `opens`",
+            "thời điểm kết thúc sớm hơn thời điểm bắt đầu".to_string(),
+            "đặt `closes` sau `opens`",
         ));
     }
 
@@ -112,31 +112,31 @@ fn compile(
     let mut kind_ids = HashMap::new();
     let mut unit_ids = HashSet::new();
     for k in &raw.unit_kinds {
-        check_id(file, diags, &k.id, "unit kind");
+        check_id(file, diags, &k.id, "loại đơn vị");
         if kind_ids
             .insert(k.id.get_ref().clone(), kinds.len())
             .is_some()
         {
             diags.push(file.error(
                 Some(k.id.span()),
-                format!("duplicate unit kind `{}`", k.id.get_ref()),
-                "give every unit kind its own id",
+                format!("loại đơn vị `{}` bị trùng", k.id.get_ref()),
+                "đặt cho mỗi loại đơn vị một mã riêng",
             ));
         }
         if k.units.is_empty() {
             diags.push(file.error(
                 Some(k.id.span()),
-                format!("unit kind `{}` lists no units", k.id.get_ref()),
-                "add its units: units = [{ id = \"…\", name = \"…\" }]",
+                format!("loại đơn vị `{}` chưa có đơn vị nào", k.id.get_ref()),
+                "thêm các đơn vị: units = [{ id = \"…\", name = \"…\" }]",
             ));
         }
         for u in &k.units {
-            check_id(file, diags, &u.id, "unit");
+            check_id(file, diags, &u.id, "đơn vị");
             if !unit_ids.insert(u.id.get_ref().clone()) {
                 diags.push(file.error(
                     Some(u.id.span()),
-                    format!("duplicate unit id `{}`", u.id.get_ref()),
-                    "unit ids must be unique across the campaign",
+                    format!("mã đơn vị `{}` bị trùng", u.id.get_ref()),
+                    "mã đơn vị phải khác nhau trong cả đợt khảo sát",
                 ));
             }
             units.push(Unit {
@@ -153,8 +153,8 @@ fn compile(
     if units.is_empty() {
         diags.push(file.error(
             None,
-            "the campaign has no units".to_string(),
-            "add [[unit_kinds]] with their units",
+            "đợt khảo sát chưa có đơn vị nào".to_string(),
+            "thêm [[unit_kinds]] cùng các đơn vị",
         ));
     }
 
@@ -162,15 +162,15 @@ fn compile(
     let mut groups = Vec::new();
     let mut group_ids = HashMap::new();
     for g in &raw.groups {
-        check_id(file, diags, &g.id, "group");
+        check_id(file, diags, &g.id, "nhóm");
         if group_ids
             .insert(g.id.get_ref().clone(), groups.len())
             .is_some()
         {
             diags.push(file.error(
                 Some(g.id.span()),
-                format!("duplicate group id `{}`", g.id.get_ref()),
-                "give every group its own id",
+                format!("mã nhóm `{}` bị trùng", g.id.get_ref()),
+                "đặt cho mỗi nhóm một mã riêng",
             ));
         }
         let category = match g.category.get_ref().as_str() {
@@ -179,8 +179,8 @@ fn compile(
             other => {
                 diags.push(file.error(
                     Some(g.category.span()),
-                    format!("unknown category `{other}`"),
-                    "use \"officials\" or \"citizens\"",
+                    format!("không có category `{other}`"),
+                    "dùng \"officials\" (cán bộ, công chức) hoặc \"citizens\" (tổ chức, cá nhân)",
                 ));
                 Category::Citizens
             }
@@ -191,8 +191,8 @@ fn compile(
             Some((other, span)) => {
                 diags.push(file.error(
                     Some(span),
-                    format!("unknown access `{other}`"),
-                    "use \"token\" (one-time tokens) or \"open\" (a public link per unit)",
+                    format!("không có access `{other}`"),
+                    "dùng \"token\" (mã phiếu dùng một lần) hoặc \"open\" (đường dẫn công khai cho mỗi đơn vị)",
                 ));
                 Access::Token
             }
@@ -215,27 +215,27 @@ fn compile(
         if kind.is_none() {
             diags.push(file.error(
                 Some(a.unit_kind.span()),
-                format!("unknown unit kind `{}`", a.unit_kind.get_ref()),
-                "use the id of a [[unit_kinds]] entry",
+                format!("không có loại đơn vị `{}`", a.unit_kind.get_ref()),
+                "dùng mã của một [[unit_kinds]]",
             ));
         }
         let group = group_ids.get(a.group.get_ref()).copied();
         if group.is_none() {
             diags.push(file.error(
                 Some(a.group.span()),
-                format!("unknown group `{}`", a.group.get_ref()),
-                "use the id of a [[groups]] entry",
+                format!("không có nhóm `{}`", a.group.get_ref()),
+                "dùng mã của một [[groups]]",
             ));
         }
         if !pairs.insert((a.unit_kind.get_ref().clone(), a.group.get_ref().clone())) {
             diags.push(file.error(
                 Some(a.group.span()),
                 format!(
-                    "group `{}` assesses `{}` twice",
+                    "nhóm `{}` đánh giá `{}` hai lần",
                     a.group.get_ref(),
                     a.unit_kind.get_ref()
                 ),
-                "keep one assessment per unit kind and group",
+                "giữ một [[assessments]] cho mỗi loại đơn vị và nhóm",
             ));
         }
         let quota = match *a.quota.get_ref() {
@@ -243,8 +243,8 @@ fn compile(
             q => {
                 diags.push(file.error(
                     Some(a.quota.span()),
-                    format!("quota {q} is out of range"),
-                    "give the number of ballots wanted per unit, from 1 to 100000",
+                    format!("chỉ tiêu {q} nằm ngoài khoảng cho phép"),
+                    "ghi số phiếu cần cho mỗi đơn vị, từ 1 đến 100000",
                 ));
                 1
             }
@@ -260,8 +260,8 @@ fn compile(
                     };
                     diags.push(file.error(
                         Some(a.dialogue.span()),
-                        format!("dialogue file `{shown}` does not exist"),
-                        "name a .toml file in the campaign folder, relative to it",
+                        format!("không có tệp bảng hỏi `{shown}`"),
+                        "ghi tên một tệp .toml trong thư mục đợt khảo sát (đường dẫn tương đối)",
                     ));
                     return None;
                 }
@@ -283,8 +283,8 @@ fn compile(
         {
             diags.push(file.error(
                 Some(a.dialogue.span()),
-                format!("dialogues `{other}` and `{rel}` share the id `{}`", d.id()),
-                "give every dialogue file its own `id`",
+                format!("hai bảng hỏi `{other}` và `{rel}` cùng mã `{}`", d.id()),
+                "đặt cho mỗi tệp bảng hỏi một `id` riêng",
             ));
         }
         if let (Some(kind), Some(group), Some(dialogue)) = (kind, group, dialogue) {
@@ -300,8 +300,8 @@ fn compile(
     if assessments.is_empty() && diags.is_empty() {
         diags.push(file.error(
             None,
-            "the campaign has no assessments".to_string(),
-            "add [[assessments]] saying which group assesses which unit kind with which dialogue",
+            "đợt khảo sát chưa có [[assessments]] nào".to_string(),
+            "thêm [[assessments]]: nhóm nào đánh giá loại đơn vị nào, bằng bảng hỏi nào",
         ));
     }
     weights(file, diags, &raw, &mut assessments, &kinds);
@@ -351,14 +351,14 @@ fn weights(
                 assessments[i].weight = f64::from(assessments[i].quota) / f64::from(total.max(1));
             }
         } else if given < of_kind.len() {
-            diags.push(file.error(span, format!("only some assessments of `{}` have a `weight`", kind_def.id), "give every assessment of this unit kind a weight, or none (weights then follow the quotas)"));
+            diags.push(file.error(span, format!("chỉ một số [[assessments]] của `{}` có `weight`", kind_def.id), "ghi `weight` cho mọi [[assessments]] của loại đơn vị này, hoặc không ghi cho cái nào (khi đó trọng số theo chỉ tiêu)"));
         } else {
             let sum: f64 = of_kind.iter().map(|&i| assessments[i].weight).sum();
             if (sum - 1.0).abs() > 1e-6 || of_kind.iter().any(|&i| assessments[i].weight < 0.0) {
                 diags.push(file.error(
                     span,
-                    format!("the weights of `{}` sum to {sum}", kind_def.id),
-                    "make the weights non-negative with a sum of 1",
+                    format!("tổng trọng số của `{}` là {sum}", kind_def.id),
+                    "để các trọng số không âm và có tổng bằng 1",
                 ));
             }
         }
@@ -376,7 +376,11 @@ fn ballot_box(file: &SourceFile, diags: &mut Diagnostics, raw: &CampaignFile) ->
             None => default,
             Some((v, _)) if (1..=max).contains(&v) => v,
             Some((v, span)) => {
-                diags.push(file.error(Some(span), format!("{key} {v} is out of range"), fix));
+                diags.push(file.error(
+                    Some(span),
+                    format!("{key} {v} nằm ngoài khoảng cho phép"),
+                    fix,
+                ));
                 default
             }
         };
@@ -387,14 +391,14 @@ fn ballot_box(file: &SourceFile, diags: &mut Diagnostics, raw: &CampaignFile) ->
             "window_hours",
             168,
             24 * 366,
-            "use a number of hours from 1 (ballots reach the chain soon, in small batches) to 8784; 168 (a week) is the default",
+            "dùng số giờ từ 1 (phiếu vào chuỗi sớm, theo đợt nhỏ) đến 8784; mặc định 168 (một tuần)",
         )),
         session_idle: chrono::TimeDelta::days(bounded(
             &b.session_idle_days,
             "session_idle_days",
             7,
             366,
-            "use a number of days from 1 to 366; 7 is the default",
+            "dùng số ngày từ 1 đến 366; mặc định 7",
         )),
     }
 }
@@ -407,8 +411,8 @@ fn scoring(file: &SourceFile, diags: &mut Diagnostics, raw: &CampaignFile) -> Sc
         Some((m, span)) => {
             diags.push(file.error(
                 Some(span),
-                format!("min_cell {m} is out of range"),
-                "use a number of answers from 1 to 1000 (5 is usual)",
+                format!("min_cell {m} nằm ngoài khoảng cho phép"),
+                "dùng số câu trả lời từ 1 đến 1000 (thường là 5)",
             ));
             5
         }
@@ -424,7 +428,11 @@ fn scoring(file: &SourceFile, diags: &mut Diagnostics, raw: &CampaignFile) -> Sc
         .collect();
     for (b, raw_b) in bands.iter().zip(&s.bands) {
         if !(0.0..=100.0).contains(&b.at_least) || !(0.0..=1.0).contains(&b.points) {
-            diags.push(file.error(Some(raw_b.at_least.span()), "a scoring band is out of range".to_string(), "`at_least` is an index from 0 to 100 and `points` a share from 0 to 1 of max_points"));
+            diags.push(file.error(
+                Some(raw_b.at_least.span()),
+                "một mức điểm nằm ngoài khoảng cho phép".to_string(),
+                "`at_least` là chỉ số từ 0 đến 100 và `points` là tỷ lệ từ 0 đến 1 của max_points",
+            ));
         }
     }
     bands.sort_by(|a, b| b.at_least.total_cmp(&a.at_least));

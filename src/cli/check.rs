@@ -95,23 +95,5 @@ pub fn report(c: &Campaign) -> String {
     out.push_str(&format!(
         "\nTổng: {total} phiếu = {officials} phiếu cán bộ, công chức + {citizens} phiếu tổ chức, cá nhân\n"
     ));
-    out.push_str(&format!(
-        "Total: {} ballots = {} from officials + {} from citizens\n",
-        thousands(total),
-        thousands(officials),
-        thousands(citizens)
-    ));
-    out
-}
-
-fn thousands(n: u32) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
     out
 }

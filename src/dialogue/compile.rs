@@ -66,12 +66,12 @@ impl Compiler<'_> {
     }
 
     fn run(mut self, raw: DialogueFile) -> Result<Dialogue, Diagnostics> {
-        check_id(self.file, &mut self.diags, &raw.id, "dialogue");
+        check_id(self.file, &mut self.diags, &raw.id, "bảng hỏi");
         if raw.title.get_ref().trim().is_empty() {
             self.error(
                 raw.title.span(),
-                "the title is empty".into(),
-                "give the questionnaire a title",
+                "tiêu đề đang trống".into(),
+                "đặt tiêu đề cho bảng hỏi",
             );
         }
         let messages = self.messages(&raw.messages);
@@ -86,8 +86,8 @@ impl Compiler<'_> {
         if raw.sections.is_empty() {
             self.diags.push(self.file.error(
                 None,
-                "the dialogue has no sections".to_string(),
-                "add at least one [[sections]] with questions",
+                "bảng hỏi chưa có phần nào".to_string(),
+                "thêm ít nhất một [[sections]] có câu hỏi",
             ));
         }
         let mut sections = Vec::new();
@@ -96,19 +96,19 @@ impl Compiler<'_> {
         let mut section_ids = HashSet::new();
         let mut question_ids: HashMap<String, usize> = HashMap::new();
         for raw_section in &raw.sections {
-            check_id(self.file, &mut self.diags, &raw_section.id, "section");
+            check_id(self.file, &mut self.diags, &raw_section.id, "phần");
             if !section_ids.insert(raw_section.id.get_ref().clone()) {
                 self.error(
                     raw_section.id.span(),
-                    format!("duplicate section id `{}`", raw_section.id.get_ref()),
-                    "give every section its own id",
+                    format!("mã phần `{}` bị trùng", raw_section.id.get_ref()),
+                    "đặt cho mỗi phần một mã riêng",
                 );
             }
             if raw_section.questions.is_empty() {
                 self.error(
                     raw_section.id.span(),
-                    format!("section `{}` has no questions", raw_section.id.get_ref()),
-                    "add [[sections.questions]] under it, or remove the section",
+                    format!("phần `{}` chưa có câu hỏi", raw_section.id.get_ref()),
+                    "thêm [[sections.questions]] bên dưới, hoặc xóa phần này",
                 );
             }
             let section = sections.len();
@@ -118,12 +118,12 @@ impl Compiler<'_> {
                 intro: raw_section.intro.as_deref().map(text::nfc),
             });
             for q in &raw_section.questions {
-                check_id(self.file, &mut self.diags, &q.id, "question");
+                check_id(self.file, &mut self.diags, &q.id, "câu hỏi");
                 if question_ids.contains_key(q.id.get_ref()) {
                     self.error(
                         q.id.span(),
-                        format!("duplicate question id `{}`", q.id.get_ref()),
-                        "question ids must be unique in the dialogue; rename one",
+                        format!("mã câu hỏi `{}` bị trùng", q.id.get_ref()),
+                        "mã câu hỏi phải khác nhau trong một bảng hỏi; đổi tên một câu",
                     );
                 } else {
                     question_ids.insert(q.id.get_ref().clone(), questions.len());
@@ -133,8 +133,8 @@ impl Compiler<'_> {
                 if text_.is_empty() {
                     self.error(
                         q.text.span(),
-                        "the question text is empty".into(),
-                        "write the question",
+                        "nội dung câu hỏi đang trống".into(),
+                        "viết nội dung câu hỏi",
                     );
                 }
                 questions.push(Question {
@@ -169,8 +169,8 @@ impl Compiler<'_> {
             if !used && !scales.is_empty() {
                 self.error(
                     s.id.span(),
-                    format!("scale `{}` is never used", s.id.get_ref()),
-                    "use it in a question (`scale = \"…\"`) or remove it",
+                    format!("thang đo `{}` không được dùng", s.id.get_ref()),
+                    "dùng nó trong một câu hỏi (`scale = \"…\"`) hoặc xóa nó",
                 );
             }
         }
@@ -205,8 +205,8 @@ impl Compiler<'_> {
             Some(a) => {
                 self.diags.push(self.file.error(
                     Some(a.span()),
-                    "`address` must be a short form of address".to_string(),
-                    "write how the texts address the respondent, e.g. \"ông/bà\" for citizens or \"đồng chí\" for officials",
+                    "`address` phải là một cách xưng hô ngắn".to_string(),
+                    "ghi cách xưng hô với người trả lời, ví dụ \"ông/bà\" cho người dân hoặc \"đồng chí\" cho cán bộ",
                 ));
                 "ông/bà".to_string()
             }
@@ -263,28 +263,28 @@ impl Compiler<'_> {
         let mut seen = HashSet::new();
         let mut scales = Vec::new();
         for s in raw {
-            check_id(self.file, &mut self.diags, &s.id, "scale");
+            check_id(self.file, &mut self.diags, &s.id, "thang đo");
             if !seen.insert(s.id.get_ref().clone()) {
                 self.error(
                     s.id.span(),
-                    format!("duplicate scale id `{}`", s.id.get_ref()),
-                    "give every scale its own id",
+                    format!("mã thang đo `{}` bị trùng", s.id.get_ref()),
+                    "đặt cho mỗi thang đo một mã riêng",
                 );
             }
             let opts = s.options.get_ref();
             if opts.is_empty() {
                 self.error(
                     s.options.span(),
-                    format!("scale `{}` has no options", s.id.get_ref()),
-                    "list its options, e.g. options = [{ label = \"Hài lòng\", score = 4, positive = true }]",
+                    format!("thang đo `{}` chưa có lựa chọn nào", s.id.get_ref()),
+                    "liệt kê các lựa chọn, ví dụ options = [{ label = \"Hài lòng\", score = 4, positive = true }]",
                 );
             }
             if opts.len() > MAX_OPTIONS {
                 self.error(
                     s.options.span(),
-                    format!("scale `{}` has {} options", s.id.get_ref(), opts.len()),
+                    format!("thang đo `{}` có {} lựa chọn", s.id.get_ref(), opts.len()),
                     &format!(
-                        "keep at most {MAX_OPTIONS} options so buttons stay readable on a phone"
+                        "giữ tối đa {MAX_OPTIONS} lựa chọn để các nút vẫn đọc được trên điện thoại"
                     ),
                 );
             }
@@ -296,8 +296,8 @@ impl Compiler<'_> {
                 if label.is_empty() {
                     self.error(
                         o.label.span(),
-                        "an option label is empty".into(),
-                        "write the label",
+                        "nhãn của một lựa chọn đang trống".into(),
+                        "viết nhãn",
                     );
                 }
                 let mut matches = vec![text::fold(&label)];
@@ -310,31 +310,31 @@ impl Compiler<'_> {
                     if !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
                         self.error(
                             span.clone(),
-                            format!("option label or alias `{m}` is only a number"),
-                            "typed numbers choose options by position; use words",
+                            format!("nhãn hoặc tên gọi khác `{m}` chỉ là một con số"),
+                            "số gõ vào được hiểu là thứ tự lựa chọn; hãy dùng chữ",
                         );
                     } else if let Some(other) = matches_seen.insert(m.clone(), label.clone()) {
                         self.error(
                             span.clone(),
-                            format!("`{m}` matches two options (`{other}` and `{label}`) once diacritics and case are ignored"),
-                            "make the labels and aliases of a scale distinct without diacritics",
+                            format!("`{m}` trùng với hai lựa chọn (`{other}` và `{label}`) khi bỏ dấu và chữ hoa"),
+                            "làm cho các nhãn và tên gọi khác của thang đo khác nhau cả khi bỏ dấu",
                         );
                     }
                 }
                 if o.not_applicable && (o.positive || o.score.is_some()) {
                     self.error(
                         o.label.span(),
-                        format!("option `{label}` is not_applicable but has a score or is positive"),
-                        "a not-applicable option is excluded from scores: remove its score and `positive`",
+                        format!("lựa chọn `{label}` là not_applicable nhưng lại có điểm hoặc positive"),
+                        "lựa chọn “không đánh giá được” không tính điểm: xóa score và `positive` của nó",
                     );
                 }
                 if scored && !o.not_applicable && o.score.is_none() {
                     self.error(
                         o.label.span(),
                         format!(
-                            "option `{label}` has no score while other options of the scale do"
+                            "lựa chọn `{label}` không có điểm trong khi các lựa chọn khác của thang đo có"
                         ),
-                        "give it a score, or mark it `not_applicable = true`",
+                        "cho nó một điểm, hoặc đánh dấu `not_applicable = true`",
                     );
                 }
                 options.push(ScaleOption {
@@ -359,32 +359,31 @@ impl Compiler<'_> {
         scale_ids: &HashMap<&str, usize>,
         scales: &[Scale],
     ) -> QuestionKind {
-        let kind =
-            match &q.kind {
-                Some(k) => k.get_ref().as_str(),
-                None if q.scale.is_some() => "choice",
-                None => {
-                    self.error(
+        let kind = match &q.kind {
+            Some(k) => k.get_ref().as_str(),
+            None if q.scale.is_some() => "choice",
+            None => {
+                self.error(
                     q.id.span(),
-                    format!("question `{}` has neither a type nor a scale", q.id.get_ref()),
-                    "add `scale = \"…\"` for a choice, or `type = \"text\"` / `type = \"number\"`",
+                    format!("câu hỏi `{}` không có type cũng không có scale", q.id.get_ref()),
+                    "thêm `scale = \"…\"` cho câu chọn, hoặc `type = \"text\"` / `type = \"number\"`",
                 );
-                    return QuestionKind::Text {
-                        min_length: 0,
-                        max_length: 1,
-                    };
-                }
-            };
+                return QuestionKind::Text {
+                    min_length: 0,
+                    max_length: 1,
+                };
+            }
+        };
         let scale = |this: &mut Self| -> usize {
             match &q.scale {
                 None => {
                     this.error(
                         q.id.span(),
                         format!(
-                            "question `{}` is a {kind} question without a scale",
+                            "câu hỏi `{}` thuộc loại `{kind}` nhưng không có scale",
                             q.id.get_ref()
                         ),
-                        "add `scale = \"<id of a [[scales]] entry>\"`",
+                        "thêm `scale = \"<mã của một [[scales]]>\"`",
                     );
                     0
                 }
@@ -394,8 +393,8 @@ impl Compiler<'_> {
                         let known = scale_ids.keys().copied().collect::<Vec<_>>().join(", ");
                         this.error(
                             s.span(),
-                            format!("unknown scale `{}`", s.get_ref()),
-                            &format!("use one of the scales defined in this file: {known}"),
+                            format!("không có thang đo `{}`", s.get_ref()),
+                            &format!("dùng một thang đo có trong tệp này: {known}"),
                         );
                         0
                     }
@@ -406,8 +405,8 @@ impl Compiler<'_> {
             if let Some(s) = &q.scale {
                 this.error(
                     s.span(),
-                    format!("a {kind} question takes no scale"),
-                    "remove `scale`, or change `type` to \"choice\" or \"multiple\"",
+                    format!("câu hỏi loại `{kind}` không dùng scale"),
+                    "xóa `scale`, hoặc đổi `type` thành \"choice\" hoặc \"multiple\"",
                 );
             }
         };
@@ -421,8 +420,8 @@ impl Compiler<'_> {
                     Some(v) => {
                         this.error(
                             v.span(),
-                            format!("`{key}` is {}", v.get_ref()),
-                            &format!("use a number from 0 to {max}"),
+                            format!("`{key}` bằng {}", v.get_ref()),
+                            &format!("dùng một số từ 0 đến {max}"),
                         );
                         default
                     }
@@ -455,10 +454,10 @@ impl Compiler<'_> {
                     self.error(
                         q.id.span(),
                         format!(
-                            "question `{}` has min {min} greater than max {max}",
+                            "câu hỏi `{}` có min {min} lớn hơn max {max}",
                             q.id.get_ref()
                         ),
-                        "swap or correct `min` and `max`",
+                        "đổi chỗ hoặc sửa `min` và `max`",
                     );
                 }
                 QuestionKind::Number {
@@ -471,8 +470,8 @@ impl Compiler<'_> {
                 let span = q.kind.as_ref().map_or(q.id.span(), |k| k.span());
                 self.error(
                     span,
-                    format!("unknown question type `{other}`"),
-                    "use \"choice\", \"multiple\", \"text\" or \"number\"",
+                    format!("không có loại câu hỏi `{other}`"),
+                    "dùng \"choice\", \"multiple\", \"text\" hoặc \"number\"",
                 );
                 QuestionKind::Text {
                     min_length: 0,
@@ -495,8 +494,8 @@ impl Compiler<'_> {
         let Some(&target) = ids.get(name) else {
             self.error(
                 c.question.span(),
-                format!("condition on unknown question `{name}`"),
-                "name the id of an earlier question in this dialogue",
+                format!("điều kiện dựa vào câu hỏi không có `{name}`"),
+                "ghi mã của một câu hỏi đứng trước trong bảng hỏi này",
             );
             return None;
         };
@@ -504,11 +503,15 @@ impl Compiler<'_> {
             self.error(
                 c.question.span(),
                 format!(
-                    "condition on question `{name}`, which is {} this one",
-                    if target == at { "" } else { "asked after" }
+                    "điều kiện dựa vào câu hỏi `{name}`, {}",
+                    if target == at {
+                        "chính là câu này"
+                    } else {
+                        "được hỏi sau câu này"
+                    }
                 )
-                .replace("which is  this one", "which is this very question"),
-                "a condition may only look at questions asked before this one; move it or the question",
+                .to_string(),
+                "điều kiện chỉ được dựa vào các câu hỏi trước; chuyển điều kiện hoặc câu hỏi",
             );
             return None;
         }
@@ -521,8 +524,8 @@ impl Compiler<'_> {
         if tests.iter().filter(|t| **t).count() != 1 {
             self.error(
                 raw.span(),
-                "a condition needs exactly one test".into(),
-                "use one of `any_of`, `none_of`, `answered`, or `at_least`/`at_most`",
+                "một điều kiện cần đúng một phép thử".into(),
+                "dùng một trong `any_of`, `none_of`, `answered`, hoặc `at_least`/`at_most`",
             );
             return None;
         }
@@ -536,9 +539,9 @@ impl Compiler<'_> {
                     this.error(
                         list.span(),
                         format!(
-                            "`any_of`/`none_of` need a choice question, but `{name}` is not one"
+                            "`any_of`/`none_of` cần một câu hỏi chọn, nhưng `{name}` không phải"
                         ),
-                        "use `answered`, or `at_least`/`at_most` for a number question",
+                        "dùng `answered`, hoặc `at_least`/`at_most` cho câu hỏi số",
                     );
                     return None;
                 }
@@ -561,8 +564,12 @@ impl Compiler<'_> {
                             .join(", ");
                         this.error(
                             l.span(),
-                            format!("`{}` is not an option of scale `{}`", l.get_ref(), scale.id),
-                            &format!("use one of {known}"),
+                            format!(
+                                "`{}` không phải là lựa chọn của thang đo `{}`",
+                                l.get_ref(),
+                                scale.id
+                            ),
+                            &format!("dùng một trong: {known}"),
                         );
                         return None;
                     }
@@ -580,8 +587,8 @@ impl Compiler<'_> {
             if !matches!(kind, QuestionKind::Number { .. }) {
                 self.error(
                     raw.span(),
-                    format!("`at_least`/`at_most` need a number question, but `{name}` is not one"),
-                    "use `any_of`, `none_of` or `answered`",
+                    format!("`at_least`/`at_most` cần một câu hỏi số, nhưng `{name}` không phải"),
+                    "dùng `any_of`, `none_of` hoặc `answered`",
                 );
                 return None;
             }
@@ -604,13 +611,13 @@ impl Compiler<'_> {
             let target = &questions[cond.question];
             let why = if !reachable[cond.question] {
                 Some(format!(
-                    "it depends on `{}`, which is never asked",
+                    "nó phụ thuộc `{}`, là câu không bao giờ được hỏi",
                     target.id
                 ))
             } else {
                 match (&cond.test, &target.kind) {
                     (Test::AnyOf(set), _) if set.is_empty() => {
-                        Some("`any_of` is empty".to_string())
+                        Some("`any_of` đang trống".to_string())
                     }
                     (
                         Test::NoneOf(set),
@@ -619,11 +626,11 @@ impl Compiler<'_> {
                         (1..=s.options.len() as u16).all(|n| set.contains(&n))
                     }) =>
                     {
-                        Some("`none_of` excludes every option".to_string())
+                        Some("`none_of` loại trừ mọi lựa chọn".to_string())
                     }
                     (Test::Answered(false), _) if target.required && target.show_if.is_none() => {
                         Some(format!(
-                            "`{}` is required, so it is always answered",
+                            "`{}` là câu bắt buộc nên luôn có câu trả lời",
                             target.id
                         ))
                     }
@@ -631,7 +638,7 @@ impl Compiler<'_> {
                         if at_least > at_most || at_least > max || at_most < min =>
                     {
                         Some(format!(
-                            "no answer to `{}` can fall in that range",
+                            "không câu trả lời nào của `{}` nằm trong khoảng đó",
                             target.id
                         ))
                     }
@@ -646,8 +653,8 @@ impl Compiler<'_> {
                     .map_or(raw[i].id.span(), |c| c.span());
                 self.error(
                     span,
-                    format!("question `{}` is unreachable: {why}", q.id),
-                    "correct the `show_if` condition so some answer satisfies it, or remove the question",
+                    format!("câu hỏi `{}` không bao giờ được hỏi: {why}", q.id),
+                    "sửa điều kiện `show_if` để có câu trả lời thỏa mãn, hoặc xóa câu hỏi",
                 );
             }
         }

@@ -105,79 +105,79 @@ const INVALID: &[(&str, &str, &str)] = &[
     (
         "unknown-scale",
         "18:9",
-        "unknown scale `khong-co` — use one of the scales defined in this file: s",
+        "không có thang đo `khong-co` — dùng một thang đo có trong tệp này: s",
     ),
-    (
-        "duplicate-question-id",
-        "21:6",
-        "duplicate question id `q1`",
-    ),
+    ("duplicate-question-id", "21:6", "mã câu hỏi `q1` bị trùng"),
     (
         "condition-on-later-question",
         "19:24",
-        "condition on question `q2`, which is asked after this one",
+        "điều kiện dựa vào câu hỏi `q2`, được hỏi sau câu này",
     ),
     (
         "condition-on-unknown-question",
         "19:24",
-        "condition on unknown question `q0`",
+        "điều kiện dựa vào câu hỏi không có `q0`",
     ),
     (
         "condition-unknown-option",
         "24:40",
-        "`Có lẽ` is not an option of scale `s` — use one of \"Có\", \"Không\"",
+        "`Có lẽ` không phải là lựa chọn của thang đo `s` — dùng một trong: \"Có\", \"Không\"",
     ),
     (
         "condition-type-mismatch",
         "24:39",
-        "`any_of`/`none_of` need a choice question, but `q1` is not one",
+        "`any_of`/`none_of` cần một câu hỏi chọn, nhưng `q1` không phải",
     ),
     (
         "unreachable-question",
         "24:11",
-        "question `q2` is unreachable: `none_of` excludes every option",
+        "câu hỏi `q2` không bao giờ được hỏi: `none_of` loại trừ mọi lựa chọn",
     ),
     (
         "unreachable-through-another",
         "32:11",
-        "question `q3` is unreachable: it depends on `q2`, which is never asked",
+        "câu hỏi `q3` không bao giờ được hỏi: nó phụ thuộc `q2`, là câu không bao giờ được hỏi",
     ),
-    ("unknown-key", "18:1", "unknown field `scael`"),
+    ("unknown-key", "18:1", "lỗi TOML: unknown field `scael`"),
     (
         "unknown-question-type",
         "18:8",
-        "unknown question type `rating` — use \"choice\", \"multiple\", \"text\" or \"number\"",
+        "không có loại câu hỏi `rating` — dùng \"choice\", \"multiple\", \"text\" hoặc \"number\"",
     ),
     (
         "unknown-placeholder",
         "12:10",
-        "message `review` uses unknown placeholder `{don_vi}` — use one of {unit}",
+        "thông báo `review` dùng chỗ điền không có `{don_vi}` — dùng một trong: {unit}",
     ),
     (
         "number-min-above-max",
         "16:6",
-        "question `q1` has min 10 greater than max 1",
+        "câu hỏi `q1` có min 10 lớn hơn max 1",
     ),
-    ("text-with-scale", "19:9", "a text question takes no scale"),
-    ("invalid-id", "16:6", "invalid question id `Câu 1`"),
-    ("no-sections", "1:1", "the dialogue has no sections"),
-    ("empty-scale", "6:11", "scale `s` has no options"),
+    (
+        "text-with-scale",
+        "19:9",
+        "câu hỏi loại `text` không dùng scale",
+    ),
+    ("invalid-id", "16:6", "mã câu hỏi không hợp lệ `Câu 1`"),
+    ("no-sections", "1:1", "bảng hỏi chưa có phần nào"),
+    ("empty-scale", "6:11", "thang đo `s` chưa có lựa chọn nào"),
     (
         "labels-equal-without-diacritics",
         "8:13",
-        "`hai long` matches two options",
+        "`hai long` trùng với hai lựa chọn",
     ),
     (
         "not-applicable-with-score",
         "8:13",
-        "option `Không đánh giá được` is not_applicable but has a score",
+        "lựa chọn `Không đánh giá được` là not_applicable nhưng lại có điểm",
     ),
     (
         "label-only-a-number",
         "7:13",
-        "option label or alias `5` is only a number",
+        "nhãn hoặc tên gọi khác `5` chỉ là một con số",
     ),
-    ("toml-syntax", "9:15", "invalid basic string"),
+    ("toml-syntax", "9:15", "lỗi TOML: invalid basic string"),
 ];
 
 fn invalid_dialogues_are_reported_with_file_line_column_and_fix() {
@@ -227,39 +227,47 @@ fn campaign_mistakes_are_located() {
         "timezone = \"Asia/Ho_Chi_Minh\"",
         "timezone = \"Asia/Hanoi_City\"",
     );
-    assert_located(d.path(), &e, 9, "unknown time zone `Asia/Hanoi_City`");
+    assert_located(d.path(), &e, 9, "không có múi giờ `Asia/Hanoi_City`");
     let (d, e) = campaign_with(
         "closes = \"2021-02-15T23:59:59\"",
         "closes = \"15/02/2021\"",
     );
-    assert_located(d.path(), &e, 13, "`closes` is not a local date and time");
+    assert_located(d.path(), &e, 13, "`closes` không phải ngày giờ địa phương");
     let (d, e) = campaign_with(
         "closes = \"2021-02-15T23:59:59\"",
         "closes = \"2020-12-31T00:00:00\"",
     );
-    assert_located(d.path(), &e, 13, "the survey closes before it opens");
+    assert_located(
+        d.path(),
+        &e,
+        13,
+        "thời điểm kết thúc sớm hơn thời điểm bắt đầu",
+    );
     let (d, e) = campaign_with(
         "dialogue = \"nguoi-dan.toml\"",
         "dialogue = \"nguoi-dan-2.toml\"",
     );
-    assert!(e.contains("nguoi-dan-2.toml` does not exist"), "{e}");
-    assert_located(d.path(), &e, 97, "does not exist");
+    assert!(
+        e.contains("nguoi-dan-2.toml`") && e.contains("không có tệp bảng hỏi"),
+        "{e}"
+    );
+    assert_located(d.path(), &e, 97, "không có tệp bảng hỏi");
     let (d, e) = campaign_with("group = \"nguoi-dan\"", "group = \"dan\"");
-    assert_located(d.path(), &e, 96, "unknown group `dan`");
+    assert_located(d.path(), &e, 96, "không có nhóm `dan`");
     let (d, e) = campaign_with(
         "{ id = \"binh-tu\", name = \"UBND xã Bình Tú\" }",
         "{ id = \"binh-an\", name = \"UBND xã Bình Tú\" }",
     );
-    assert_located(d.path(), &e, 67, "duplicate unit id `binh-an`");
+    assert_located(d.path(), &e, 67, "mã đơn vị `binh-an` bị trùng");
     let (d, e) = campaign_with("quota = 28", "quota = 28\nweight = 0.5");
     assert_located(
         d.path(),
         &e,
         89,
-        "only some assessments of `phong` have a `weight`",
+        "chỉ một số [[assessments]] của `phong` có `weight`",
     );
     let (d, e) = campaign_with("quota = 12", "quota = 0");
-    assert_located(d.path(), &e, 98, "quota 0 is out of range");
+    assert_located(d.path(), &e, 98, "chỉ tiêu 0 nằm ngoài khoảng cho phép");
     // A broken dialogue is reported with its own file.
     let dir = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(shipped_campaign_dir()).unwrap() {
@@ -274,7 +282,10 @@ fn campaign_mistakes_are_located() {
     std::fs::write(&p, text).unwrap();
     let e = campaign::load(dir.path()).unwrap_err().to_string();
     assert!(
-        e.contains(&format!("{}:46:9: unknown scale `hai-lon`", p.display())),
+        e.contains(&format!(
+            "{}:46:9: không có thang đo `hai-lon`",
+            p.display()
+        )),
         "{e}"
     );
 }

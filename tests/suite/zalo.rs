@@ -559,7 +559,10 @@ async fn staff_run_the_campaign_from_zalo(backend: Backend) {
     assert!(text(z.say("zc-1", token.as_str(), "c2").await).contains("Câu 1/14"));
     // Inside a ballot the same words are the citizen's answer, never a refusal.
     let answer = text(z.say("zc-1", "tiến độ", "c3").await);
-    assert!(!answer.contains("chỉ dành cho cán bộ") && answer.contains("Câu 1/14"), "{answer}");
+    assert!(
+        !answer.contains("chỉ dành cho cán bộ") && answer.contains("Câu 1/14"),
+        "{answer}"
+    );
 
     // Removed: the account is no longer staff.
     assert!(z.h.store().remove_staff(id, 1).await.unwrap());
