@@ -77,7 +77,13 @@ impl Cli {
         }
         let matches = match cmd.try_get_matches_from(args) {
             Ok(m) => m,
-            Err(e) => e.exit(),
+            Err(e) => match vietnamese(&e) {
+                Some(message) => {
+                    eprintln!("lỗi: {message}");
+                    std::process::exit(2);
+                }
+                None => e.exit(),
+            },
         };
         let mut cli = Self::from_arg_matches(&matches).map_err(|e| anyhow::anyhow!("{e}"))?;
         for arg in Self::command().get_arguments() {
@@ -170,6 +176,50 @@ pub enum Command {
     /// Answer a questionnaire in the terminal (reads answers from standard
     /// input, so it can be scripted).
     Chat(chat::ChatArgs),
+}
+
+/// A mistake on the command line, said in Vietnamese with where to look;
+/// `None` for help and version output, and for kinds left to clap.
+fn vietnamese(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ErrorKind};
+    let get = |k: ContextKind| e.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let suggested = match e
+        .get(ContextKind::SuggestedArg)
+        .or(e.get(ContextKind::SuggestedSubcommand))
+    {
+        Some(s) => format!(" (có phải {s}?)"),
+        None => String::new(),
+    };
+    let arg = get(ContextKind::InvalidArg);
+    Some(match e.kind() {
+        ErrorKind::UnknownArgument => {
+            format!("không có tùy chọn {arg}{suggested}; `khaosat --help` liệt kê các tùy chọn")
+        }
+        ErrorKind::InvalidSubcommand => format!(
+            "không có lệnh {}{suggested}; `khaosat --help` liệt kê các lệnh",
+            get(ContextKind::InvalidSubcommand)
+        ),
+        ErrorKind::MissingRequiredArgument => format!("thiếu {arg}; xem `khaosat <lệnh> --help`"),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let why = std::error::Error::source(e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            format!(
+                "giá trị `{}` không dùng được cho {arg}{why}",
+                get(ContextKind::InvalidValue)
+            )
+        }
+        ErrorKind::ArgumentConflict => {
+            format!("không dùng {arg} cùng với {}", get(ContextKind::PriorArg))
+        }
+        ErrorKind::NoEquals
+        | ErrorKind::TooManyValues
+        | ErrorKind::TooFewValues
+        | ErrorKind::WrongNumberOfValues => {
+            format!("số giá trị của {arg} không đúng; xem `khaosat <lệnh> --help`")
+        }
+        _ => return None,
+    })
 }
 
 /// Runs a parsed command line.

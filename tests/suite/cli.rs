@@ -883,6 +883,29 @@ fn staff_are_added_listed_and_removed() {
     assert!(!again.status.success() && stderr(&again).contains("không có cán bộ số 1"));
 }
 
+/// A mistyped command line is answered in Vietnamese, with the fix.
+fn command_line_mistakes_are_explained_in_vietnamese() {
+    let o = khaosat(&["tokens", "issue", "--gruop", "x"], "");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("không có tùy chọn --gruop (có phải --group?)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = khaosat(&["reopen", "--until", "mai", "--reason", "x"], "");
+    assert!(
+        stderr(&o).contains("viết ngày dạng 28/02/2021"),
+        "{}",
+        stderr(&o)
+    );
+    let o = khaosat(&["tokenz"], "");
+    assert!(
+        stderr(&o).contains("không có lệnh tokenz (có phải tokens?)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 fn backup_copies_and_verifies_the_database() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
@@ -986,6 +1009,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sync check_reports_a_broken_file_and_fails,
         sync tokens_issue_writes_links_and_printable_sheets_but_stores_only_hashes,
         sync staff_are_added_listed_and_removed,
+        sync command_line_mistakes_are_explained_in_vietnamese,
         sync a_scripted_chat_completes_a_citizen_ballot,
         sync a_scripted_chat_completes_a_leaders_units_over_two_sittings,
         sync progress_prints_the_quota_fulfilment,
