@@ -96,21 +96,35 @@ impl Store {
     /// How many people each channel could not reach, by reason (counts:
     /// nobody is named).
     pub async fn undeliverable_counts(&self) -> Result<Vec<crate::progress::Unreachable>> {
-        let rows = sqlx::query(
-            "SELECT channel, reason, COUNT(DISTINCT respondent) FROM undeliverable \
-             GROUP BY channel, reason ORDER BY channel, reason",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .context("counting the people a channel could not reach")?;
-        rows.iter()
-            .map(|r| {
-                Ok(crate::progress::Unreachable {
-                    channel: r.try_get(0)?,
-                    reason: r.try_get(1)?,
-                    people: r.try_get::<i64, _>(2)?.max(0) as u64,
-                })
-            })
-            .collect()
+        unreachable(&self.pool).await
     }
+}
+
+impl Tx {
+    /// [`Store::undeliverable_counts`], in this transaction.
+    pub async fn undeliverable_counts(&mut self) -> Result<Vec<crate::progress::Unreachable>> {
+        unreachable(&mut *self.tx).await
+    }
+}
+
+async fn unreachable<'e, E>(exec: E) -> Result<Vec<crate::progress::Unreachable>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "SELECT channel, reason, COUNT(DISTINCT respondent) FROM undeliverable \
+         GROUP BY channel, reason ORDER BY channel, reason",
+    )
+    .fetch_all(exec)
+    .await
+    .context("counting the people a channel could not reach")?;
+    rows.iter()
+        .map(|r| {
+            Ok(crate::progress::Unreachable {
+                channel: r.try_get(0)?,
+                reason: r.try_get(1)?,
+                people: r.try_get::<i64, _>(2)?.max(0) as u64,
+            })
+        })
+        .collect()
 }

@@ -174,6 +174,7 @@ impl Turn<'_> {
         let counts = self.tx.ballot_counts(c.id()).await?;
         let mut p = crate::progress::Progress::new(&c, &counts);
         p.period = self.survey.period();
+        p.unreachable = self.tx.undeliverable_counts().await?;
         Ok(p)
     }
 

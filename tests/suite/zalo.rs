@@ -502,7 +502,16 @@ async fn staff_run_the_campaign_from_zalo(backend: Backend) {
         enrolled.contains("Đồng chí Chị Lan, Phòng Nội vụ đã được ghi nhận"),
         "{enrolled}"
     );
+    // Someone Zalo would not let the OA reach: staff see them counted.
+    z.h.store()
+        .record_undeliverable("zalo", "someone", "no_interaction_7_days", 0)
+        .await
+        .unwrap();
     let progress = text(z.say("zs-1", "tien do", "s3").await);
+    assert!(
+        progress.contains("Không gửi được tin trả lời") && progress.contains("quá 7 ngày"),
+        "{progress}"
+    );
     assert!(
         progress.contains("Tiến độ khảo sát") && progress.contains("Tổng: 0/1100 phiếu"),
         "{progress}"
