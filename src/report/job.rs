@@ -45,6 +45,32 @@ pub enum Scope {
     Interim,
 }
 
+/// The final report's workbook and page, as staff receive them in a chat
+/// (`/baocao`, the links of `báo cáo`): written into a temporary folder,
+/// read back, the folder removed. `(file name, bytes)`, the workbook first.
+pub async fn staff_files(
+    store: &Store,
+    c: &Campaign,
+    now: DateTime<Utc>,
+) -> Result<(Report, Vec<(&'static str, Vec<u8>)>)> {
+    let dir = std::env::temp_dir().join(format!("khaosat-bao-cao-{}", crate::hex::random::<8>()));
+    let read = async {
+        let written = write_reports(store, c, &dir, now, Scope::Final).await?;
+        let files = [WORKBOOK, PAGE_HTML]
+            .into_iter()
+            .map(|name| {
+                let bytes =
+                    std::fs::read(dir.join(name)).with_context(|| format!("reading {name}"))?;
+                Ok((name, bytes))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((written.report, files))
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    read
+}
+
 /// Computes the report from the stored ballots and writes every output
 /// into `out` (created if missing). Refuses, writing nothing, when the
 /// ballots' hash chain does not verify.

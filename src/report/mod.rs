@@ -21,7 +21,9 @@ pub mod open_data;
 pub mod tables;
 pub mod xlsx;
 
-pub use job::{JSON, PAGE_HTML, Scope, WORKBOOK, Written, write_reports, write_reports_watched};
+pub use job::{
+    JSON, PAGE_HTML, Scope, WORKBOOK, Written, staff_files, write_reports, write_reports_watched,
+};
 
 pub use build::build;
 

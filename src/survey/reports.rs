@@ -8,11 +8,11 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Survey;
-use crate::report::{PAGE_HTML, Scope, WORKBOOK, write_reports};
+use crate::report::{PAGE_HTML, WORKBOOK, staff_files};
 
 /// How long a link works.
 pub const KEPT: TimeDelta = TimeDelta::hours(24);
@@ -36,37 +36,26 @@ impl Survey {
     /// Computes the final report and keeps it for [`KEPT`]; returns its id.
     pub(super) async fn publish_report(&self) -> Result<String> {
         self.mix(true).await?;
-        let dir =
-            std::env::temp_dir().join(format!("khaosat-bao-cao-{}", crate::hex::random::<8>()));
         let now = self.now();
-        let written = write_reports(&self.store, &self.campaign, &dir, now, Scope::Final).await;
-        let files = written.and_then(|_| {
-            [
-                (
-                    WORKBOOK,
-                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                ),
-                (PAGE_HTML, "text/html; charset=utf-8"),
-            ]
+        let (_, files) = staff_files(&self.store, &self.campaign, now).await?;
+        let files = files
             .into_iter()
-            .map(|(name, content_type)| {
-                let bytes =
-                    std::fs::read(dir.join(name)).with_context(|| format!("reading {name}"))?;
-                Ok(PublishedFile {
-                    name,
-                    content_type,
-                    bytes: Arc::new(bytes),
-                })
+            .map(|(name, bytes)| PublishedFile {
+                name,
+                content_type: if name == WORKBOOK {
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                } else {
+                    "text/html; charset=utf-8"
+                },
+                bytes: Arc::new(bytes),
             })
-            .collect::<Result<Vec<_>>>()
-        });
-        let _ = std::fs::remove_dir_all(&dir);
+            .collect();
         let id = crate::hex::random::<16>();
         self.published.retain(|_, p| p.until > now);
         self.published.insert(
             id.clone(),
             Published {
-                files: files?,
+                files,
                 until: now + KEPT,
             },
         );

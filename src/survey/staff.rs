@@ -7,7 +7,10 @@
 use anyhow::Result;
 
 use super::turn::Turn;
-use crate::period::Action;
+use chrono::{DateTime, Utc};
+
+use crate::campaign::Campaign;
+use crate::period::{Action, Period};
 use crate::text::fold;
 use crate::token::Token;
 
@@ -88,7 +91,8 @@ const ENROLLED: &str = "Đồng chí {name} đã được ghi nhận là cán b�
 const NOT_A_STAFF_TOKEN: &str = "Mã cán bộ này không đúng, đã được dùng, hoặc đã bị thu hồi. Xin đồng chí kiểm tra lại, hoặc đề nghị Phòng Nội vụ cấp mã mới (khaosat staff add).";
 const CLOSE_USAGE: &str = "Xin ghi kèm lý do, ví dụ: đóng khảo sát Đã đủ số phiếu theo kế hoạch";
 const REOPEN_USAGE: &str = "Xin ghi ngày kết thúc mới và lý do, ví dụ: mở lại 28/02/2021 Gia hạn để xã Bình Trị đủ số phiếu";
-const REPORT_FAILED: &str = "Xin lỗi, chưa tổng hợp được kết quả. Đồng chí vui lòng thử lại sau ít phút; nếu vẫn không được, xin báo bộ phận kỹ thuật (chi tiết đã ghi trong nhật ký hệ thống).";
+/// Said when the report cannot be made; the reason goes to the log only.
+pub const REPORT_FAILED: &str = "Xin lỗi, chưa tổng hợp được kết quả. Đồng chí vui lòng thử lại sau ít phút; nếu vẫn không được, xin báo bộ phận kỹ thuật (chi tiết đã ghi trong nhật ký hệ thống).";
 const REPORT_WHERE: &str = "Kết quả đã có thể tổng hợp. Trên Telegram, gửi /baocao để nhận tệp Excel và trang HTML; trên máy chủ: khaosat report --out bao-cao.";
 
 impl Turn<'_> {
@@ -131,21 +135,19 @@ impl Turn<'_> {
                 };
                 self.say(text);
             }
-            StaffCommand::Close(reason) => {
-                if reason.trim().is_empty() {
-                    self.say(CLOSE_USAGE);
-                } else {
-                    self.change_period(Action::Close, None, &reason, account)
-                        .await?;
+            StaffCommand::Close(args) => match period_request(&c, Action::Close, &args) {
+                Some((until, reason)) => {
+                    self.change_period(Action::Close, until, &reason, account)
+                        .await?
                 }
-            }
-            StaffCommand::Reopen(args) => match crate::period::split_until(&args) {
-                Some((at, reason)) if !reason.trim().is_empty() => {
-                    let until = crate::period::local(&c, at);
+                None => self.say(CLOSE_USAGE),
+            },
+            StaffCommand::Reopen(args) => match period_request(&c, Action::Reopen, &args) {
+                Some((until, reason)) => {
                     self.change_period(Action::Reopen, until, &reason, account)
-                        .await?;
+                        .await?
                 }
-                _ => self.say(REOPEN_USAGE),
+                None => self.say(REOPEN_USAGE),
             },
             StaffCommand::Report if survey.results_published() => {
                 match survey.take_report_id(&self.respondent) {
@@ -183,7 +185,7 @@ impl Turn<'_> {
     async fn change_period(
         &mut self,
         action: Action,
-        until: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<DateTime<Utc>>,
         reason: &str,
         account: &str,
     ) -> Result<()> {
@@ -198,13 +200,35 @@ impl Turn<'_> {
         };
         self.tx.record_period_change(c.id(), &change).await?;
         self.survey.period_changed();
-        let after = period.with(change);
-        self.say(format!(
-            "{} Đã áp dụng trên mọi máy chủ.",
-            after.note(&c).unwrap_or_default()
-        ));
+        self.say(in_force(&c, &period.with(change)));
         Ok(())
     }
+}
+
+/// What a close or reopen asks, from the words after its command: the new
+/// end (for a reopening, in the campaign's time) and the reason; `None`
+/// when one is missing, and the caller answers with its usage line.
+pub fn period_request(
+    c: &Campaign,
+    action: Action,
+    args: &str,
+) -> Option<(Option<DateTime<Utc>>, String)> {
+    let (until, reason) = match action {
+        Action::Close => (None, args.trim().to_string()),
+        Action::Reopen => {
+            let (at, reason) = crate::period::split_until(args)?;
+            (crate::period::local(c, at), reason)
+        }
+    };
+    (!reason.trim().is_empty()).then_some((until, reason))
+}
+
+/// The answer once a change of the period is recorded.
+pub fn in_force(c: &Campaign, period: &Period) -> String {
+    format!(
+        "{} Đã áp dụng trên mọi máy chủ.",
+        period.note(c).unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

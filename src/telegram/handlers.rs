@@ -12,6 +12,7 @@ use teloxide::types::ChatId;
 use super::commands::{Command, StaffCommand};
 use super::{Telegram, retry};
 use crate::period::Action;
+use crate::survey::staff;
 use crate::survey::{Content, Handled};
 
 /// The channel name of Telegram.
@@ -101,27 +102,17 @@ async fn on_staff_command(
 /// to send back (the decision in force, or why nothing changed).
 async fn change_period(tg: &Telegram, user: i64, action: Action, args: &str) -> String {
     let survey = &tg.survey;
-    let (until, reason) = match action {
-        Action::Close => (None, args.trim().to_string()),
-        Action::Reopen => match crate::period::split_until(args) {
-            Some((at, reason)) => (crate::period::local(survey.campaign(), at), reason),
-            None => return REOPEN_USAGE.to_string(),
-        },
-    };
-    if reason.trim().is_empty() {
+    let Some((until, reason)) = staff::period_request(survey.campaign(), action, args) else {
         return match action {
             Action::Close => CLOSE_USAGE,
             Action::Reopen => REOPEN_USAGE,
         }
         .to_string();
-    }
+    };
     // Recorded as a keyed hash of the staff member, never their account.
     let by = survey.staff_account(CHANNEL, &user.to_string());
     match survey.change_period(action, until, &by, &reason).await {
-        Ok(period) => format!(
-            "{} Đã áp dụng trên mọi máy chủ.",
-            period.note(survey.campaign()).unwrap_or_default()
-        ),
+        Ok(period) => staff::in_force(survey.campaign(), &period),
         Err(e) => format!("Không thay đổi: {e:#}."),
     }
 }

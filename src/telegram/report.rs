@@ -2,17 +2,13 @@
 //! workbook and the portal page (the other outputs come from `khaosat
 //! report`).
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use teloxide::prelude::*;
 use teloxide::types::{ChatId, InputFile};
 
 use super::{Telegram, retry};
-use crate::report::{PAGE_HTML, Scope, WORKBOOK, Written, write_reports};
-
-/// Said when the report cannot be made; the reason goes to the log only.
-const FAILED: &str = "Xin lỗi, chưa tổng hợp được kết quả. Đồng chí vui lòng thử lại sau ít phút; nếu vẫn không được, xin báo bộ phận kỹ thuật (chi tiết đã ghi trong nhật ký hệ thống).";
+use crate::report::{Report, staff_files};
+use crate::survey::staff::REPORT_FAILED;
 
 pub async fn send(bot: &Bot, chat: ChatId, tg: &Telegram) -> Result<()> {
     let survey = &tg.survey;
@@ -33,49 +29,44 @@ pub async fn send(bot: &Bot, chat: ChatId, tg: &Telegram) -> Result<()> {
             .send()
     })
     .await?;
-    let dir = std::env::temp_dir().join(format!("khaosat-baocao-{}", crate::hex::random::<8>()));
-    let outcome = match compute(tg, &dir).await {
-        Ok(written) => send_report_files(bot, chat, &dir, &written).await,
+    let outcome = match compute(tg).await {
+        Ok((report, files)) => send_report_files(bot, chat, &report, &files).await,
         Err(e) => Err(e),
     };
-    let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = &outcome {
         tracing::error!(error = %format!("{e:#}"), "the report for /baocao failed");
-        retry::send(|| bot.send_message(chat, FAILED).send()).await?;
+        retry::send(|| bot.send_message(chat, REPORT_FAILED).send()).await?;
     }
     Ok(())
 }
 
 /// Runs the report on a blocking thread: its file and workbook work would
 /// otherwise hold up a worker that other respondents' updates need.
-async fn compute(tg: &Telegram, dir: &Path) -> Result<Written> {
+async fn compute(tg: &Telegram) -> Result<(Report, Vec<(&'static str, Vec<u8>)>)> {
     // Whatever is still in the ballot box goes into the chain first.
     tg.survey.mix(true).await?;
-    let (store, survey, dir) = (tg.store.clone(), tg.survey.clone(), dir.to_path_buf());
+    let (store, survey) = (tg.store.clone(), tg.survey.clone());
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
-        runtime.block_on(write_reports(
-            &store,
-            survey.campaign(),
-            &dir,
-            survey.now(),
-            Scope::Final,
-        ))
+        runtime.block_on(staff_files(&store, survey.campaign(), survey.now()))
     })
     .await
     .context("the report task")?
 }
 
-async fn send_report_files(bot: &Bot, chat: ChatId, dir: &Path, written: &Written) -> Result<()> {
-    let r = &written.report;
+async fn send_report_files(
+    bot: &Bot,
+    chat: ChatId,
+    r: &Report,
+    files: &[(&'static str, Vec<u8>)],
+) -> Result<()> {
     let caption = format!(
         "Kết quả tổng hợp lúc {} từ {} phiếu.\nMã băm cuối chuỗi: {}",
         r.generated, r.ballots, r.chain_head
     );
-    for name in [WORKBOOK, PAGE_HTML] {
-        let bytes = std::fs::read(dir.join(name)).with_context(|| format!("reading {name}"))?;
+    for (name, bytes) in files {
         retry::send(|| {
-            bot.send_document(chat, InputFile::memory(bytes.clone()).file_name(name))
+            bot.send_document(chat, InputFile::memory(bytes.clone()).file_name(*name))
                 .caption(caption.clone())
                 .send()
         })
