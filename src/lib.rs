@@ -17,6 +17,7 @@ pub mod config_file;
 pub mod diagnostic;
 pub mod dialogue;
 pub mod engine;
+pub mod front;
 pub mod hex;
 pub mod http;
 pub mod key;

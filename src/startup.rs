@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::campaign::{self, Campaign};
+use crate::front::Front;
 use crate::key::Key;
 use crate::outbox::Outbox;
 use crate::secret::Secret;
@@ -25,12 +26,15 @@ use crate::{http, ops, web, zalo};
 
 /// How long `serve` waits for queued Zalo replies when stopping.
 const DRAIN: Duration = Duration::from_secs(20);
-/// Connections of the inbox's own pool on PostgreSQL (two lanes).
+/// Connections of the inbox's own pool on PostgreSQL (its writer, and the
+/// relay's lookups and lease renewals).
 const INBOX_POOL: u32 = 4;
 
 /// The assembled service, listening, not yet running.
 pub struct App {
-    listener: TcpListener,
+    /// The runtime that answers HTTP (see `front.rs`).
+    front: Front,
+    listener: std::net::TcpListener,
     address: SocketAddr,
     web_url: String,
     router: axum::Router,
@@ -146,12 +150,15 @@ pub async fn open_survey(settings: &Settings) -> Result<(Arc<Survey>, Store)> {
 pub async fn build(settings: Settings) -> Result<App> {
     let (survey, store) = open_survey(&settings).await?;
     let key = key(&settings)?;
-    let listener = TcpListener::bind(settings.listen).await.with_context(|| {
-        format!(
-            "không nghe được trên {} (cổng đang bận? đổi bằng --listen)",
-            settings.listen
-        )
-    })?;
+    let front = Front::start()?;
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .with_context(|| {
+            format!(
+                "không nghe được trên {} (cổng đang bận? đổi bằng --listen)",
+                settings.listen
+            )
+        })?;
     let address = listener.local_addr()?;
     let web_url = settings
         .web_url
@@ -192,20 +199,24 @@ pub async fn build(settings: Settings) -> Result<App> {
             });
             // Replies first: the inbox's events, handled at once, make some.
             start_sender(&survey, zalo::CHANNEL, courier, &store, &key).await?;
-            // The inbox has a write path of its own (see `store::inbox_url`).
+            // The inbox has a write path of its own (see `store::inbox_url`),
+            // on the front runtime, where events are acknowledged.
             let url = crate::store::inbox_url(&settings.database());
-            let inbox_store = Store::open_with_pool(&url, INBOX_POOL)
-                .await
-                .with_context(|| format!("opening the inbox {}", crate::store::redacted(&url)))?;
-            let inbox = zalo::Inbox::start_on(
-                crate::store::Queue::Inbox,
+            let inbox_store = {
+                let url = url.clone();
+                front
+                    .run(async move { Store::open_with_pool(&url, INBOX_POOL).await })
+                    .await?
+            }
+            .with_context(|| format!("opening the inbox {}", crate::store::redacted(&url)))?;
+            let inbox = zalo::Inbox::start_inbox(
                 zalo::CHANNEL,
                 survey.instance(),
                 Arc::new(zalo::Handler {
                     survey: survey.clone(),
                 }),
-                inbox_store.clone(),
-                Arc::new(crate::store::GroupCommit::new(inbox_store)),
+                inbox_store,
+                front.handle(),
                 key.clone(),
                 survey.metrics().clone(),
             )
@@ -264,6 +275,7 @@ pub async fn build(settings: Settings) -> Result<App> {
     }
 
     Ok(App {
+        front,
         listener,
         address,
         web_url,
@@ -375,9 +387,15 @@ impl App {
         let router = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(stopped(stop_rx))
-            .await
+        let listener = self.listener;
+        let stop = stopped(stop_rx);
+        self.front
+            .run(async move {
+                axum::serve(TcpListener::from_std(listener)?, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+            })
+            .await?
             .context("serving HTTP")?;
         // Requests in hand have finished; now the bot's updates in hand,
         // and the Zalo events acknowledged and not yet handled.

@@ -10,6 +10,7 @@
 //! row stays until the browser's next message shows it has them (so a
 //! retried request gets the same replies again).
 
+mod intake;
 mod sender;
 
 pub use sender::{Outbox, Payload, Relay};

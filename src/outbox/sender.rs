@@ -16,6 +16,7 @@ use tokio::sync::{Notify, mpsc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::intake::Intake;
 use super::{Courier, Delivery, Undelivered};
 use crate::key::Key;
 use crate::metrics::Metrics;
@@ -39,6 +40,27 @@ impl<P: Serialize + DeserializeOwned + Send + Sync + 'static> Payload for P {}
 /// The sender of one channel's replies.
 pub type Outbox = Relay<Delivery>;
 
+/// How a relay writes to its queue: the outbox in the steps' batches (its
+/// rows share the steps' database), the inbox through its own writer.
+enum Writer {
+    Steps(Arc<GroupCommit>),
+    Intake(Intake),
+}
+
+impl Writer {
+    /// Deletes rows done with; returns once committed.
+    async fn delete(&self, queue: Queue, ids: &[i64]) -> Result<()> {
+        match self {
+            Writer::Steps(steps) => {
+                steps
+                    .step("outbox", async |tx| tx.delete_queued(queue, ids).await)
+                    .await
+            }
+            Writer::Intake(intake) => intake.delete(ids.to_vec()).await,
+        }
+    }
+}
+
 /// The relay of one channel and queue.
 pub struct Relay<P: Payload> {
     queue: Queue,
@@ -46,8 +68,7 @@ pub struct Relay<P: Payload> {
     owner: String,
     courier: Arc<dyn Courier<P>>,
     store: Store,
-    /// Delivered rows are deleted in the write path's batches.
-    writer: Arc<GroupCommit>,
+    writer: Writer,
     key: Key,
     metrics: Arc<Metrics>,
     /// Chats with rows in hand; an entry exists while its task runs.
@@ -57,6 +78,9 @@ pub struct Relay<P: Payload> {
     delivered: mpsc::UnboundedSender<i64>,
     /// Rows in hand and not yet delivered and deleted (or given up).
     pending: AtomicUsize,
+    /// Where the chats' tasks run: the runtime of the steps, wherever a
+    /// row is pushed from (the inbox's are pushed by the front runtime).
+    steps: tokio::runtime::Handle,
     settled: Notify,
 }
 
@@ -71,6 +95,7 @@ impl Outbox {
         key: Key,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>> {
+        let writer = Writer::Steps(writer);
         Self::start_on(
             Queue::Outbox,
             channel,
@@ -86,18 +111,45 @@ impl Outbox {
 }
 
 impl<P: Payload> Relay<P> {
+    /// Starts the inbox of `channel` (see [`Relay::start_on`]), on a store
+    /// of its own, written by its own writer ([`Intake`]) on the runtime
+    /// `front` (where events are acknowledged); `handler` hands each event
+    /// to the survey, on the runtime this is called on.
+    pub async fn start_inbox(
+        channel: &str,
+        owner: &str,
+        handler: Arc<dyn Courier<P>>,
+        store: Store,
+        front: &tokio::runtime::Handle,
+        key: Key,
+        metrics: Arc<Metrics>,
+    ) -> Result<Arc<Self>> {
+        let writer = Writer::Intake(Intake::start(front, store.clone(), channel, owner));
+        Self::start_on(
+            Queue::Inbox,
+            channel,
+            owner,
+            handler,
+            store,
+            writer,
+            key,
+            metrics,
+        )
+        .await
+    }
+
     /// Starts the relay of `channel` on `queue` (as the instance `owner`):
     /// takes the rows this instance left before it stopped, and every row
     /// whose lease ran out, before it returns, then keeps looking for such
     /// rows.
     #[allow(clippy::too_many_arguments)]
-    pub async fn start_on(
+    async fn start_on(
         queue: Queue,
         channel: &str,
         owner: &str,
         courier: Arc<dyn Courier<P>>,
         store: Store,
-        writer: Arc<GroupCommit>,
+        writer: Writer,
         key: Key,
         metrics: Arc<Metrics>,
     ) -> Result<Arc<Self>> {
@@ -116,6 +168,7 @@ impl<P: Payload> Relay<P> {
             delivered,
             pending: AtomicUsize::new(0),
             settled: Notify::new(),
+            steps: tokio::runtime::Handle::current(),
         });
         let taken = outbox.take_over(true).await?;
         if taken > 0 {
@@ -161,29 +214,21 @@ impl<P: Payload> Relay<P> {
                 e.insert(VecDeque::from([(id, delivery)]));
                 let this = self.clone();
                 let chat = chat.to_string();
-                tokio::spawn(async move { this.drain_chat(&chat).await });
+                self.steps
+                    .spawn(async move { this.drain_chat(&chat).await });
             }
         }
     }
 
-    /// Writes a row of the inbox for `chat` (in a batch of the write path)
+    /// Writes a row of the inbox for `chat` (in its writer's next batch)
     /// and takes it in hand once committed. (The outbox's rows are written
     /// by the step that made them, in its own transaction.)
     pub async fn accept(self: &Arc<Self>, chat: &str, payload: P) -> Result<()> {
-        debug_assert_eq!(self.queue, Queue::Inbox);
-        let sealed = self.key.seal(&serde_json::to_vec(&payload)?);
-        let now = chrono::Utc::now().timestamp();
-        let lease = Lease {
-            owner: &self.owner,
-            until: self.lease_until(now),
+        let Writer::Intake(intake) = &self.writer else {
+            anyhow::bail!("rows of the {:?} are written by the steps", self.queue);
         };
-        let channel = self.channel.as_str();
-        let id = self
-            .writer
-            .step(chat, async |tx| {
-                tx.queue_event(channel, chat, &sealed, now, lease).await
-            })
-            .await?;
+        let sealed = self.key.seal(&serde_json::to_vec(&payload)?);
+        let id = intake.keep(chat, sealed).await?;
         self.push(chat, id, payload);
         Ok(())
     }
@@ -388,10 +433,7 @@ impl<P: Payload> Relay<P> {
                 }
                 Err(e) => {
                     tracing::error!(error = format!("{e:#}"), "an unreadable row is dropped");
-                    let (id, queue) = (row.id, self.queue);
-                    self.writer
-                        .step("outbox", async |tx| tx.delete_queued(queue, &[id]).await)
-                        .await?;
+                    self.writer.delete(self.queue, &[row.id]).await?;
                 }
             }
         }
@@ -409,13 +451,8 @@ async fn delete_delivered<P: Payload>(
         let Some(outbox) = outbox.upgrade() else {
             return;
         };
-        let queue = outbox.queue;
         loop {
-            let deleted = outbox
-                .writer
-                .step("outbox", async |tx| tx.delete_queued(queue, &ids).await)
-                .await;
-            match deleted {
+            match outbox.writer.delete(outbox.queue, &ids).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(

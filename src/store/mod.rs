@@ -20,7 +20,7 @@ mod tx;
 
 pub use ballots::{Cell, Spend};
 pub use group_commit::{BatchFailed, GroupCommit};
-pub use outbox::{Lease, Queue, QueuedDelivery};
+pub use outbox::{INBOX_BATCH, Lease, NewEvent, Queue, QueuedDelivery};
 pub use platform::PlatformTokens;
 pub use sessions::{Idle, StoredSession};
 pub use staff::StaffMember;
@@ -169,6 +169,16 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// How many transactions may write side by side: one on SQLite (one
+    /// writer), all but one of the pool's connections on PostgreSQL (the
+    /// last is for the reads in between).
+    pub fn writers(&self) -> usize {
+        match self.backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => (self.pool_size as usize).saturating_sub(1).max(1),
+        }
     }
 
     /// Whether the database answers (for `/healthz`).

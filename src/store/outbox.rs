@@ -3,7 +3,10 @@
 //! events acknowledged and not yet handled (`0009_inbox.sql`). Both are
 //! taken row by row, in order per chat, under an instance's lease.
 
-use anyhow::{Context, Result};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result, anyhow};
 use sqlx::Row;
 
 use super::{Backend, Store, Tx};
@@ -91,32 +94,6 @@ impl Tx {
         rows.iter().map(queued).collect()
     }
 
-    /// Writes one acknowledged event for `chat` to the inbox; returns the
-    /// row's id.
-    pub async fn queue_event(
-        &mut self,
-        channel: &str,
-        chat: &str,
-        sealed: &str,
-        now: i64,
-        lease: Lease<'_>,
-    ) -> Result<i64> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO inbox (channel, chat, sealed, created_at, owner, lease_until) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        )
-        .bind(channel)
-        .bind(chat)
-        .bind(sealed)
-        .bind(now)
-        .bind(lease.owner)
-        .bind(lease.until)
-        .fetch_one(&mut *self.tx)
-        .await
-        .context("writing an event to the inbox")?;
-        Ok(id)
-    }
-
     /// Deletes rows done with — replies delivered, events handled — in a
     /// batch of the write path, so it costs no commit of its own.
     pub async fn delete_queued(&mut self, queue: Queue, ids: &[i64]) -> Result<()> {
@@ -146,7 +123,79 @@ impl Tx {
     }
 }
 
+/// An event to write to the inbox: whose it is (keyed hash) and sealed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub chat: String,
+    pub sealed: String,
+}
+
+/// The most events [`Store::write_inbox`] writes in one `INSERT` (two
+/// parameters a row and four shared: well under both databases' limits).
+pub const INBOX_BATCH: usize = 500;
+
 impl Store {
+    /// Writes `events` to the inbox and deletes the rows in `done`: each
+    /// one statement, committed on its own — one round trip to the
+    /// database, one `fsync` on SQLite, for all the events of a batch;
+    /// returns the new rows' ids in the order of `events`.
+    pub async fn write_inbox(
+        &self,
+        channel: &str,
+        events: &[NewEvent],
+        done: &[i64],
+        now: i64,
+        lease: Lease<'_>,
+    ) -> Result<Vec<i64>> {
+        for chunk in done.chunks(INBOX_BATCH) {
+            sqlx::query(&format!(
+                "DELETE FROM inbox WHERE id IN ({})",
+                id_list(chunk)
+            ))
+            .execute(&self.pool)
+            .await
+            .context("deleting events handled from the inbox")?;
+        }
+        let mut ids = Vec::with_capacity(events.len());
+        for chunk in events.chunks(INBOX_BATCH) {
+            let mut sql = String::from(
+                "INSERT INTO inbox (channel, chat, sealed, created_at, owner, lease_until) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let sep = if i == 0 { "" } else { ", " };
+                let _ = write!(sql, "{sep}($1, ${}, ${}, $2, $3, $4)", 5 + 2 * i, 6 + 2 * i);
+            }
+            sql.push_str(" RETURNING id, sealed");
+            let mut insert = sqlx::query(&sql)
+                .bind(channel)
+                .bind(now)
+                .bind(lease.owner)
+                .bind(lease.until);
+            for event in chunk {
+                insert = insert.bind(&event.chat).bind(&event.sealed);
+            }
+            let rows = insert
+                .fetch_all(&self.pool)
+                .await
+                .context("writing events to the inbox")?;
+            // Neither database promises the order of RETURNING's rows; a
+            // sealed text is unique (its nonce is random), so it names its row.
+            let mut by_sealed = HashMap::with_capacity(rows.len());
+            for row in &rows {
+                let id: i64 = row.try_get(0)?;
+                let sealed: String = row.try_get(1)?;
+                by_sealed.insert(sealed, id);
+            }
+            for event in chunk {
+                let id = by_sealed.get(&event.sealed).ok_or_else(|| {
+                    anyhow!("an event written to the inbox came back without its id")
+                })?;
+                ids.push(*id);
+            }
+        }
+        Ok(ids)
+    }
+
     /// Takes over a channel's rows that nobody has in hand — their lease
     /// ran out — and, with `own`, those this instance owned before it
     /// restarted; oldest first, at most `limit`.

@@ -94,6 +94,8 @@ pub struct Survey {
     report_ids: DashMap<String, String>,
     /// Where people reach the service, for links.
     public_url: std::sync::OnceLock<String>,
+    /// The runtime steps run on (not the front's: see `front.rs`).
+    steps: tokio::runtime::Handle,
 }
 
 impl Survey {
@@ -126,6 +128,7 @@ impl Survey {
             budgets: budgets::Budgets::default(),
             locks: DashMap::new(),
             outboxes: DashMap::new(),
+            steps: tokio::runtime::Handle::current(),
         })
     }
 
@@ -303,8 +306,21 @@ impl Survey {
     }
 
     /// Handles one message; the replies are durable when this returns.
+    /// Called on the front (an HTTP handler), the step is handed to the
+    /// steps' runtime, so the front is always free to acknowledge.
+    pub async fn handle(self: &Arc<Self>, message: Message) -> Result<Handled> {
+        if !crate::front::on_front() {
+            return self.handle_here(message).await;
+        }
+        let this = self.clone();
+        self.steps
+            .spawn(async move { this.handle_here(message).await })
+            .await
+            .context("a conversation step stopped")?
+    }
+
     #[tracing::instrument(skip_all, fields(channel = %message.channel))]
-    pub async fn handle(&self, message: Message) -> Result<Handled> {
+    async fn handle_here(&self, message: Message) -> Result<Handled> {
         let started = std::time::Instant::now();
         let label = Metrics::channel(&message.channel);
         self.metrics.messages_in.get_or_create(&label).inc();

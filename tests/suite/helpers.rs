@@ -381,7 +381,7 @@ impl Chat {
     }
 
     /// Sends content under the next message id.
-    pub async fn send(&mut self, survey: &Survey, content: Content) -> Handled {
+    pub async fn send(&mut self, survey: &Arc<Survey>, content: Content) -> Handled {
         // Message ids are unique per channel (like Telegram's update_id).
         let id = format!("{}-{}", self.user, self.next_id);
         self.next_id += 1;
@@ -390,7 +390,7 @@ impl Chat {
 
     pub async fn send_with_id(
         &mut self,
-        survey: &Survey,
+        survey: &Arc<Survey>,
         content: Content,
         id: Option<String>,
     ) -> Handled {
@@ -417,18 +417,18 @@ impl Chat {
         handled
     }
 
-    pub async fn start(&mut self, survey: &Survey, payload: Option<&str>) -> Handled {
+    pub async fn start(&mut self, survey: &Arc<Survey>, payload: Option<&str>) -> Handled {
         self.send(survey, Content::Start(payload.map(str::to_string)))
             .await
     }
 
-    pub async fn say(&mut self, survey: &Survey, text: &str) -> Handled {
+    pub async fn say(&mut self, survey: &Arc<Survey>, text: &str) -> Handled {
         self.send(survey, Content::Text(text.into())).await
     }
 
     /// Presses the button whose label contains `label` on the latest message
     /// that has buttons.
-    pub async fn press(&mut self, survey: &Survey, label: &str) -> Handled {
+    pub async fn press(&mut self, survey: &Arc<Survey>, label: &str) -> Handled {
         let data = self.button_data(label);
         self.send(survey, Content::button(&data)).await
     }

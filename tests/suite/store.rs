@@ -625,6 +625,49 @@ async fn a_step_dropped_halfway_leaves_nothing(backend: Backend) {
     h.finish().await;
 }
 
+/// The inbox's writer keeps a burst of events in a few statements: each
+/// event comes back under its own row id, in the order given (a mix-up
+/// would hand one Zalo user's answer to another's conversation), the ids
+/// rise in that order, and the rows handled meanwhile are gone.
+async fn a_burst_of_events_keeps_each_under_its_own_id(backend: Backend) {
+    use khaosat::store::{INBOX_BATCH, Lease, NewEvent, Queue};
+    let h = Harness::shipped(backend).await;
+    let store = h.store();
+    let lease = Lease {
+        owner: "here",
+        until: 100,
+    };
+    let event = |i: usize| NewEvent {
+        chat: format!("chat-{}", i % 7),
+        sealed: format!("sealed-{i}"),
+    };
+    let first: Vec<NewEvent> = (0..10).map(event).collect();
+    let handled = store
+        .write_inbox("zalo", &first, &[], 1, lease)
+        .await
+        .unwrap();
+    // More than one INSERT's worth, with the first ten handled meanwhile.
+    let burst: Vec<NewEvent> = (10..10 + 2 * INBOX_BATCH + 3).map(event).collect();
+    let ids = store
+        .write_inbox("zalo", &burst, &handled, 1, lease)
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), burst.len());
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids out of order");
+    let taken = store
+        .claim_queued(Queue::Inbox, "zalo", lease, 1_000, true, 100_000)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), burst.len(), "the handled rows are still there");
+    for (row, (id, sent)) in taken.iter().zip(ids.iter().zip(&burst)) {
+        assert_eq!(
+            (row.id, &row.chat, &row.sealed),
+            (*id, &sent.chat, &sent.sealed)
+        );
+    }
+    h.finish().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
@@ -638,5 +681,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both a_receipt_clash_draws_again,
         both an_unreadable_ballot_in_the_box_holds_up_no_other,
         both a_step_dropped_halfway_leaves_nothing,
+        both a_burst_of_events_keeps_each_under_its_own_id,
     ]
 }
