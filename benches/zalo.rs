@@ -27,7 +27,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Survey, cpu_of, env, ms, rss_mb};
+use common::{DiskProbe, Survey, cpu_of, env, ms, rss_mb};
 use rand::Rng;
 
 #[derive(Clone, Copy, PartialEq)]
@@ -49,21 +49,23 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         println!(
-            "| load | server | events | acks/s | ratio | ack p50 | ack p99 | ack max | all handled after | server CPU/event | server CPU | crowd+fake CPU | server memory |"
+            "| load | server | events | acks/s | ratio | ack p50 | ack p99 | ack max | disk sync p99 / max | all handled after | server CPU/event | server CPU | crowd+fake CPU | server memory |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (name, think) in [("flat out", None), ("people", Some((300u64, 1500u64)))] {
             let reference = run(Server::Stateless, users, steps, think).await;
             let ours = run(Server::Khaosat, users, steps, think).await;
             for (server, r) in [("signature check only", &reference), ("khaosat", &ours)] {
                 println!(
-                    "| {name} | {server} | {} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} s | {:.3} ms | {:.0} % | {:.0} % | {} MB |",
+                    "| {name} | {server} | {} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} / {:.0} ms | {:.2} s | {:.3} ms | {:.0} % | {:.0} % | {} MB |",
                     r.events,
                     r.rate(),
                     r.rate() / reference.rate(),
                     ms(r.p50),
                     ms(r.p99),
                     ms(r.max),
+                    ms(r.disk_p99),
+                    ms(r.disk_max),
                     r.handled.as_secs_f64(),
                     r.server_cpu.as_secs_f64() * 1000.0 / r.events as f64,
                     100.0 * r.server_cpu.as_secs_f64() / r.handled.as_secs_f64(),
@@ -84,6 +86,9 @@ struct Run {
     p50: Duration,
     p99: Duration,
     max: Duration,
+    /// The disk's own sync latency meanwhile (`DiskProbe`).
+    disk_p99: Duration,
+    disk_max: Duration,
     server_cpu: Duration,
     crowd_cpu: Duration,
     server_rss_mb: u64,
@@ -177,6 +182,7 @@ async fn run(server: Server, users: usize, steps: usize, think: Option<(u64, u64
     let pid = child.id().to_string();
     let server_cpu_before = cpu_of(&pid);
     let crowd_cpu_before = cpu_of("self");
+    let probe = DiskProbe::start();
     let started = Instant::now();
     let tokens: Arc<Vec<String>> = Arc::new(survey.as_ref().map_or_else(Vec::new, |s| {
         s.tokens.iter().map(|t| t.as_str().to_string()).collect()
@@ -225,6 +231,7 @@ async fn run(server: Server, users: usize, steps: usize, think: Option<(u64, u64
         lat.extend(t.await.unwrap());
     }
     let acked = started.elapsed();
+    let (disk_p99, disk_max) = probe.stop();
     let events = users * (steps + 1);
     // Every event answered by one message (texts of a step are joined).
     if server == Server::Khaosat {
@@ -262,6 +269,8 @@ async fn run(server: Server, users: usize, steps: usize, think: Option<(u64, u64
         p50: pick(0.50),
         p99: pick(0.99),
         max: *lat.last().unwrap(),
+        disk_p99,
+        disk_max,
         server_cpu,
         crowd_cpu,
         server_rss_mb,

@@ -131,3 +131,45 @@ async fn drop_postgres(admin: &str, url: &str) {
         .await
         .unwrap();
 }
+
+/// The disk's own commit latency while a run goes on: a thread that
+/// writes 200 bytes in place and `fdatasync`s them every 2 ms (what an
+/// acknowledgement's commit costs the disk), in a file of its own beside
+/// the database. It shows what no server on this machine could beat.
+pub struct DiskProbe {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<Duration>>,
+}
+
+impl DiskProbe {
+    pub fn start() -> Self {
+        use std::os::unix::fs::FileExt;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let dir = tempfile::tempdir().unwrap();
+            let file = std::fs::File::create(dir.path().join("probe")).unwrap();
+            file.write_all_at(&[0; 4096], 0).unwrap();
+            file.sync_all().unwrap();
+            let mut syncs = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                file.write_all_at(&[b'x'; 200], 0).unwrap();
+                let started = std::time::Instant::now();
+                file.sync_data().unwrap();
+                syncs.push(started.elapsed());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            syncs
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops the probe: its syncs' p99 and the slowest.
+    pub fn stop(self) -> (Duration, Duration) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut syncs = self.thread.join().unwrap();
+        syncs.sort();
+        let p99 = syncs[(syncs.len() * 99 / 100).min(syncs.len() - 1)];
+        (p99, *syncs.last().unwrap())
+    }
+}
