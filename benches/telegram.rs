@@ -27,7 +27,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Survey, cpu_of, env, ms, rss_mb};
+use common::{DiskProbe, Survey, cpu_of, env, ms, rss_mb};
 use fake_telegram::FakeTelegram;
 use rand::Rng;
 
@@ -60,21 +60,23 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         println!(
-            "| load | bot | updates | updates/s | ratio | p50 | p99 | max | bot CPU/update | bot CPU | crowd+fake CPU | bot memory |"
+            "| load | bot | updates | updates/s | ratio | p50 | p99 | max | disk sync p99 / max | bot CPU/update | bot CPU | crowd+fake CPU | bot memory |"
         );
-        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         for (name, think) in [("flat out", None), ("people", Some((300u64, 1500u64)))] {
             let reference = run(Bot::Stateless, respondents, steps, think).await;
             let ours = run(Bot::Khaosat, respondents, steps, think).await;
             for (bot, r) in [("stateless teloxide", &reference), ("khaosat", &ours)] {
                 println!(
-                    "| {name} | {bot} | {} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {:.2} ms | {:.3} ms | {:.0} % | {:.0} % | {} MB |",
+                    "| {name} | {bot} | {} | {:.0} | {:.2} | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} / {:.0} ms | {:.3} ms | {:.0} % | {:.0} % | {} MB |",
                     r.updates,
                     r.rate(),
                     r.rate() / reference.rate(),
                     ms(r.p50),
                     ms(r.p99),
                     ms(r.max),
+                    ms(r.disk_p99),
+                    ms(r.disk_max),
                     r.bot_cpu.as_secs_f64() * 1000.0 / r.updates as f64,
                     100.0 * r.bot_cpu.as_secs_f64() / r.elapsed.as_secs_f64(),
                     100.0 * r.crowd_cpu.as_secs_f64() / r.elapsed.as_secs_f64(),
@@ -95,6 +97,9 @@ struct Run {
     p50: Duration,
     p99: Duration,
     max: Duration,
+    /// The disk's own sync latency meanwhile (`DiskProbe`).
+    disk_p99: Duration,
+    disk_max: Duration,
     bot_cpu: Duration,
     crowd_cpu: Duration,
     bot_rss_mb: u64,
@@ -168,6 +173,7 @@ async fn run(bot: Bot, respondents: usize, steps: usize, think: Option<(u64, u64
     let pid = child.id();
     let bot_cpu_before = cpu_of(&pid.to_string());
     let crowd_cpu_before = cpu_of("self");
+    let probe = DiskProbe::start();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..respondents {
@@ -202,6 +208,7 @@ async fn run(bot: Bot, respondents: usize, steps: usize, think: Option<(u64, u64
         t.await.unwrap();
     }
     let elapsed = started.elapsed();
+    let (disk_p99, disk_max) = probe.stop();
     let bot_cpu = cpu_of(&pid.to_string()) - bot_cpu_before;
     let crowd_cpu = cpu_of("self") - crowd_cpu_before;
     let bot_rss_mb = rss_mb(&pid.to_string());
@@ -219,6 +226,8 @@ async fn run(bot: Bot, respondents: usize, steps: usize, think: Option<(u64, u64
         p50: pick(0.50),
         p99: pick(0.99),
         max: *lat.last().unwrap(),
+        disk_p99,
+        disk_max,
         bot_cpu,
         crowd_cpu,
         bot_rss_mb,
