@@ -3,7 +3,8 @@
 //! carries them all — one multi-row `INSERT`, committed on its own, and
 //! one `DELETE` of the rows handled meanwhile — so a burst of webhook calls
 //! costs a few commits, not one each, and a batch crosses to the
-//! database's thread once, not once a statement per event. A caller hears its row's id once that commit is done.
+//! database's thread once, not once a statement per event. A caller
+//! hears its row's id once that commit is done.
 
 use std::sync::Arc;
 
