@@ -57,25 +57,24 @@ impl Intake {
             chat: chat.to_string(),
             sealed,
         };
-        self.writes
-            .send(Write::Event { event, kept })
-            .map_err(|_| anyhow!("the inbox writer stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow!("the inbox writer stopped"))?
-            .map_err(|e| anyhow!(e))
+        self.ask(Write::Event { event, kept }, answer).await
     }
 
     /// Deletes rows handled; returns once committed.
     pub async fn delete(&self, ids: Vec<i64>) -> Result<()> {
         let (deleted, answer) = oneshot::channel();
-        self.writes
-            .send(Write::Done { ids, deleted })
-            .map_err(|_| anyhow!("the inbox writer stopped"))?;
-        answer
-            .await
-            .map_err(|_| anyhow!("the inbox writer stopped"))?
-            .map_err(|e| anyhow!(e))
+        self.ask(Write::Done { ids, deleted }, answer).await
+    }
+
+    /// Hands `write` to the writer and waits for its answer.
+    async fn ask<T>(
+        &self,
+        write: Write,
+        answer: oneshot::Receiver<Result<T, String>>,
+    ) -> Result<T> {
+        let stopped = || anyhow!("the inbox writer stopped");
+        self.writes.send(write).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?.map_err(|e| anyhow!(e))
     }
 }
 
