@@ -6,6 +6,7 @@
 //!     BENCH_BALLOTS=200000 cargo bench --bench report
 //!     BENCH_WISHES=0 cargo bench --bench report    # no free text (default: 1 ballot in 10)
 //!     BENCH_BALLOTS=1100 BENCH_OUT=/tmp/bao-cao cargo bench --bench report   # keep the outputs
+//!     BENCH_DB=/tmp/ballots.db cargo bench --bench report   # generate once, then reuse
 //!
 //! The peak is the process's high-water mark reset just before the report
 //! (`/proc/self/clear_refs`), so it is the report's own, not the generator's.
@@ -44,10 +45,32 @@ fn main() {
     runtime.block_on(async {
         for n in sizes {
             let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+            // BENCH_DB keeps the generated ballots, to time the report again
+            // on the same ones (one file per number of ballots).
+            let db = std::env::var("BENCH_DB").map_or_else(
+                |_| dir.path().join("bench.db"),
+                |path| std::path::PathBuf::from(format!("{path}.{n}")),
+            );
+            // A reused database keeps its answers' count beside it.
+            let counted = std::path::PathBuf::from(format!("{}.answers", db.display()));
+            let reused: Option<usize> = std::fs::read_to_string(&counted)
+                .ok()
+                .filter(|_| db.exists())
+                .and_then(|text| text.trim().parse().ok());
+            if reused.is_none() {
+                let _ = std::fs::remove_file(&db);
+            }
+            let url = format!("sqlite://{}", db.display());
             let store = Store::open(&url).await.unwrap();
             let started = Instant::now();
-            let answers = generate(&url, &campaign, n).await;
+            let answers = match reused {
+                Some(answers) => answers,
+                None => {
+                    let answers = generate(&url, &campaign, n).await;
+                    let _ = std::fs::write(&counted, answers.to_string());
+                    answers
+                }
+            };
             let generated = started.elapsed();
             let _ = std::fs::write("/proc/self/clear_refs", "5");
             let base = rss_mb("VmRSS:");

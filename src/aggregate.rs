@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use crate::ballot::Ballot;
+use crate::ballot::{Answers, Ballot};
 use crate::dialogue::{Answer, Dialogue, QuestionKind};
 
 /// Answers to one choice question, for one unit and group.
@@ -62,15 +62,22 @@ pub struct Aggregate {
 impl Aggregate {
     /// Adds one ballot, read with the dialogue version it was answered on.
     pub fn add(&mut self, ballot: &Ballot, dialogue: &Dialogue) {
+        let answers = Answers::of(&ballot.answers);
+        self.add_answers(&ballot.unit, &ballot.group, &answers, dialogue);
+    }
+
+    /// Adds one ballot's answers to its unit and group, read with the
+    /// dialogue version it was answered on.
+    pub fn add_answers(&mut self, unit: &str, group: &str, answers: &Answers, dialogue: &Dialogue) {
         self.ballots += 1;
         let cell = entry(
-            entry(&mut self.cells, &ballot.unit, HashMap::new),
-            &ballot.group,
+            entry(&mut self.cells, unit, HashMap::new),
+            group,
             Cell::default,
         );
         cell.ballots += 1;
         for q in dialogue.questions() {
-            let Some(answer) = ballot.answers.get(&q.id) else {
+            let Some(answer) = answers.get(&q.id) else {
                 continue;
             };
             let chosen: &[u16] = match (&q.kind, answer) {

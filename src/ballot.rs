@@ -15,6 +15,7 @@
 //! shown to them at once: it says nothing about when or where in the chain
 //! the ballot stands.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use rand::Rng;
@@ -68,8 +69,220 @@ struct Canonical<'a> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredBallot {
     pub ballot: Ballot,
+    /// The answers exactly as stored: the canonical JSON their commitment
+    /// covers (what the open data publishes), so the chain is checked
+    /// against the stored text itself.
+    pub answers_json: String,
     pub prev_hash: String,
     pub hash: String,
+}
+
+impl StoredBallot {
+    /// A ballot with its answers stored as [`Ballot::answers_json`] gives them.
+    pub fn new(ballot: Ballot, prev_hash: String, hash: String) -> Self {
+        Self {
+            answers_json: ballot.answers_json(),
+            ballot,
+            prev_hash,
+            hash,
+        }
+    }
+
+    /// The commitment to the stored answers under the ballot's salt.
+    pub fn answers_digest(&self) -> String {
+        answers_digest(&self.ballot.salt, &self.answers_json)
+    }
+
+    /// The ballot as a row borrowed from it.
+    pub fn row(&self) -> BallotRow<'_> {
+        let b = &self.ballot;
+        BallotRow {
+            seq: b.seq,
+            campaign: &b.campaign,
+            unit: &b.unit,
+            group: &b.group,
+            dialogue_id: &b.dialogue_id,
+            dialogue_version: &b.dialogue_version,
+            batch: b.batch,
+            batch_date: &b.batch_date,
+            receipt: &b.receipt,
+            salt: &b.salt,
+            answers_json: &self.answers_json,
+            prev_hash: &self.prev_hash,
+            hash: &self.hash,
+        }
+    }
+}
+
+/// A stored ballot borrowed from the text it was read in: how the report
+/// and `khaosat verify` go through a million of them without copying each.
+/// Its answers are parsed only by whoever needs them ([`BallotRow::answers`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BallotRow<'a> {
+    pub seq: i64,
+    pub campaign: &'a str,
+    pub unit: &'a str,
+    pub group: &'a str,
+    pub dialogue_id: &'a str,
+    pub dialogue_version: &'a str,
+    pub batch: i64,
+    pub batch_date: &'a str,
+    pub receipt: &'a str,
+    pub salt: &'a str,
+    /// The answers as stored: the canonical JSON their commitment covers.
+    pub answers_json: &'a str,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+}
+
+impl<'a> BallotRow<'a> {
+    /// The stored answers, parsed.
+    pub fn answers(&self) -> serde_json::Result<Answers<'a>> {
+        serde_json::from_str(self.answers_json)
+    }
+
+    /// The commitment to the stored answers under the ballot's salt.
+    pub fn answers_digest(&self) -> String {
+        answers_digest(self.salt, self.answers_json)
+    }
+
+    /// The chained hash of this ballot after `prev_hash`, its answers known
+    /// by their commitment `digest`.
+    pub fn chain_hash(&self, digest: &str, prev_hash: &str) -> String {
+        Canonical {
+            seq: self.seq,
+            campaign: self.campaign,
+            unit: self.unit,
+            group: self.group,
+            dialogue_id: self.dialogue_id,
+            dialogue_version: self.dialogue_version,
+            batch: self.batch,
+            batch_date: self.batch_date,
+            receipt: self.receipt,
+            answers: digest,
+        }
+        .hash(prev_hash)
+    }
+
+    /// An owned copy, with `answers` its parsed answers.
+    pub fn to_stored(&self, answers: &Answers<'_>) -> StoredBallot {
+        StoredBallot {
+            ballot: Ballot {
+                seq: self.seq,
+                campaign: self.campaign.into(),
+                unit: self.unit.into(),
+                group: self.group.into(),
+                dialogue_id: self.dialogue_id.into(),
+                dialogue_version: self.dialogue_version.into(),
+                batch: self.batch,
+                batch_date: self.batch_date.into(),
+                receipt: self.receipt.into(),
+                salt: self.salt.into(),
+                answers: answers
+                    .iter()
+                    .map(|(id, a)| (id.to_string(), a.clone()))
+                    .collect(),
+            },
+            answers_json: self.answers_json.into(),
+            prev_hash: self.prev_hash.into(),
+            hash: self.hash.into(),
+        }
+    }
+}
+
+/// A ballot's answers by question id, sorted by id; the ids borrowed from
+/// the text they were parsed from where they can be.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answers<'a>(Vec<(Cow<'a, str>, Answer)>);
+
+impl<'a> Answers<'a> {
+    /// A ballot's own answers, borrowed.
+    pub fn of(answers: &'a BTreeMap<String, Answer>) -> Self {
+        Self(
+            answers
+                .iter()
+                .map(|(id, a)| (Cow::Borrowed(id.as_str()), a.clone()))
+                .collect(),
+        )
+    }
+
+    pub fn get(&self, question: &str) -> Option<&Answer> {
+        let at = self.0.binary_search_by(|(id, _)| id.as_ref().cmp(question));
+        at.ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn contains(&self, question: &str) -> bool {
+        self.get(question).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Answer)> {
+        self.0.iter().map(|(id, a)| (id.as_ref(), a))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for Answers<'de> {
+    /// A JSON object, as a `BTreeMap` reads one: sorted by key, the last of
+    /// two equal keys kept.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Answers<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("answers by question id")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
+                let mut answers = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((Key(id), answer)) = map.next_entry::<Key, Answer>()? {
+                    answers.push((id, answer));
+                }
+                // Stored answers are sorted already; a stable sort keeps
+                // equal keys in order, so the last one can be kept.
+                answers.sort_by(|(a, _), (b, _)| a.cmp(b));
+                let mut kept: Vec<(Cow<'de, str>, Answer)> = Vec::with_capacity(answers.len());
+                for (id, answer) in answers {
+                    match kept.last_mut() {
+                        Some(last) if last.0 == id => last.1 = answer,
+                        _ => kept.push((id, answer)),
+                    }
+                }
+                Ok(Answers(kept))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// A question id, borrowed from the text unless it holds an escape.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a question id")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
 }
 
 impl Ballot {
@@ -89,6 +302,18 @@ impl Ballot {
     }
 }
 
+impl Canonical<'_> {
+    /// `SHA-256(prev_hash ‖ "\n" ‖ canonical JSON)`, as hex.
+    fn hash(&self, prev_hash: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(prev_hash.as_bytes());
+        h.update(b"\n");
+        // Straight into the hash; writing to it cannot fail.
+        let _ = serde_json::to_writer(&mut h, self);
+        hex::encode(&h.finalize())
+    }
+}
+
 /// The commitment to a ballot's answers (as canonical JSON) under its salt.
 pub fn answers_digest(salt: &str, answers_json: &str) -> String {
     let mut h = Sha256::new();
@@ -102,7 +327,7 @@ pub fn answers_digest(salt: &str, answers_json: &str) -> String {
 /// commitment `digest` (as in the open data of a withheld cell); the
 /// ballot's own answers and salt are not read.
 pub fn chain_hash(b: &Ballot, digest: &str, prev_hash: &str) -> String {
-    let canonical = Canonical {
+    Canonical {
         seq: b.seq,
         campaign: &b.campaign,
         unit: &b.unit,
@@ -113,16 +338,8 @@ pub fn chain_hash(b: &Ballot, digest: &str, prev_hash: &str) -> String {
         batch_date: &b.batch_date,
         receipt: &b.receipt,
         answers: digest,
-    };
-    let mut h = Sha256::new();
-    h.update(prev_hash.as_bytes());
-    h.update(b"\n");
-    h.update(
-        serde_json::to_string(&canonical)
-            .unwrap_or_default()
-            .as_bytes(),
-    );
-    hex::encode(&h.finalize())
+    }
+    .hash(prev_hash)
 }
 
 /// A new random receipt code: 50 bits in Crockford base 32, `ABCDE-FGHJK`.
@@ -188,6 +405,37 @@ mod tests {
         let mut other_salt = b.clone();
         other_salt.salt = "01ff".into();
         assert_ne!(other_salt.answers_digest(), b.answers_digest());
+    }
+
+    #[test]
+    fn stored_answers_are_read_as_a_map_reads_them() {
+        let b = ballot(1);
+        let stored = StoredBallot::new(b.clone(), String::new(), String::new());
+        let answers = stored.row().answers().unwrap();
+        assert_eq!(answers, Answers::of(&b.answers));
+        assert!(
+            matches!(answers.0[0].0, Cow::Borrowed("q")),
+            "ids are not copied"
+        );
+        // Out of order, a repeated id (the last one counts), an escaped id.
+        let text =
+            r#"{"z":{"choice":1},"a":{"choice":2},"z":{"choice":3},"\u0062":{"number":4.0}}"#;
+        let answers: Answers = serde_json::from_str(text).unwrap();
+        let map: BTreeMap<String, Answer> = serde_json::from_str(text).unwrap();
+        assert_eq!(answers, Answers::of(&map));
+        assert_eq!(answers.get("z"), Some(&Answer::Choice(3)));
+        assert_eq!(answers.get("b"), Some(&Answer::Number(4.0)));
+        assert_eq!(answers.len(), 3);
+        assert!(!answers.contains("q"));
+    }
+
+    #[test]
+    fn the_chain_hash_is_the_same_from_a_ballot_or_its_row() {
+        let b = ballot(1);
+        let stored = StoredBallot::new(b.clone(), GENESIS.into(), b.chain_hash(GENESIS));
+        let row = stored.row();
+        assert_eq!(row.chain_hash(&row.answers_digest(), GENESIS), stored.hash);
+        assert_eq!(row.to_stored(&row.answers().unwrap()), stored);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Tamper evidence: recompute the ballot chain and find the first ballot
 //! that does not match. Pure: stored ballots in, a verdict out.
 
-use crate::ballot::{GENESIS, StoredBallot};
+use crate::ballot::{BallotRow, GENESIS, StoredBallot};
 
 /// What `verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,7 +16,7 @@ pub enum Verdict {
 pub fn verify(ballots: &[StoredBallot]) -> Verdict {
     let mut chain = Chain::default();
     for b in ballots {
-        if let Err(broken) = chain.push(b) {
+        if let Err(broken) = chain.push(&b.row()) {
             return broken;
         }
     }
@@ -41,26 +41,26 @@ impl Default for Chain {
 
 impl Chain {
     /// Checks the next ballot; `Err` holds the [`Verdict::Broken`] for it.
-    pub fn push(&mut self, b: &StoredBallot) -> Result<(), Verdict> {
-        self.push_digest(b, &b.ballot.answers_digest())
+    pub fn push(&mut self, b: &BallotRow) -> Result<(), Verdict> {
+        self.push_digest(b, &b.answers_digest())
     }
 
     /// Checks the next ballot with its answers known only by their
     /// commitment `digest` (the open data of a withheld cell).
-    pub fn push_digest(&mut self, b: &StoredBallot, digest: &str) -> Result<(), Verdict> {
+    pub fn push_digest(&mut self, b: &BallotRow, digest: &str) -> Result<(), Verdict> {
         let expected_seq = self.ballots as i64 + 1;
         let broken = |problem: &str| {
             Err(Verdict::Broken {
-                seq: b.ballot.seq,
+                seq: b.seq,
                 problem: problem.to_string(),
             })
         };
-        if b.ballot.seq != expected_seq {
+        if b.seq != expected_seq {
             return Err(Verdict::Broken {
                 seq: expected_seq,
                 problem: format!(
                     "phiếu số {expected_seq} bị mất (phiếu lưu kế tiếp là số {})",
-                    b.ballot.seq
+                    b.seq
                 ),
             });
         }
@@ -69,7 +69,7 @@ impl Chain {
                 "liên kết với phiếu trước không khớp: một phiếu trước nó đã bị xóa hoặc thay thế",
             );
         }
-        let hash = crate::ballot::chain_hash(&b.ballot, digest, &self.head);
+        let hash = b.chain_hash(digest, &self.head);
         if hash != b.hash {
             return broken("nội dung không khớp mã băm: phiếu đã bị sửa sau khi lưu");
         }
@@ -122,7 +122,7 @@ pub fn verify_published(mut ballots: Vec<PublishedBallot>) -> Verdict {
                 problem: "câu trả lời được công bố không khớp cam kết của phiếu".into(),
             };
         }
-        if let Err(broken) = chain.push_digest(&p.ballot, &p.digest) {
+        if let Err(broken) = chain.push_digest(&p.ballot.row(), &p.digest) {
             return broken;
         }
     }

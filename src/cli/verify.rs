@@ -65,13 +65,15 @@ pub(super) async fn check_in_pages(store: &Store) -> Result<Verdict> {
     let bar = super::progress_bar::counter("kiểm tra", "phiếu");
     while let Some(page) = pages.recv().await {
         let page = page?;
-        for b in &page {
-            if let Err(broken) = chain.push(b) {
+        let mut read = 0;
+        for row in page.rows() {
+            if let Err(broken) = chain.push(&row?) {
                 bar.abandon();
                 return Ok(broken);
             }
+            read += 1;
         }
-        bar.inc(page.len() as u64);
+        bar.inc(read);
     }
     bar.finish_and_clear();
     Ok(chain.verdict())
@@ -141,6 +143,7 @@ fn read_file(path: &Path) -> Result<Vec<PublishedBallot>> {
                     salt: String::new(),
                     answers: Default::default(),
                 },
+                answers_json: String::new(),
                 prev_hash: at(chain[6]),
                 hash: at(chain[7]),
             },

@@ -36,24 +36,44 @@ pub fn row<S: AsRef<str>>(out: &mut String, fields: impl Iterator<Item = S>) {
 
 /// Appends one field, quoted if it holds a comma, a quote or a line break.
 pub fn field(out: &mut String, f: &str) {
-    if f.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
-        out.push('"');
-        out.push_str(&f.replace('"', "\"\""));
-        out.push('"');
-    } else {
+    let bytes = f.as_bytes();
+    if memchr::memchr3(b',', b'"', b'\n', bytes).is_none() && memchr::memchr(b'\r', bytes).is_none()
+    {
         out.push_str(f);
+        return;
     }
+    out.push('"');
+    for (i, part) in f.split('"').enumerate() {
+        if i > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
 }
 
 /// Free text as a field: a leading `=`, `+`, `-`, `@`, tab or carriage
 /// return would make a spreadsheet treat it as a formula, so it gets a
 /// leading apostrophe (OWASP's advice for CSV injection).
 pub fn text_field(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    if is_formula(s) {
         format!("'{s}")
     } else {
         s.to_string()
     }
+}
+
+/// Appends free text as one field: [`text_field`], then [`field`].
+pub fn text(out: &mut String, s: &str) {
+    if is_formula(s) {
+        field(out, &format!("'{s}"));
+    } else {
+        field(out, s);
+    }
+}
+
+fn is_formula(s: &str) -> bool {
+    s.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 #[cfg(test)]

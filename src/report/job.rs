@@ -15,10 +15,10 @@ use super::open_data::OpenData;
 use super::tables::tables;
 use super::{Report, build, csv, html, xlsx};
 use crate::aggregate::Aggregate;
-use crate::ballot::StoredBallot;
+use crate::ballot::BallotRow;
 use crate::campaign::Campaign;
 use crate::dialogue::{self, Dialogue};
-use crate::store::Store;
+use crate::store::{BallotPage, Store};
 use crate::verify::{Chain, Verdict};
 
 /// File names of the outputs.
@@ -97,11 +97,13 @@ pub async fn write_reports_watched(
     let mut dialogues = Dialogues::new(c);
     let counts = store.chain_counts(c.id()).await?;
     // Interim: how many of each cell's ballots may be counted.
-    let mut room: HashMap<(String, String), u32> = HashMap::new();
+    let mut room: Room = HashMap::new();
     if scope == Scope::Interim {
         let min = c.scoring().min_cell.max(1);
         for (unit, group, n) in &counts {
-            room.insert((unit.clone(), group.clone()), n / min * min);
+            room.entry(unit.clone())
+                .or_default()
+                .insert(group.clone(), n / min * min);
         }
     }
     // The open data is written during the pass, into a folder beside the
@@ -181,17 +183,17 @@ async fn tally_and_check(
     store: &Store,
     c: &Campaign,
     scope: Scope,
-    room: &mut HashMap<(String, String), u32>,
+    room: &mut Room,
     dialogues: &mut Dialogues,
     mut open: Option<&mut OpenData>,
     on_page: &(dyn Fn(usize) + Sync),
 ) -> Result<(Aggregate, Chain)> {
-    let (to_check, mut pages_in) = tokio::sync::mpsc::channel::<Arc<Vec<StoredBallot>>>(4);
+    let (to_check, mut pages_in) = tokio::sync::mpsc::channel::<Arc<BallotPage>>(4);
     let checker = tokio::task::spawn_blocking(move || {
         let mut chain = Chain::default();
         while let Some(page) = pages_in.blocking_recv() {
-            for b in page.iter() {
-                if let Err(Verdict::Broken { seq, problem }) = chain.push(b) {
+            for row in page.rows() {
+                if let Err(Verdict::Broken { seq, problem }) = chain.push(&row?) {
                     return Err(anyhow::anyhow!(
                         "phiếu số {seq} không khớp: {problem}. Chưa ghi báo cáo nào; \
                          chạy `khaosat verify` và khôi phục cơ sở dữ liệu từ bản sao lưu"
@@ -211,23 +213,27 @@ async fn tally_and_check(
             // The check stopped at a broken link: it says which.
             break;
         }
-        for b in page.iter() {
-            if b.ballot.campaign != c.id() {
+        for row in page.rows() {
+            let b = row?;
+            if b.campaign != c.id() {
                 continue;
             }
             if scope == Scope::Interim {
                 let left = room
-                    .entry((b.ballot.unit.clone(), b.ballot.group.clone()))
-                    .or_default();
-                if *left == 0 {
-                    continue;
+                    .get_mut(b.unit)
+                    .and_then(|groups| groups.get_mut(b.group));
+                match left {
+                    Some(left) if *left > 0 => *left -= 1,
+                    _ => continue,
                 }
-                *left -= 1;
             }
-            let d = dialogues.of(store, b).await?;
-            agg.add(&b.ballot, &d);
+            let answers = b
+                .answers()
+                .with_context(|| format!("reading the answers of ballot {}", b.seq))?;
+            let d = dialogues.of(store, &b).await?;
+            agg.add_answers(b.unit, b.group, &answers, &d);
             if let Some(open) = open.as_deref_mut()
-                && let Err(e) = open.push(b, &d, &agg)
+                && let Err(e) = open.push(&b, &answers, &d, &agg)
             {
                 failed = Some(e);
                 break;
@@ -246,6 +252,10 @@ async fn tally_and_check(
     Ok((agg, chain))
 }
 
+/// Interim: how many more of each cell's ballots may be counted, by unit
+/// and group.
+type Room = HashMap<String, HashMap<String, u32>>;
+
 /// Moves the finished open-data files from `partial` into `out`.
 fn publish(partial: &Path, out: &Path, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
     let mut moved = Vec::new();
@@ -260,39 +270,35 @@ fn publish(partial: &Path, out: &Path, paths: Vec<PathBuf>) -> Result<Vec<PathBu
 }
 
 /// Compiled dialogues by id and version: the campaign's, and older
-/// versions recorded in the store when a ballot was answered on one.
-struct Dialogues(HashMap<(String, String), Arc<Dialogue>>);
+/// versions recorded in the store when a ballot was answered on one. A
+/// campaign has a handful, so they are looked up in a list.
+struct Dialogues(Vec<Arc<Dialogue>>);
 
 impl Dialogues {
     fn new(c: &Campaign) -> Self {
-        Self(
-            c.dialogues()
-                .into_iter()
-                .map(|d| ((d.id().to_string(), d.version().to_string()), d))
-                .collect(),
-        )
+        Self(c.dialogues())
     }
 
-    async fn of(&mut self, store: &Store, b: &StoredBallot) -> Result<Arc<Dialogue>> {
-        let key = (
-            b.ballot.dialogue_id.clone(),
-            b.ballot.dialogue_version.clone(),
-        );
-        if let Some(d) = self.0.get(&key) {
+    async fn of(&mut self, store: &Store, b: &BallotRow<'_>) -> Result<Arc<Dialogue>> {
+        let (id, version) = (b.dialogue_id, b.dialogue_version);
+        if let Some(d) = self
+            .0
+            .iter()
+            .find(|d| d.id() == id && d.version() == version)
+        {
             return Ok(d.clone());
         }
-        let (id, version) = &key;
         let mut tx = store.begin().await?;
         let source = tx.dialogue_source(id, version).await?;
         tx.rollback().await?;
         let source = source.with_context(|| {
             format!(
                 "ballot {}: dialogue {id} version {version} is not recorded",
-                b.ballot.seq
+                b.seq
             )
         })?;
         let d = Arc::new(dialogue::compile_stored(id, version, source)?);
-        self.0.insert(key, d.clone());
+        self.0.push(d.clone());
         Ok(d)
     }
 }

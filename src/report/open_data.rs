@@ -2,8 +2,8 @@
 //! (`phieu-<dialogue>.csv`), written as ballots stream past — in the same
 //! pass as the tally — so memory does not grow with their number. A
 //! respondent finds their ballot by the receipt code shown at the end of
-//! the conversation; rows are in chain order except for the few held back
-//! (below), and `Thứ tự` gives each its place.
+//! the conversation; rows are in chain order, and `Thứ tự` gives each its
+//! place.
 //!
 //! What the published figures withhold, the ballots withhold too: a ballot
 //! of a suppressed cell keeps its receipt, date, unit and group but none of
@@ -15,8 +15,14 @@
 //! `min_cell` valid ones of its cell: at most `min_cell` − 1 ballots per
 //! cell and question wait, in memory, to be written when their questions
 //! reach `min_cell` or at the end with the suppressed ones blank.
+//!
+//! The rows after a ballot held back wait behind it, in memory, up to
+//! [`WINDOW`] bytes, and are written as soon as it is: so in the usual
+//! case, where a cell's first answers settle its questions early, each
+//! file is written once, front to back. Past the window, the ballot's row
+//! is left for the end and put in its place by rewriting the file.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -24,9 +30,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::csv::{BOM, field, row, text_field};
+use super::csv::{BOM, field, row, text, text_field};
 use crate::aggregate::{Aggregate, Cell};
-use crate::ballot::StoredBallot;
+use crate::ballot::{Answers, BallotRow, StoredBallot};
 use crate::campaign::Campaign;
 use crate::dialogue::{Answer, Dialogue, QuestionKind, format_number};
 
@@ -75,10 +81,35 @@ struct OutFile {
     writer: BufWriter<File>,
     /// Bytes written so far.
     position: u64,
-    /// Ballots held back, with where in the file each belongs.
+    /// Rows not yet written, in chain order, behind a ballot held back.
+    waiting: VecDeque<Waiting>,
+    /// Bytes of the rows in `waiting`.
+    waiting_bytes: usize,
+    /// Ballots held back past the window, with where in the file each
+    /// belongs: written at the end by rewriting the file.
     held: Vec<(StoredBallot, Arc<Dialogue>, u64)>,
     /// The row being made.
     line: String,
+}
+
+/// A row waiting to be written.
+enum Waiting {
+    Row(String),
+    /// A ballot whose row cannot be made yet.
+    Held(Box<StoredBallot>, Arc<Dialogue>),
+}
+
+/// Bytes of rows that may wait in memory behind a ballot held back, per
+/// file, by default.
+pub const WINDOW: usize = 16 << 20;
+
+/// A cell whose ballots are published.
+struct Published {
+    /// Its ballots, as counted before the pass.
+    ballots: u32,
+    /// Every question it may publish has `min_cell` valid answers already:
+    /// none of its ballots needs holding back any more.
+    settled: bool,
 }
 
 /// Writes the ballot files under one folder.
@@ -86,14 +117,15 @@ pub struct OpenData {
     dir: PathBuf,
     /// The campaign's smallest published cell and question.
     min: u32,
-    /// unit → group → ballots, of the cells published, as counted before
-    /// the pass.
-    published: HashMap<String, HashMap<String, u32>>,
+    /// unit → group → the cells published.
+    published: HashMap<String, HashMap<String, Published>>,
     /// By dialogue id.
     files: HashMap<String, OutFile>,
     /// The campaign's questionnaires, which give the columns.
     campaign_dialogues: HashMap<String, Arc<Dialogue>>,
     written: Vec<PathBuf>,
+    /// Bytes of rows that may wait behind a ballot held back, per file.
+    window: usize,
 }
 
 /// The columns before the questions.
@@ -127,13 +159,16 @@ impl OpenData {
     /// not assessed by the campaign, is withheld.
     pub fn new(dir: &Path, c: &Campaign, counts: &[(String, String, u32)]) -> Self {
         let min = c.scoring().min_cell;
-        let mut published: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        let mut published: HashMap<String, HashMap<String, Published>> = HashMap::new();
         for (unit, group, n) in counts {
             if *n >= min && c.assessment_of(unit, group).is_some() {
-                published
-                    .entry(unit.clone())
-                    .or_default()
-                    .insert(group.clone(), *n);
+                published.entry(unit.clone()).or_default().insert(
+                    group.clone(),
+                    Published {
+                        ballots: *n,
+                        settled: false,
+                    },
+                );
             }
         }
         Self {
@@ -147,7 +182,16 @@ impl OpenData {
                 .map(|d| (d.id().to_string(), d))
                 .collect(),
             written: Vec::new(),
+            window: WINDOW,
         }
+    }
+
+    /// The same, with rows waiting behind a ballot held back up to `bytes`
+    /// instead of [`WINDOW`] (0: every ballot held back is put in its place
+    /// by the rewrite at the end).
+    pub fn with_window(mut self, bytes: usize) -> Self {
+        self.window = bytes;
+        self
     }
 
     /// Takes one ballot, answered on `dialogue`, once `agg` has counted it:
@@ -155,37 +199,51 @@ impl OpenData {
     /// while one of its choice answers may yet be suppressed.
     pub fn push(
         &mut self,
-        b: &StoredBallot,
+        b: &BallotRow,
+        answers: &Answers,
         dialogue: &Arc<Dialogue>,
         agg: &Aggregate,
     ) -> Result<()> {
-        let ballot = &b.ballot;
-        let published = self
+        let (min, window) = (self.min, self.window);
+        let current = self.current(b.dialogue_id, dialogue);
+        let cell = self
             .published
-            .get(&ballot.unit)
-            .is_some_and(|groups| groups.contains_key(&ballot.group));
-        if !published {
-            return self.write(b, dialogue, &Visibility::withheld());
-        }
-        if self.settled(b, dialogue, agg.cell(&ballot.unit, &ballot.group)) {
-            return self.write(b, dialogue, &Visibility::default());
-        }
+            .get_mut(b.unit)
+            .and_then(|groups| groups.get_mut(b.group));
+        let vis = match cell {
+            None => Some(Visibility::withheld()),
+            Some(cell) => {
+                // Valid answers only grow: a cell settled stays settled.
+                cell.settled = cell.settled || cell_settled(b, &current, min, agg);
+                (cell.settled || settled(b, answers, &current, min, agg)).then(Visibility::default)
+            }
+        };
         let file = self.file_for(b, dialogue)?;
-        file.held.push((b.clone(), dialogue.clone(), file.position));
-        Ok(())
+        match vis {
+            Some(vis) if file.waiting.is_empty() => {
+                return file.write(b, answers, dialogue, &vis);
+            }
+            Some(vis) => {
+                file.render(b, answers, dialogue, &vis);
+                let line = std::mem::take(&mut file.line);
+                file.waiting_bytes += line.len();
+                file.waiting.push_back(Waiting::Row(line));
+            }
+            None => file.waiting.push_back(Waiting::Held(
+                Box::new(b.to_stored(answers)),
+                dialogue.clone(),
+            )),
+        }
+        file.catch_up(&current, min, window, agg)
     }
 
-    /// Whether every choice question the ballot answers already has
-    /// `min_cell` valid answers in its cell (so it will be published).
-    fn settled(&self, b: &StoredBallot, dialogue: &Dialogue, cell: Option<&Cell>) -> bool {
-        let d = self
-            .campaign_dialogues
-            .get(&b.ballot.dialogue_id)
-            .map_or(dialogue, |d| d.as_ref());
-        d.questions()
-            .iter()
-            .filter(|q| is_item(d, q) && b.ballot.answers.contains_key(&q.id))
-            .all(|q| valid(cell, &q.id) >= self.min)
+    /// The campaign's version of a questionnaire, which gives the columns
+    /// (`answered_on` for one the campaign no longer has).
+    fn current(&self, id: &str, answered_on: &Arc<Dialogue>) -> Arc<Dialogue> {
+        self.campaign_dialogues
+            .get(id)
+            .unwrap_or(answered_on)
+            .clone()
     }
 
     /// Checks that the cells counted before the pass are the cells read
@@ -196,10 +254,10 @@ impl OpenData {
         for (unit, group, n) in self
             .published
             .iter()
-            .flat_map(|(u, groups)| groups.iter().map(move |(g, n)| (u, g, n)))
+            .flat_map(|(u, groups)| groups.iter().map(move |(g, p)| (u, g, p.ballots)))
         {
             let read = agg.cell(unit, group).map_or(0, |c| c.ballots);
-            if read != *n {
+            if read != n {
                 anyhow::bail!(
                     "{unit}/{group}: {n} ballots counted but {read} read: ballots were added \
                      while the report was written; run it again"
@@ -208,6 +266,7 @@ impl OpenData {
         }
         let min = self.min;
         for file in self.files.values_mut() {
+            file.leave_for_the_end()?;
             file.writer.flush()?;
             if file.held.is_empty() {
                 continue;
@@ -216,6 +275,7 @@ impl OpenData {
             let mut lines = Vec::with_capacity(held.len());
             for (b, d, at) in held {
                 let cell = agg.cell(&b.ballot.unit, &b.ballot.group);
+                let answers = Answers::of(&b.ballot.answers);
                 let current = file.dialogue.clone();
                 let questions = current
                     .questions()
@@ -227,7 +287,7 @@ impl OpenData {
                     withheld: false,
                     questions,
                 };
-                file.render(&b, &d, &vis);
+                file.render(&b.row(), &answers, &d, &vis);
                 lines.push((at, std::mem::take(&mut file.line)));
             }
             merge(&file.path, &lines)?;
@@ -237,50 +297,28 @@ impl OpenData {
 
     /// The file of a ballot's questionnaire (created with its header on the
     /// first ballot), knowing the columns of the ballot's version.
-    fn file_for(&mut self, b: &StoredBallot, dialogue: &Arc<Dialogue>) -> Result<&mut OutFile> {
-        let ballot = &b.ballot;
-        if !self.files.contains_key(&ballot.dialogue_id) {
-            let current = self
-                .campaign_dialogues
-                .get(&ballot.dialogue_id)
-                .cloned()
-                .unwrap_or_else(|| dialogue.clone());
+    fn file_for(&mut self, b: &BallotRow, dialogue: &Arc<Dialogue>) -> Result<&mut OutFile> {
+        if !self.files.contains_key(b.dialogue_id) {
+            let current = self.current(b.dialogue_id, dialogue);
             let file = self.create(current)?;
-            self.files.insert(ballot.dialogue_id.clone(), file);
+            self.files.insert(b.dialogue_id.to_string(), file);
         }
-        let file = self
-            .files
-            .get_mut(&ballot.dialogue_id)
-            .expect("created above");
-        if !file.versions.contains_key(&ballot.dialogue_version) {
+        let file = self.files.get_mut(b.dialogue_id).expect("created above");
+        if !file.versions.contains_key(b.dialogue_version) {
             let map = file
                 .columns
                 .iter()
                 .map(|id| dialogue.question_index(id))
                 .collect();
-            file.versions.insert(ballot.dialogue_version.clone(), map);
+            file.versions.insert(b.dialogue_version.to_string(), map);
         }
         Ok(file)
-    }
-
-    /// Writes one ballot, answered on `dialogue`, showing what `vis` allows.
-    fn write(
-        &mut self,
-        b: &StoredBallot,
-        dialogue: &Arc<Dialogue>,
-        vis: &Visibility,
-    ) -> Result<()> {
-        let file = self.file_for(b, dialogue)?;
-        file.render(b, dialogue, vis);
-        file.writer.write_all(file.line.as_bytes())?;
-        file.position += file.line.len() as u64;
-        Ok(())
     }
 
     fn create(&mut self, d: Arc<Dialogue>) -> Result<OutFile> {
         let path = self.dir.join(format!("phieu-{}.csv", d.id()));
         let f = File::create(&path).with_context(|| format!("creating {}", path.display()))?;
-        let mut writer = BufWriter::new(f);
+        let mut writer = BufWriter::with_capacity(1 << 20, f);
         let mut header = String::from(BOM);
         row(
             &mut header,
@@ -300,39 +338,127 @@ impl OpenData {
             versions: HashMap::new(),
             writer,
             position: header.len() as u64,
+            waiting: VecDeque::new(),
+            waiting_bytes: 0,
             held: Vec::new(),
             line: String::new(),
         })
     }
 }
 
+/// Whether every choice question the ballot answers already has `min`
+/// valid answers in its cell (so it will be published); `current` is the
+/// campaign's version of its questionnaire.
+fn settled(
+    b: &BallotRow,
+    answers: &Answers,
+    current: &Dialogue,
+    min: u32,
+    agg: &Aggregate,
+) -> bool {
+    let cell = agg.cell(b.unit, b.group);
+    current
+        .questions()
+        .iter()
+        .filter(|q| is_item(current, q) && answers.contains(&q.id))
+        .all(|q| valid(cell, &q.id) >= min)
+}
+
+/// Whether every question of `current` that may be suppressed has `min`
+/// valid answers in the ballot's cell (so every ballot of it is settled).
+fn cell_settled(b: &BallotRow, current: &Dialogue, min: u32, agg: &Aggregate) -> bool {
+    let cell = agg.cell(b.unit, b.group);
+    current
+        .questions()
+        .iter()
+        .filter(|q| is_item(current, q))
+        .all(|q| valid(cell, &q.id) >= min)
+}
+
 impl OutFile {
+    /// Writes one ballot's row, showing what `vis` allows.
+    fn write(
+        &mut self,
+        b: &BallotRow,
+        answers: &Answers,
+        dialogue: &Dialogue,
+        vis: &Visibility,
+    ) -> Result<()> {
+        self.render(b, answers, dialogue, vis);
+        self.writer.write_all(self.line.as_bytes())?;
+        self.position += self.line.len() as u64;
+        Ok(())
+    }
+
+    /// Writes the rows waiting, front first, up to the first ballot still
+    /// held back; past the window, that ballot is left for the end.
+    fn catch_up(
+        &mut self,
+        current: &Dialogue,
+        min: u32,
+        window: usize,
+        agg: &Aggregate,
+    ) -> Result<()> {
+        while let Some(front) = self.waiting.pop_front() {
+            match front {
+                Waiting::Row(line) => {
+                    self.writer.write_all(line.as_bytes())?;
+                    self.position += line.len() as u64;
+                    self.waiting_bytes -= line.len();
+                }
+                Waiting::Held(b, d) => {
+                    let answers = Answers::of(&b.ballot.answers);
+                    if settled(&b.row(), &answers, current, min, agg) {
+                        self.write(&b.row(), &answers, &d, &Visibility::default())?;
+                    } else if self.waiting_bytes > window {
+                        self.held.push((*b, d, self.position));
+                    } else {
+                        self.waiting.push_front(Waiting::Held(b, d));
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// At the end: writes every row waiting and leaves every ballot still
+    /// held back for the rewrite.
+    fn leave_for_the_end(&mut self) -> Result<()> {
+        while let Some(w) = self.waiting.pop_front() {
+            match w {
+                Waiting::Row(line) => {
+                    self.writer.write_all(line.as_bytes())?;
+                    self.position += line.len() as u64;
+                }
+                Waiting::Held(b, d) => self.held.push((*b, d, self.position)),
+            }
+        }
+        self.waiting_bytes = 0;
+        Ok(())
+    }
+
     /// Makes a ballot's row in `line`, showing what `vis` allows.
-    fn render(&mut self, b: &StoredBallot, dialogue: &Dialogue, vis: &Visibility) {
-        let ballot = &b.ballot;
-        let questions = &self.versions[&ballot.dialogue_version];
+    fn render(&mut self, b: &BallotRow, answers: &Answers, dialogue: &Dialogue, vis: &Visibility) {
+        use std::fmt::Write as _;
+        let questions = &self.versions[b.dialogue_version];
         let withheld = vis.withheld;
         let line = &mut self.line;
         line.clear();
-        let (seq, batch) = (ballot.seq.to_string(), ballot.batch.to_string());
-        for fixed in [
-            &seq,
-            &ballot.receipt,
-            &batch,
-            &ballot.batch_date,
-            &ballot.unit,
-            &ballot.group,
-        ] {
+        // Writing to a String cannot fail.
+        let _ = write!(line, "{},", b.seq);
+        field(line, b.receipt);
+        let _ = write!(line, ",{},", b.batch);
+        for fixed in [b.batch_date, b.unit, b.group] {
             field(line, fixed);
             line.push(',');
         }
         let mut complete = !withheld;
         for (column, q) in self.columns.iter().zip(questions) {
             let shown = !withheld && !vis.questions.contains(column);
-            complete &= shown || !ballot.answers.contains_key(column);
-            if let (true, Some(q)) = (shown, q)
-                && let Some(answer) = ballot.answers.get(column)
-            {
+            let answer = answers.get(column);
+            complete &= shown || answer.is_none();
+            if let (true, Some(q), Some(answer)) = (shown, q, answer) {
                 describe(line, dialogue, *q, answer);
             }
             line.push(',');
@@ -344,22 +470,22 @@ impl OutFile {
         // and their salt (anyone can recompute the commitment); otherwise
         // the commitment alone, which cannot be tested against guesses.
         let (answers, salt) = if complete {
-            (ballot.answers_json(), ballot.salt.clone())
+            (b.answers_json, b.salt)
         } else {
-            (String::new(), String::new())
+            ("", "")
         };
         for chain in [
-            &ballot.campaign,
-            &ballot.dialogue_id,
-            &ballot.dialogue_version,
-            &answers,
-            &salt,
-            &ballot.answers_digest(),
-            &b.prev_hash,
-            &b.hash,
+            b.campaign,
+            b.dialogue_id,
+            b.dialogue_version,
+            answers,
+            salt,
+            &b.answers_digest(),
+            b.prev_hash,
+            b.hash,
         ] {
             line.push(',');
-            field(line, &text_field(chain));
+            text(line, chain);
         }
         line.push_str("\r\n");
     }
@@ -410,7 +536,7 @@ fn describe(out: &mut String, d: &Dialogue, question: usize, a: &Answer) {
                 .collect();
             field(out, &labels.join("; "));
         }
-        Answer::Text(t) => field(out, &text_field(t)),
+        Answer::Text(t) => text(out, t),
         Answer::Number(x) => out.push_str(&format_number(*x)),
         Answer::Skipped => {}
     }

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::tx::CHAIN_LOCK;
 use super::{Backend, Store, Tx};
-use crate::ballot::{Ballot, GENESIS, StoredBallot};
+use crate::ballot::{Ballot, BallotRow, GENESIS, StoredBallot};
 
 /// Ballots read per query by `read_ballots`.
 const PAGE: i64 = 1_000;
@@ -272,6 +272,18 @@ impl Store {
 
     /// Up to `limit` ballots with a sequence number above `after`, in chain
     /// order: a page, for reading every ballot in bounded memory.
+    pub async fn ballots_after(&self, after: i64, limit: i64) -> Result<Vec<StoredBallot>> {
+        let page = self.page_after(after, limit).await?;
+        page.rows()
+            .map(|row| {
+                let row = row?;
+                let answers = row.answers().context("reading a ballot's answers")?;
+                Ok(row.to_stored(&answers))
+            })
+            .collect()
+    }
+
+    /// The page of up to `limit` ballots after sequence number `after`.
     ///
     /// The database joins the whole page into one text, a line per ballot
     /// and its columns separated by tabs, so it crosses the driver as one
@@ -279,7 +291,7 @@ impl Store {
     /// about 20 µs a row, ten times the rest of the report's work. No column
     /// holds a tab or a line break: ids, dates and hashes are checked
     /// ASCII, and `answers` is JSON, which escapes both.
-    pub async fn ballots_after(&self, after: i64, limit: i64) -> Result<Vec<StoredBallot>> {
+    async fn page_after(&self, after: i64, limit: i64) -> Result<BallotPage> {
         let sql = match self.backend {
             Backend::Sqlite => {
                 "SELECT group_concat(concat_ws(char(9), seq, campaign, unit_id, group_id, \
@@ -293,43 +305,37 @@ impl Store {
                  LIMIT $2) AS page"
             }
         };
-        let page: Option<String> = sqlx::query_scalar(sql)
+        let text: Option<String> = sqlx::query_scalar(sql)
             .bind(after)
             .bind(limit)
             .fetch_one(&self.pool)
             .await
             .context("reading ballots")?;
-        let mut ballots = page
-            .as_deref()
-            .unwrap_or_default()
-            .lines()
-            .map(from_line)
-            .collect::<Result<Vec<_>>>()?;
-        ballots.sort_by_key(|b| b.ballot.seq);
-        Ok(ballots)
+        Ok(BallotPage::in_chain_order(text.unwrap_or_default()))
     }
 
     /// Every ballot up to sequence number `last`, a page at a time, read in
     /// a task of its own one page ahead of the caller (so reading and the
     /// caller's work use both cores), in bounded memory. An error ends the
     /// pages.
-    pub fn read_ballots(&self, last: i64) -> mpsc::Receiver<Result<Vec<StoredBallot>>> {
-        let (tx, rx) = mpsc::channel(1);
+    pub fn read_ballots(&self, last: i64) -> mpsc::Receiver<Result<BallotPage>> {
+        let (tx, rx) = mpsc::channel(2);
         let store = self.clone();
         tokio::spawn(async move {
             let mut after = 0;
             while after < last {
-                let page = store.ballots_after(after, PAGE.min(last - after)).await;
+                let page = store
+                    .page_after(after, PAGE.min(last - after))
+                    .await
+                    .and_then(|page| Ok((page.last_seq()?, page)));
                 match page {
-                    Ok(page) => {
-                        let Some(seq) = page.last().map(|b| b.ballot.seq) else {
-                            break;
-                        };
+                    Ok((Some(seq), page)) => {
                         after = seq;
                         if tx.send(Ok(page)).await.is_err() {
                             break;
                         }
                     }
+                    Ok((None, _)) => break,
                     Err(e) => {
                         let _ = tx.send(Err(e)).await;
                         break;
@@ -341,34 +347,91 @@ impl Store {
     }
 }
 
-/// A ballot as `ballots_after` encodes it: its columns joined by tabs.
-fn from_line(line: &str) -> Result<StoredBallot> {
+/// Ballots as the store reads them: one text, a line per ballot in chain
+/// order, its columns joined by tabs. Its rows borrow from it.
+#[derive(Debug, Default)]
+pub struct BallotPage {
+    text: String,
+}
+
+impl BallotPage {
+    /// The page of `text`, its lines put in chain order if they are not:
+    /// SQLite joins them in the order it reads them, which is that order
+    /// in practice but not by promise (an `ORDER BY` inside the join would
+    /// cost a sort of every page).
+    fn in_chain_order(text: String) -> Self {
+        let seq = |line: &str| line.split('\t').next().and_then(|s| s.parse::<i64>().ok());
+        let mut lines = text.lines().map(seq);
+        let mut sorted = true;
+        if let Some(mut last) = lines.next() {
+            for seq in lines {
+                sorted &= seq > last;
+                last = seq;
+            }
+        }
+        if sorted {
+            return Self { text };
+        }
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.sort_by_key(|line| seq(line));
+        Self {
+            text: lines.join("\n"),
+        }
+    }
+
+    /// Its ballots, in chain order.
+    pub fn rows(&self) -> impl Iterator<Item = Result<BallotRow<'_>>> {
+        self.text.lines().map(row_of)
+    }
+
+    /// How many ballots it holds.
+    pub fn len(&self) -> usize {
+        if self.text.is_empty() {
+            0
+        } else {
+            1 + self.text.bytes().filter(|&b| b == b'\n').count()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The sequence number of its last ballot.
+    fn last_seq(&self) -> Result<Option<i64>> {
+        self.text
+            .lines()
+            .next_back()
+            .map(|line| Ok(row_of(line)?.seq))
+            .transpose()
+    }
+}
+
+/// A ballot as a page encodes it: its columns joined by tabs.
+fn row_of(line: &str) -> Result<BallotRow<'_>> {
     let mut f = line.splitn(13, '\t');
     let mut next = || f.next().context("a stored ballot has too few columns");
     let seq = next()?
         .parse()
         .context("reading a ballot's sequence number")?;
-    let (campaign, unit, group) = (next()?.into(), next()?.into(), next()?.into());
-    let (dialogue_id, dialogue_version) = (next()?.into(), next()?.into());
+    let (campaign, unit, group) = (next()?, next()?, next()?);
+    let (dialogue_id, dialogue_version) = (next()?, next()?);
     let batch = next()?.parse().context("reading a ballot's batch")?;
-    let (batch_date, receipt, salt) = (next()?.into(), next()?.into(), next()?.into());
-    let answers = serde_json::from_str(next()?).context("reading a ballot's answers")?;
-    Ok(StoredBallot {
-        ballot: Ballot {
-            seq,
-            campaign,
-            unit,
-            group,
-            dialogue_id,
-            dialogue_version,
-            batch,
-            batch_date,
-            receipt,
-            salt,
-            answers,
-        },
-        prev_hash: next()?.into(),
-        hash: next()?.into(),
+    let (batch_date, receipt, salt) = (next()?, next()?, next()?);
+    Ok(BallotRow {
+        seq,
+        campaign,
+        unit,
+        group,
+        dialogue_id,
+        dialogue_version,
+        batch,
+        batch_date,
+        receipt,
+        salt,
+        answers_json: next()?,
+        prev_hash: next()?,
+        hash: next()?,
     })
 }
 
@@ -396,4 +459,25 @@ where
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BallotPage;
+
+    #[test]
+    fn a_page_is_read_in_chain_order_whatever_order_it_came_in() {
+        let line = |seq: i64| format!("{seq}\tc\tu\tg\td\tv\t1\t2021-02-01\tR\ts\t{{}}\tp\th");
+        let page = BallotPage::in_chain_order([3, 1, 2].map(line).join("\n"));
+        let seqs: Vec<i64> = page.rows().map(|r| r.unwrap().seq).collect();
+        assert_eq!(seqs, [1, 2, 3]);
+        assert_eq!(page.len(), 3);
+        assert_eq!(page.last_seq().unwrap(), Some(3));
+        let page = BallotPage::in_chain_order([1, 2].map(line).join("\n"));
+        assert_eq!(
+            page.rows().map(|r| r.unwrap().seq).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert!(BallotPage::in_chain_order(String::new()).is_empty());
+    }
 }

@@ -18,7 +18,7 @@ mod staff;
 mod tokens;
 mod tx;
 
-pub use ballots::{Cell, Spend};
+pub use ballots::{BallotPage, Cell, Spend};
 pub use group_commit::{BatchFailed, GroupCommit};
 pub use outbox::{INBOX_BATCH, Lease, NewEvent, Queue, QueuedDelivery};
 pub use platform::PlatformTokens;

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use chrono::{DateTime, Utc};
 use khaosat::aggregate::Aggregate;
 use khaosat::ballot::Ballot;
-use khaosat::ballot::StoredBallot;
+use khaosat::ballot::{Answers, StoredBallot};
 use khaosat::campaign::Campaign;
 use khaosat::dialogue::Answer;
 use khaosat::report::open_data::OpenData;
@@ -273,14 +273,13 @@ fn stored(ballots: &[Ballot]) -> Vec<StoredBallot> {
     ballots
         .iter()
         .enumerate()
-        .map(|(i, b)| StoredBallot {
-            ballot: Ballot {
+        .map(|(i, b)| {
+            let ballot = Ballot {
                 seq: i as i64 + 1,
                 receipt: format!("R{i:04}"),
                 ..b.clone()
-            },
-            prev_hash: String::new(),
-            hash: String::new(),
+            };
+            StoredBallot::new(ballot, String::new(), String::new())
         })
         .collect()
 }
@@ -302,7 +301,12 @@ fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec
     }
     let counts: Vec<(String, String, u32)> =
         counts.into_iter().map(|((u, g), n)| (u, g, n)).collect();
+    // Ballots held back are put in their places either while the rows
+    // behind them wait in memory or, past the window, by rewriting the
+    // file at the end: the files are the same.
+    let rewritten = tempfile::tempdir().unwrap();
     let mut open = OpenData::new(dir.path(), c, &counts);
+    let mut open_rewritten = OpenData::new(rewritten.path(), c, &counts).with_window(0);
     let mut agg = Aggregate::default();
     let dialogues = c.dialogues();
     for b in stored(ballots) {
@@ -311,11 +315,19 @@ fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec
             .find(|d| d.id() == b.ballot.dialogue_id)
             .unwrap();
         agg.add(&b.ballot, d);
-        open.push(&b, d, &agg).unwrap();
+        let answers = Answers::of(&b.ballot.answers);
+        open.push(&b.row(), &answers, d, &agg).unwrap();
+        open_rewritten.push(&b.row(), &answers, d, &agg).unwrap();
     }
-    for path in open.finish(&agg).unwrap() {
+    let rewritten_files = open_rewritten.finish(&agg).unwrap();
+    for (path, other) in open.finish(&agg).unwrap().into_iter().zip(rewritten_files) {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&bytes),
+            String::from_utf8_lossy(&std::fs::read(&other).unwrap()),
+            "{name}"
+        );
         // Every ballot in chain order, those held back included.
         let mut reader = ::csv::Reader::from_reader(bytes.as_slice());
         let seqs: Vec<i64> = reader
