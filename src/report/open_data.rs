@@ -195,8 +195,8 @@ impl OpenData {
     }
 
     /// Takes one ballot, answered on `dialogue`, once `agg` has counted it:
-    /// writes it, or holds it back (to be written in its place at the end)
-    /// while one of its choice answers may yet be suppressed.
+    /// writes it, or holds it back while one of its choice answers may yet
+    /// be suppressed (and writes, behind it, whatever it no longer holds up).
     pub fn push(
         &mut self,
         b: &BallotRow,
