@@ -95,22 +95,8 @@ impl StoredBallot {
 
     /// The ballot as a row borrowed from it.
     pub fn row(&self) -> BallotRow<'_> {
-        let b = &self.ballot;
-        BallotRow {
-            seq: b.seq,
-            campaign: &b.campaign,
-            unit: &b.unit,
-            group: &b.group,
-            dialogue_id: &b.dialogue_id,
-            dialogue_version: &b.dialogue_version,
-            batch: b.batch,
-            batch_date: &b.batch_date,
-            receipt: &b.receipt,
-            salt: &b.salt,
-            answers_json: &self.answers_json,
-            prev_hash: &self.prev_hash,
-            hash: &self.hash,
-        }
+        self.ballot
+            .row(&self.answers_json, &self.prev_hash, &self.hash)
     }
 }
 
@@ -298,7 +284,33 @@ impl Ballot {
 
     /// The chained hash of this ballot after `prev_hash`.
     pub fn chain_hash(&self, prev_hash: &str) -> String {
-        chain_hash(self, &self.answers_digest(), prev_hash)
+        let answers_json = self.answers_json();
+        let row = self.row(&answers_json, prev_hash, "");
+        row.chain_hash(&row.answers_digest(), prev_hash)
+    }
+
+    /// The ballot as a row, its answers stored as `answers_json`.
+    fn row<'a>(
+        &'a self,
+        answers_json: &'a str,
+        prev_hash: &'a str,
+        hash: &'a str,
+    ) -> BallotRow<'a> {
+        BallotRow {
+            seq: self.seq,
+            campaign: &self.campaign,
+            unit: &self.unit,
+            group: &self.group,
+            dialogue_id: &self.dialogue_id,
+            dialogue_version: &self.dialogue_version,
+            batch: self.batch,
+            batch_date: &self.batch_date,
+            receipt: &self.receipt,
+            salt: &self.salt,
+            answers_json,
+            prev_hash,
+            hash,
+        }
     }
 }
 
@@ -321,25 +333,6 @@ pub fn answers_digest(salt: &str, answers_json: &str) -> String {
     h.update(b"\n");
     h.update(answers_json.as_bytes());
     hex::encode(&h.finalize())
-}
-
-/// The chained hash of a ballot whose answers are known only by their
-/// commitment `digest` (as in the open data of a withheld cell); the
-/// ballot's own answers and salt are not read.
-pub fn chain_hash(b: &Ballot, digest: &str, prev_hash: &str) -> String {
-    Canonical {
-        seq: b.seq,
-        campaign: &b.campaign,
-        unit: &b.unit,
-        group: &b.group,
-        dialogue_id: &b.dialogue_id,
-        dialogue_version: &b.dialogue_version,
-        batch: b.batch,
-        batch_date: &b.batch_date,
-        receipt: &b.receipt,
-        answers: digest,
-    }
-    .hash(prev_hash)
 }
 
 /// A new random receipt code: 50 bits in Crockford base 32, `ABCDE-FGHJK`.
@@ -398,8 +391,9 @@ mod tests {
         let mut hidden = b.clone();
         hidden.answers.clear();
         hidden.salt.clear();
+        let hidden = hidden.row("", GENESIS, "");
         assert_eq!(
-            chain_hash(&hidden, &b.answers_digest(), GENESIS),
+            hidden.chain_hash(&b.answers_digest(), GENESIS),
             b.chain_hash(GENESIS)
         );
         let mut other_salt = b.clone();

@@ -214,7 +214,7 @@ impl OpenData {
             None => Some(Visibility::withheld()),
             Some(cell) => {
                 // Valid answers only grow: a cell settled stays settled.
-                cell.settled = cell.settled || cell_settled(b, &current, min, agg);
+                cell.settled = cell.settled || enough_answers(b, &current, min, agg, |_| true);
                 (cell.settled || settled(b, answers, &current, min, agg)).then(Visibility::default)
             }
         };
@@ -356,22 +356,24 @@ fn settled(
     min: u32,
     agg: &Aggregate,
 ) -> bool {
-    let cell = agg.cell(b.unit, b.group);
-    current
-        .questions()
-        .iter()
-        .filter(|q| is_item(current, q) && answers.contains(&q.id))
-        .all(|q| valid(cell, &q.id) >= min)
+    enough_answers(b, current, min, agg, |q| answers.contains(q))
 }
 
-/// Whether every question of `current` that may be suppressed has `min`
-/// valid answers in the ballot's cell (so every ballot of it is settled).
-fn cell_settled(b: &BallotRow, current: &Dialogue, min: u32, agg: &Aggregate) -> bool {
+/// Whether every question of `current` that may be suppressed and that
+/// `asked` picks has `min` valid answers in the ballot's cell (all of them:
+/// every ballot of the cell is settled).
+fn enough_answers(
+    b: &BallotRow,
+    current: &Dialogue,
+    min: u32,
+    agg: &Aggregate,
+    asked: impl Fn(&str) -> bool,
+) -> bool {
     let cell = agg.cell(b.unit, b.group);
     current
         .questions()
         .iter()
-        .filter(|q| is_item(current, q))
+        .filter(|q| is_item(current, q) && asked(&q.id))
         .all(|q| valid(cell, &q.id) >= min)
 }
 
