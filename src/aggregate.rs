@@ -6,9 +6,9 @@
 //! Vietnam (SIPAS): an item's index is the share of its valid answers that
 //! are positive, × 100 ("not applicable" answers are not valid).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
-use crate::ballot::{Answers, Ballot};
+use crate::ballot::{AnswerSheet, Answers, Ballot};
 use crate::dialogue::{Answer, Dialogue, QuestionKind};
 
 /// Answers to one choice question, for one unit and group.
@@ -47,7 +47,7 @@ pub struct Wish {
 pub struct Cell {
     pub ballots: u32,
     /// By question id.
-    pub items: HashMap<String, Tally>,
+    pub items: FxHashMap<String, Tally>,
     pub wishes: Vec<Wish>,
 }
 
@@ -55,29 +55,35 @@ pub struct Cell {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Aggregate {
     /// unit → group → cell.
-    pub cells: HashMap<String, HashMap<String, Cell>>,
+    pub cells: FxHashMap<String, FxHashMap<String, Cell>>,
     pub ballots: u64,
 }
 
 impl Aggregate {
     /// Adds one ballot, read with the dialogue version it was answered on.
     pub fn add(&mut self, ballot: &Ballot, dialogue: &Dialogue) {
-        let answers = Answers::of(&ballot.answers);
-        self.add_answers(&ballot.unit, &ballot.group, &answers, dialogue);
+        let sheet = AnswerSheet::of(&Answers::of(&ballot.answers), dialogue);
+        self.add_answers(&ballot.unit, &ballot.group, &sheet, dialogue);
     }
 
-    /// Adds one ballot's answers to its unit and group, read with the
-    /// dialogue version it was answered on.
-    pub fn add_answers(&mut self, unit: &str, group: &str, answers: &Answers, dialogue: &Dialogue) {
+    /// Adds one ballot's answers to its unit and group, on the questions
+    /// of the dialogue version it was answered on.
+    pub fn add_answers(
+        &mut self,
+        unit: &str,
+        group: &str,
+        sheet: &AnswerSheet,
+        dialogue: &Dialogue,
+    ) {
         self.ballots += 1;
         let cell = entry(
-            entry(&mut self.cells, unit, HashMap::new),
+            entry(&mut self.cells, unit, FxHashMap::default),
             group,
             Cell::default,
         );
         cell.ballots += 1;
-        for q in dialogue.questions() {
-            let Some(answer) = answers.get(&q.id) else {
+        for (q, answer) in dialogue.questions().iter().zip(sheet.answers()) {
+            let Some(answer) = answer else {
                 continue;
             };
             let chosen: &[u16] = match (&q.kind, answer) {
@@ -138,7 +144,11 @@ impl Aggregate {
 }
 
 /// The entry for a borrowed key, allocating the key only when it is new.
-fn entry<'a, V>(map: &'a mut HashMap<String, V>, key: &str, new: impl FnOnce() -> V) -> &'a mut V {
+fn entry<'a, V>(
+    map: &'a mut FxHashMap<String, V>,
+    key: &str,
+    new: impl FnOnce() -> V,
+) -> &'a mut V {
     if !map.contains_key(key) {
         map.insert(key.to_string(), new());
     }

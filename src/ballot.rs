@@ -22,7 +22,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::dialogue::Answer;
+use crate::dialogue::{Answer, Dialogue};
 use crate::hex;
 use crate::token::ALPHABET;
 
@@ -125,6 +125,12 @@ impl<'a> BallotRow<'a> {
     /// The stored answers, parsed.
     pub fn answers(&self) -> serde_json::Result<Answers<'a>> {
         serde_json::from_str(self.answers_json)
+    }
+
+    /// The stored answers, parsed onto the questions of `d`, the
+    /// questionnaire version the ballot was answered on.
+    pub fn answer_sheet(&self, d: &Dialogue) -> serde_json::Result<AnswerSheet> {
+        AnswerSheet::read(self.answers_json, d)
     }
 
     /// The commitment to the stored answers under the ballot's salt.
@@ -246,6 +252,96 @@ impl<'de> Deserialize<'de> for Answers<'de> {
             }
         }
         d.deserialize_map(Visit)
+    }
+}
+
+/// A ballot's answers laid out on the questions of the questionnaire
+/// version it was answered on: slot `i` answers `questions()[i]`. What the
+/// report's pass reads each ballot into, so that tallying and publishing it
+/// look answers up by position, never by id.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnswerSheet {
+    answers: Vec<Option<Answer>>,
+    /// Answers to ids the questionnaire does not have: none in a chain the
+    /// service wrote; kept count of so that nothing is published unseen.
+    strays: usize,
+}
+
+impl AnswerSheet {
+    /// Reads stored answers (a JSON object by question id) onto the
+    /// questions of `d`; of two answers to one id, the last counts, as in
+    /// [`Answers`].
+    pub fn read(json: &str, d: &Dialogue) -> serde_json::Result<Self> {
+        use serde::de::DeserializeSeed;
+        let mut de = serde_json::Deserializer::from_str(json);
+        let sheet = SheetOf(d).deserialize(&mut de)?;
+        de.end()?;
+        Ok(sheet)
+    }
+
+    /// The same from answers already parsed.
+    pub fn of(answers: &Answers<'_>, d: &Dialogue) -> Self {
+        let mut sheet = Self::blank(d);
+        for (id, answer) in answers.iter() {
+            sheet.put(d, id, answer.clone());
+        }
+        sheet
+    }
+
+    fn blank(d: &Dialogue) -> Self {
+        Self {
+            answers: vec![None; d.questions().len()],
+            strays: 0,
+        }
+    }
+
+    fn put(&mut self, d: &Dialogue, id: &str, answer: Answer) {
+        match d.question_index(id) {
+            Some(i) => self.answers[i] = Some(answer),
+            None => self.strays += 1,
+        }
+    }
+
+    /// The answer to question `i` of the questionnaire, if any.
+    pub fn get(&self, i: usize) -> Option<&Answer> {
+        self.answers.get(i)?.as_ref()
+    }
+
+    /// The answers in question order, `None` where unanswered.
+    pub fn answers(&self) -> &[Option<Answer>] {
+        &self.answers
+    }
+
+    /// Whether it holds answers to ids the questionnaire does not have.
+    pub fn has_strays(&self) -> bool {
+        self.strays > 0
+    }
+}
+
+/// Reads a JSON object of answers onto a questionnaire's questions.
+struct SheetOf<'d>(&'d Dialogue);
+
+impl<'de> serde::de::DeserializeSeed<'de> for SheetOf<'_> {
+    type Value = AnswerSheet;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<AnswerSheet, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SheetOf<'_> {
+    type Value = AnswerSheet;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("answers by question id")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<AnswerSheet, M::Error> {
+        let mut sheet = AnswerSheet::blank(self.0);
+        while let Some((Key(id), answer)) = map.next_entry::<Key, Answer>()? {
+            sheet.put(self.0, &id, answer);
+        }
+        Ok(sheet)
     }
 }
 
@@ -421,6 +517,32 @@ mod tests {
         assert_eq!(answers.get("b"), Some(&Answer::Number(4.0)));
         assert_eq!(answers.len(), 3);
         assert!(!answers.contains("q"));
+    }
+
+    #[test]
+    fn an_answer_sheet_reads_what_the_answers_map_reads() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("dialogues/thang-binh-2021/nguoi-dan.toml");
+        let d = crate::dialogue::compile_file(&path).unwrap();
+        let at = |id: &str| d.question_index(id).unwrap();
+        // Out of order, a repeated id (the last one counts), an escaped id,
+        // an id the questionnaire does not have.
+        let text = r#"{"tuan-thu":{"choice":1},"thai-do":{"choice":2},"tuan-thu":{"choice":3},
+            "\u006b\u0065t-qua":{"choice":4},"khong-co":{"text":"x"},"mong-muon":{"text":"ít"}}"#;
+        let sheet = AnswerSheet::read(text, &d).unwrap();
+        let map: Answers = serde_json::from_str(text).unwrap();
+        assert_eq!(sheet, AnswerSheet::of(&map, &d));
+        assert_eq!(sheet.get(at("tuan-thu")), Some(&Answer::Choice(3)));
+        assert_eq!(sheet.get(at("thai-do")), Some(&Answer::Choice(2)));
+        assert_eq!(sheet.get(at("ket-qua")), Some(&Answer::Choice(4)));
+        assert_eq!(sheet.get(at("mong-muon")), Some(&Answer::Text("ít".into())));
+        assert_eq!(sheet.get(at("huong-dan")), None);
+        assert_eq!(sheet.answers().iter().flatten().count(), 4);
+        assert!(sheet.has_strays(), "the answer to `khong-co` is not lost");
+        let none = AnswerSheet::read(r#"{"thai-do":{"choice":2}}"#, &d).unwrap();
+        assert!(!none.has_strays());
+        assert!(AnswerSheet::read(r#"{"thai-do":{"choice":2}} x"#, &d).is_err());
+        assert!(AnswerSheet::read(r#"{"khong-co":{"choise":2}}"#, &d).is_err());
     }
 
     #[test]

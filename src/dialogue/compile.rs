@@ -180,6 +180,11 @@ impl Compiler<'_> {
             digest[..6].iter().map(|b| format!("{b:02x}")).collect()
         };
         let address = self.address(&raw);
+        let index = questions
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.id.clone(), i))
+            .collect();
         let dialogue = Dialogue {
             id: raw.id.into_inner(),
             version,
@@ -191,6 +196,7 @@ impl Compiler<'_> {
             scales,
             sections,
             questions,
+            index,
         };
         self.diags.into_result(dialogue)
     }

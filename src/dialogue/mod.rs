@@ -11,6 +11,7 @@ mod visibility;
 pub use compile::{compile, compile_file, compile_stored};
 pub use visibility::Answers;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// A compiled, validated questionnaire. Immutable once compiled; identified
@@ -30,6 +31,8 @@ pub struct Dialogue {
     scales: Vec<Scale>,
     sections: Vec<Section>,
     questions: Vec<Question>,
+    /// Question index by id.
+    index: FxHashMap<String, usize>,
 }
 
 /// Texts a dialogue shows around its questions.
@@ -205,7 +208,7 @@ impl Dialogue {
     }
 
     pub fn question_index(&self, id: &str) -> Option<usize> {
-        self.questions.iter().position(|q| q.id == id)
+        self.index.get(id).copied()
     }
 
     /// Human-readable answer, as shown on the review screen.

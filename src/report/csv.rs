@@ -42,13 +42,16 @@ pub fn field(out: &mut String, f: &str) {
         out.push_str(f);
         return;
     }
+    out.reserve(f.len() + 2);
     out.push('"');
-    for (i, part) in f.split('"').enumerate() {
-        if i > 0 {
-            out.push_str("\"\"");
-        }
-        out.push_str(part);
+    let mut start = 0;
+    for quote in memchr::memchr_iter(b'"', bytes) {
+        // Up to and with the quote, then the quote again.
+        out.push_str(&f[start..=quote]);
+        out.push('"');
+        start = quote + 1;
     }
+    out.push_str(&f[start..]);
     out.push('"');
 }
 

@@ -15,7 +15,7 @@ use super::open_data::OpenData;
 use super::tables::tables;
 use super::{Report, build, csv, html, xlsx};
 use crate::aggregate::Aggregate;
-use crate::ballot::BallotRow;
+use crate::ballot::{AnswerSheet, BallotRow};
 use crate::campaign::Campaign;
 use crate::dialogue::{self, Dialogue};
 use crate::store::{BallotPage, Store};
@@ -179,6 +179,12 @@ fn partial_folder(out: &Path) -> PathBuf {
 
 /// The one pass: every page to the chain check (a thread of its own) and
 /// to the tally and the open data. Refuses when the chain does not verify.
+///
+/// The check hands back each page's commitments to the answers, which the
+/// open data publishes, so each is computed once. The open data takes a
+/// page once the next one is tallied, while the check reads that one: so
+/// its questions may settle a little earlier than ballot by ballot, and
+/// never wrongly, as valid answers only grow.
 async fn tally_and_check(
     store: &Store,
     c: &Campaign,
@@ -189,22 +195,37 @@ async fn tally_and_check(
     on_page: &(dyn Fn(usize) + Sync),
 ) -> Result<(Aggregate, Chain)> {
     let (to_check, mut pages_in) = tokio::sync::mpsc::channel::<Arc<BallotPage>>(4);
+    // At most two pages' commitments wait: the one the open data takes
+    // next, and the page being tallied.
+    let (digests_out, mut digests_in) = tokio::sync::mpsc::channel::<Vec<String>>(2);
+    let want_digests = open.is_some();
     let checker = tokio::task::spawn_blocking(move || {
         let mut chain = Chain::default();
         while let Some(page) = pages_in.blocking_recv() {
+            let mut digests = Vec::with_capacity(if want_digests { page.len() } else { 0 });
             for row in page.rows() {
-                if let Err(Verdict::Broken { seq, problem }) = chain.push(&row?) {
+                let row = row?;
+                let digest = row.answers_digest();
+                if let Err(Verdict::Broken { seq, problem }) = chain.push_digest(&row, &digest) {
                     return Err(anyhow::anyhow!(
                         "phiếu số {seq} không khớp: {problem}. Chưa ghi báo cáo nào; \
                          chạy `khaosat verify` và khôi phục cơ sở dữ liệu từ bản sao lưu"
                     ));
                 }
+                if want_digests {
+                    digests.push(digest);
+                }
+            }
+            // The pass may have stopped on an error of its own.
+            if want_digests && digests_out.blocking_send(digests).is_err() {
+                break;
             }
         }
         Ok(chain)
     });
     let mut agg = Aggregate::default();
     let mut pages = store.read_ballots(i64::MAX);
+    let mut waiting: Option<Tallied> = None;
     let mut failed = None;
     while let Some(page) = pages.recv().await {
         let page = Arc::new(page?);
@@ -213,7 +234,11 @@ async fn tally_and_check(
             // The check stopped at a broken link: it says which.
             break;
         }
-        for row in page.rows() {
+        let mut tallied = Tallied {
+            page: page.clone(),
+            counted: Vec::new(),
+        };
+        for (at, row) in page.rows().enumerate() {
             let b = row?;
             if b.campaign != c.id() {
                 continue;
@@ -227,29 +252,65 @@ async fn tally_and_check(
                     _ => continue,
                 }
             }
-            let answers = b
-                .answers()
-                .with_context(|| format!("reading the answers of ballot {}", b.seq))?;
             let d = dialogues.of(store, &b).await?;
-            agg.add_answers(b.unit, b.group, &answers, &d);
-            if let Some(open) = open.as_deref_mut()
-                && let Err(e) = open.push(&b, &answers, &d, &agg)
-            {
+            let sheet = b
+                .answer_sheet(&d)
+                .with_context(|| format!("reading the answers of ballot {}", b.seq))?;
+            agg.add_answers(b.unit, b.group, &sheet, &d);
+            if open.is_some() {
+                tallied.counted.push((at, sheet, d));
+            }
+        }
+        let Some(open) = open.as_deref_mut() else {
+            continue;
+        };
+        if let Some(last) = waiting.replace(tallied) {
+            let Some(digests) = digests_in.recv().await else {
+                break;
+            };
+            if let Err(e) = last.publish(open, &digests, &agg) {
                 failed = Some(e);
                 break;
             }
         }
-        if failed.is_some() {
-            break;
-        }
     }
     drop(to_check);
+    if let (Some(open), Some(last), None) = (open, waiting, &failed)
+        && let Some(digests) = digests_in.recv().await
+        && let Err(e) = last.publish(open, &digests, &agg)
+    {
+        failed = Some(e);
+    }
+    drop(digests_in);
     let chain = checker.await.context("the chain check stopped")??;
     if let Some(e) = failed {
         return Err(e);
     }
     agg.sort_wishes();
     Ok((agg, chain))
+}
+
+/// A page tallied, waiting for the commitments to its answers to go into
+/// the open data: its ballots counted, by their place in the page.
+struct Tallied {
+    page: Arc<BallotPage>,
+    counted: Vec<(usize, AnswerSheet, Arc<Dialogue>)>,
+}
+
+impl Tallied {
+    fn publish(self, open: &mut OpenData, digests: &[String], agg: &Aggregate) -> Result<()> {
+        let mut counted = self.counted.iter().peekable();
+        for (at, row) in self.page.rows().enumerate() {
+            let Some((_, sheet, d)) = counted.next_if(|(i, ..)| *i == at) else {
+                continue;
+            };
+            let digest = digests
+                .get(at)
+                .context("the chain check lost a ballot's commitment")?;
+            open.push(&row?, sheet, digest, d, agg)?;
+        }
+        Ok(())
+    }
 }
 
 /// Interim: how many more of each cell's ballots may be counted, by unit

@@ -22,17 +22,18 @@
 //! file is written once, front to back. Past the window, the ballot's row
 //! is left for the end and put in its place by rewriting the file.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use rustc_hash::FxHashMap;
 
 use super::csv::{BOM, field, row, text, text_field};
 use crate::aggregate::{Aggregate, Cell};
-use crate::ballot::{Answers, BallotRow, StoredBallot};
+use crate::ballot::{AnswerSheet, BallotRow, StoredBallot};
 use crate::campaign::Campaign;
 use crate::dialogue::{Answer, Dialogue, QuestionKind, format_number};
 
@@ -41,16 +42,26 @@ use crate::dialogue::{Answer, Dialogue, QuestionKind, format_number};
 struct Visibility {
     /// Its whole cell is withheld.
     withheld: bool,
-    /// Questions withheld in its cell.
-    questions: HashSet<String>,
+    /// By column (question of the campaign's version): withheld in its
+    /// cell; none where shorter.
+    hidden: Vec<bool>,
 }
 
 impl Visibility {
     fn withheld() -> Self {
         Self {
             withheld: true,
-            questions: HashSet::new(),
+            hidden: Vec::new(),
         }
+    }
+
+    fn hides(&self, column: usize) -> bool {
+        self.withheld || self.hidden.get(column).copied().unwrap_or(false)
+    }
+
+    /// Whether it hides anything at all.
+    fn hides_any(&self) -> bool {
+        self.withheld || self.hidden.contains(&true)
     }
 }
 
@@ -74,10 +85,8 @@ struct OutFile {
     path: PathBuf,
     /// The campaign's version of the questionnaire, which gives the columns.
     dialogue: Arc<Dialogue>,
-    /// Question ids, in column order.
-    columns: Vec<String>,
     /// For each version answered on: column → question index in that version.
-    versions: HashMap<String, Vec<Option<usize>>>,
+    versions: FxHashMap<String, Vec<Option<usize>>>,
     writer: BufWriter<File>,
     /// Bytes written so far.
     position: u64,
@@ -87,7 +96,7 @@ struct OutFile {
     waiting_bytes: usize,
     /// Ballots held back past the window, with where in the file each
     /// belongs: written at the end by rewriting the file.
-    held: Vec<(StoredBallot, Arc<Dialogue>, u64)>,
+    held: Vec<(Held, u64)>,
     /// The row being made.
     line: String,
 }
@@ -96,7 +105,17 @@ struct OutFile {
 enum Waiting {
     Row(String),
     /// A ballot whose row cannot be made yet.
-    Held(Box<StoredBallot>, Arc<Dialogue>),
+    Held(Box<Held>),
+}
+
+/// A ballot held back, with what its row is made from.
+struct Held {
+    ballot: StoredBallot,
+    sheet: AnswerSheet,
+    /// The commitment to its answers.
+    digest: String,
+    /// The version it was answered on.
+    dialogue: Arc<Dialogue>,
 }
 
 /// Bytes of rows that may wait in memory behind a ballot held back, per
@@ -118,11 +137,11 @@ pub struct OpenData {
     /// The campaign's smallest published cell and question.
     min: u32,
     /// unit → group → the cells published.
-    published: HashMap<String, HashMap<String, Published>>,
+    published: FxHashMap<String, FxHashMap<String, Published>>,
     /// By dialogue id.
-    files: HashMap<String, OutFile>,
+    files: FxHashMap<String, OutFile>,
     /// The campaign's questionnaires, which give the columns.
-    campaign_dialogues: HashMap<String, Arc<Dialogue>>,
+    campaign_dialogues: FxHashMap<String, Arc<Dialogue>>,
     written: Vec<PathBuf>,
     /// Bytes of rows that may wait behind a ballot held back, per file.
     window: usize,
@@ -159,7 +178,7 @@ impl OpenData {
     /// not assessed by the campaign, is withheld.
     pub fn new(dir: &Path, c: &Campaign, counts: &[(String, String, u32)]) -> Self {
         let min = c.scoring().min_cell;
-        let mut published: HashMap<String, HashMap<String, Published>> = HashMap::new();
+        let mut published: FxHashMap<String, FxHashMap<String, Published>> = FxHashMap::default();
         for (unit, group, n) in counts {
             if *n >= min && c.assessment_of(unit, group).is_some() {
                 published.entry(unit.clone()).or_default().insert(
@@ -175,7 +194,7 @@ impl OpenData {
             dir: dir.to_path_buf(),
             min: min.max(1),
             published,
-            files: HashMap::new(),
+            files: FxHashMap::default(),
             campaign_dialogues: c
                 .dialogues()
                 .into_iter()
@@ -194,13 +213,16 @@ impl OpenData {
         self
     }
 
-    /// Takes one ballot, answered on `dialogue`, once `agg` has counted it:
-    /// writes it, or holds it back while one of its choice answers may yet
-    /// be suppressed (and writes, behind it, whatever it no longer holds up).
+    /// Takes one ballot, answered on `dialogue`, its answers on `sheet` and
+    /// committed to by `digest`, once `agg` has counted it (and perhaps
+    /// ballots after it): writes it, or holds it back while one of its
+    /// choice answers may yet be suppressed (and writes, behind it,
+    /// whatever it no longer holds up).
     pub fn push(
         &mut self,
         b: &BallotRow,
-        answers: &Answers,
+        sheet: &AnswerSheet,
+        digest: &str,
         dialogue: &Arc<Dialogue>,
         agg: &Aggregate,
     ) -> Result<()> {
@@ -210,29 +232,41 @@ impl OpenData {
             .published
             .get_mut(b.unit)
             .and_then(|groups| groups.get_mut(b.group));
-        let vis = match cell {
-            None => Some(Visibility::withheld()),
-            Some(cell) => {
-                // Valid answers only grow: a cell settled stays settled.
-                cell.settled = cell.settled || enough_answers(b, &current, min, agg, |_| true);
-                (cell.settled || settled(b, answers, &current, min, agg)).then(Visibility::default)
-            }
-        };
+        let mut cell_settled = None;
+        if let Some(cell) = cell {
+            // Valid answers only grow: a cell settled stays settled.
+            cell.settled = cell.settled || enough_answers(b, &current, min, agg, |_| true);
+            cell_settled = Some(cell.settled);
+        }
         let file = self.file_for(b, dialogue)?;
+        let vis = match cell_settled {
+            None => Some(Visibility::withheld()),
+            Some(true) => Some(Visibility::default()),
+            Some(false) => file
+                .settled(b, sheet, &current, min, agg)
+                .then(Visibility::default),
+        };
         match vis {
             Some(vis) if file.waiting.is_empty() => {
-                return file.write(b, answers, dialogue, &vis);
+                return file.write(b, sheet, digest, dialogue, &vis);
             }
             Some(vis) => {
-                file.render(b, answers, dialogue, &vis);
+                file.render(b, sheet, digest, dialogue, &vis);
                 let line = std::mem::take(&mut file.line);
                 file.waiting_bytes += line.len();
                 file.waiting.push_back(Waiting::Row(line));
             }
-            None => file.waiting.push_back(Waiting::Held(
-                Box::new(b.to_stored(answers)),
-                dialogue.clone(),
-            )),
+            None => {
+                let answers = b
+                    .answers()
+                    .with_context(|| format!("reading the answers of ballot {}", b.seq))?;
+                file.waiting.push_back(Waiting::Held(Box::new(Held {
+                    ballot: b.to_stored(&answers),
+                    sheet: sheet.clone(),
+                    digest: digest.to_string(),
+                    dialogue: dialogue.clone(),
+                })))
+            }
         }
         file.catch_up(&current, min, window, agg)
     }
@@ -273,21 +307,19 @@ impl OpenData {
             }
             let held = std::mem::take(&mut file.held);
             let mut lines = Vec::with_capacity(held.len());
-            for (b, d, at) in held {
-                let cell = agg.cell(&b.ballot.unit, &b.ballot.group);
-                let answers = Answers::of(&b.ballot.answers);
+            for (h, at) in held {
+                let cell = agg.cell(&h.ballot.ballot.unit, &h.ballot.ballot.group);
                 let current = file.dialogue.clone();
-                let questions = current
+                let hidden = current
                     .questions()
                     .iter()
-                    .filter(|q| is_item(&current, q) && valid(cell, &q.id) < min)
-                    .map(|q| q.id.clone())
+                    .map(|q| is_item(&current, q) && valid(cell, &q.id) < min)
                     .collect();
                 let vis = Visibility {
                     withheld: false,
-                    questions,
+                    hidden,
                 };
-                file.render(&b.row(), &answers, &d, &vis);
+                file.render(&h.ballot.row(), &h.sheet, &h.digest, &h.dialogue, &vis);
                 lines.push((at, std::mem::take(&mut file.line)));
             }
             merge(&file.path, &lines)?;
@@ -306,9 +338,10 @@ impl OpenData {
         let file = self.files.get_mut(b.dialogue_id).expect("created above");
         if !file.versions.contains_key(b.dialogue_version) {
             let map = file
-                .columns
+                .dialogue
+                .questions()
                 .iter()
-                .map(|id| dialogue.question_index(id))
+                .map(|q| dialogue.question_index(&q.id))
                 .collect();
             file.versions.insert(b.dialogue_version.to_string(), map);
         }
@@ -333,9 +366,8 @@ impl OpenData {
         self.written.push(path.clone());
         Ok(OutFile {
             path,
-            columns: d.questions().iter().map(|q| q.id.clone()).collect(),
             dialogue: d,
-            versions: HashMap::new(),
+            versions: FxHashMap::default(),
             writer,
             position: header.len() as u64,
             waiting: VecDeque::new(),
@@ -346,47 +378,55 @@ impl OpenData {
     }
 }
 
-/// Whether every choice question the ballot answers already has `min`
-/// valid answers in its cell (so it will be published); `current` is the
-/// campaign's version of its questionnaire.
-fn settled(
-    b: &BallotRow,
-    answers: &Answers,
-    current: &Dialogue,
-    min: u32,
-    agg: &Aggregate,
-) -> bool {
-    enough_answers(b, current, min, agg, |q| answers.contains(q))
-}
-
 /// Whether every question of `current` that may be suppressed and that
-/// `asked` picks has `min` valid answers in the ballot's cell (all of them:
-/// every ballot of the cell is settled).
+/// `asked` picks (by index) has `min` valid answers in the ballot's cell
+/// (all of them: every ballot of the cell is settled).
 fn enough_answers(
     b: &BallotRow,
     current: &Dialogue,
     min: u32,
     agg: &Aggregate,
-    asked: impl Fn(&str) -> bool,
+    asked: impl Fn(usize) -> bool,
 ) -> bool {
     let cell = agg.cell(b.unit, b.group);
     current
         .questions()
         .iter()
-        .filter(|q| is_item(current, q) && asked(&q.id))
-        .all(|q| valid(cell, &q.id) >= min)
+        .enumerate()
+        .filter(|&(i, q)| is_item(current, q) && asked(i))
+        .all(|(_, q)| valid(cell, &q.id) >= min)
 }
 
 impl OutFile {
+    /// Whether every choice question the ballot answers already has `min`
+    /// valid answers in its cell (so it will be published); `current` is
+    /// the campaign's version of its questionnaire, the file's columns.
+    fn settled(
+        &self,
+        b: &BallotRow,
+        sheet: &AnswerSheet,
+        current: &Dialogue,
+        min: u32,
+        agg: &Aggregate,
+    ) -> bool {
+        let questions = &self.versions[b.dialogue_version];
+        // An answer to an id its version lacks may still be a column.
+        let strays = sheet.has_strays();
+        enough_answers(b, current, min, agg, |column| {
+            strays || questions[column].is_some_and(|q| sheet.get(q).is_some())
+        })
+    }
+
     /// Writes one ballot's row, showing what `vis` allows.
     fn write(
         &mut self,
         b: &BallotRow,
-        answers: &Answers,
+        sheet: &AnswerSheet,
+        digest: &str,
         dialogue: &Dialogue,
         vis: &Visibility,
     ) -> Result<()> {
-        self.render(b, answers, dialogue, vis);
+        self.render(b, sheet, digest, dialogue, vis);
         self.writer.write_all(self.line.as_bytes())?;
         self.position += self.line.len() as u64;
         Ok(())
@@ -408,14 +448,15 @@ impl OutFile {
                     self.position += line.len() as u64;
                     self.waiting_bytes -= line.len();
                 }
-                Waiting::Held(b, d) => {
-                    let answers = Answers::of(&b.ballot.answers);
-                    if settled(&b.row(), &answers, current, min, agg) {
-                        self.write(&b.row(), &answers, &d, &Visibility::default())?;
+                Waiting::Held(h) => {
+                    let row = h.ballot.row();
+                    if self.settled(&row, &h.sheet, current, min, agg) {
+                        let shown = Visibility::default();
+                        self.write(&row, &h.sheet, &h.digest, &h.dialogue, &shown)?;
                     } else if self.waiting_bytes > window {
-                        self.held.push((*b, d, self.position));
+                        self.held.push((*h, self.position));
                     } else {
-                        self.waiting.push_front(Waiting::Held(b, d));
+                        self.waiting.push_front(Waiting::Held(h));
                         break;
                     }
                 }
@@ -433,7 +474,7 @@ impl OutFile {
                     self.writer.write_all(line.as_bytes())?;
                     self.position += line.len() as u64;
                 }
-                Waiting::Held(b, d) => self.held.push((*b, d, self.position)),
+                Waiting::Held(h) => self.held.push((*h, self.position)),
             }
         }
         self.waiting_bytes = 0;
@@ -441,31 +482,41 @@ impl OutFile {
     }
 
     /// Makes a ballot's row in `line`, showing what `vis` allows.
-    fn render(&mut self, b: &BallotRow, answers: &Answers, dialogue: &Dialogue, vis: &Visibility) {
-        use std::fmt::Write as _;
+    fn render(
+        &mut self,
+        b: &BallotRow,
+        sheet: &AnswerSheet,
+        digest: &str,
+        dialogue: &Dialogue,
+        vis: &Visibility,
+    ) {
         let questions = &self.versions[b.dialogue_version];
-        let withheld = vis.withheld;
+        let mut number = itoa::Buffer::new();
         let line = &mut self.line;
         line.clear();
-        // Writing to a String cannot fail.
-        let _ = write!(line, "{},", b.seq);
+        line.push_str(number.format(b.seq));
+        line.push(',');
         field(line, b.receipt);
-        let _ = write!(line, ",{},", b.batch);
+        line.push(',');
+        line.push_str(number.format(b.batch));
+        line.push(',');
         for fixed in [b.batch_date, b.unit, b.group] {
             field(line, fixed);
             line.push(',');
         }
-        let mut complete = !withheld;
-        for (column, q) in self.columns.iter().zip(questions) {
-            let shown = !withheld && !vis.questions.contains(column);
-            let answer = answers.get(column);
+        let mut complete = !vis.withheld;
+        for (column, q) in questions.iter().enumerate() {
+            let answer = q.and_then(|q| Some((q, sheet.get(q)?)));
+            let shown = !vis.hides(column);
             complete &= shown || answer.is_none();
-            if let (true, Some(q), Some(answer)) = (shown, q, answer) {
-                describe(line, dialogue, *q, answer);
+            if let (true, Some((q, answer))) = (shown, answer) {
+                describe(line, dialogue, q, answer);
             }
             line.push(',');
         }
-        if withheld {
+        // An answer to an id its version lacks is in the JSON too.
+        complete &= !(sheet.has_strays() && vis.hides_any());
+        if vis.withheld {
             field(line, WITHHELD);
         }
         // What the chain covers: with every answer published, the answers
@@ -482,7 +533,7 @@ impl OutFile {
             b.dialogue_version,
             answers,
             salt,
-            &b.answers_digest(),
+            digest,
             b.prev_hash,
             b.hash,
         ] {

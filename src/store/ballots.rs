@@ -352,6 +352,8 @@ impl Store {
 #[derive(Debug, Default)]
 pub struct BallotPage {
     text: String,
+    /// How many lines (ballots) it holds.
+    len: usize,
 }
 
 impl BallotPage {
@@ -360,37 +362,34 @@ impl BallotPage {
     /// in practice but not by promise (an `ORDER BY` inside the join would
     /// cost a sort of every page).
     fn in_chain_order(text: String) -> Self {
-        let seq = |line: &str| line.split('\t').next().and_then(|s| s.parse::<i64>().ok());
-        let mut lines = text.lines().map(seq);
-        let mut sorted = true;
-        if let Some(mut last) = lines.next() {
-            for seq in lines {
-                sorted &= seq > last;
-                last = seq;
-            }
+        let seq = |line: &str| {
+            let end = memchr::memchr(b'\t', line.as_bytes()).unwrap_or(line.len());
+            line[..end].parse::<i64>().ok()
+        };
+        let (mut len, mut sorted, mut last) = (0, true, None);
+        for seq in lines(&text).map(seq) {
+            sorted &= len == 0 || seq > last;
+            (len, last) = (len + 1, seq);
         }
         if sorted {
-            return Self { text };
+            return Self { text, len };
         }
-        let mut lines: Vec<&str> = text.lines().collect();
+        let mut lines: Vec<&str> = lines(&text).collect();
         lines.sort_by_key(|line| seq(line));
         Self {
             text: lines.join("\n"),
+            len,
         }
     }
 
     /// Its ballots, in chain order.
     pub fn rows(&self) -> impl Iterator<Item = Result<BallotRow<'_>>> {
-        self.text.lines().map(row_of)
+        lines(&self.text).map(row_of)
     }
 
     /// How many ballots it holds.
     pub fn len(&self) -> usize {
-        if self.text.is_empty() {
-            0
-        } else {
-            1 + self.text.bytes().filter(|&b| b == b'\n').count()
-        }
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
@@ -399,18 +398,37 @@ impl BallotPage {
 
     /// The sequence number of its last ballot.
     fn last_seq(&self) -> Result<Option<i64>> {
-        self.text
-            .lines()
-            .next_back()
-            .map(|line| Ok(row_of(line)?.seq))
-            .transpose()
+        let Some(last) = self.text.lines().next_back() else {
+            return Ok(None);
+        };
+        Ok(Some(row_of(last)?.seq))
     }
+}
+
+/// The lines of a page's text, as `str::lines` splits them (a last empty
+/// one left out), found a word at a time.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
+    ends.filter_map(move |end| {
+        let line = text
+            .get(start..end)
+            .filter(|l| end < text.len() || !l.is_empty());
+        start = end + 1;
+        line
+    })
 }
 
 /// A ballot as a page encodes it: its columns joined by tabs.
 fn row_of(line: &str) -> Result<BallotRow<'_>> {
-    let mut f = line.splitn(13, '\t');
-    let mut next = || f.next().context("a stored ballot has too few columns");
+    let mut start = 0;
+    let mut tabs = memchr::memchr_iter(b'\t', line.as_bytes());
+    let mut next = || {
+        let end = tabs.next().unwrap_or(line.len());
+        let column = line.get(start..end);
+        start = end + 1;
+        column.context("a stored ballot has too few columns")
+    };
     let seq = next()?
         .parse()
         .context("reading a ballot's sequence number")?;
@@ -431,7 +449,10 @@ fn row_of(line: &str) -> Result<BallotRow<'_>> {
         salt,
         answers_json: next()?,
         prev_hash: next()?,
-        hash: next()?,
+        // The last column runs to the end of the line, tabs and all.
+        hash: line
+            .get(start..)
+            .context("a stored ballot has too few columns")?,
     })
 }
 
@@ -479,5 +500,25 @@ mod tests {
             [1, 2]
         );
         assert!(BallotPage::in_chain_order(String::new()).is_empty());
+    }
+
+    #[test]
+    fn a_page_splits_into_its_ballots_and_columns_exactly() {
+        let line = |seq: i64| format!("{seq}\tc\tu\tg\td\tv\t1\t2021-02-01\tR\ts\t{{}}\tp\th");
+        let page = BallotPage::in_chain_order(format!("{}\n{}\n", line(1), line(2)));
+        assert_eq!(page.len(), 2, "a last line break ends the last line");
+        let row = page.rows().nth(1).unwrap().unwrap();
+        assert_eq!(
+            (row.seq, row.unit, row.answers_json, row.prev_hash, row.hash),
+            (2, "u", "{}", "p", "h")
+        );
+        // A line lost or a tab too many shows; nothing is skipped or cut.
+        let gap = BallotPage::in_chain_order(format!("{}\n\n{}", line(1), line(2)));
+        assert_eq!(gap.len(), 3);
+        assert!(gap.rows().any(|r| r.is_err()));
+        let extra = BallotPage::in_chain_order(format!("{}\tx", line(1)));
+        assert_eq!(extra.rows().next().unwrap().unwrap().hash, "h\tx");
+        let short = BallotPage::in_chain_order(line(1).replace("\tp\th", "\tp"));
+        assert!(short.rows().next().unwrap().is_err());
     }
 }

@@ -7,7 +7,7 @@ use std::io::Cursor;
 use chrono::{DateTime, Utc};
 use khaosat::aggregate::Aggregate;
 use khaosat::ballot::Ballot;
-use khaosat::ballot::{Answers, StoredBallot};
+use khaosat::ballot::{AnswerSheet, Answers, StoredBallot};
 use khaosat::campaign::Campaign;
 use khaosat::dialogue::Answer;
 use khaosat::report::open_data::OpenData;
@@ -303,24 +303,50 @@ fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec
         counts.into_iter().map(|((u, g), n)| (u, g, n)).collect();
     // Ballots held back are put in their places either while the rows
     // behind them wait in memory or, past the window, by rewriting the
-    // file at the end: the files are the same.
+    // file at the end; and whether each ballot goes in as soon as it is
+    // counted or only once every ballot is: the files are the same.
     let rewritten = tempfile::tempdir().unwrap();
+    let late = tempfile::tempdir().unwrap();
     let mut open = OpenData::new(dir.path(), c, &counts);
     let mut open_rewritten = OpenData::new(rewritten.path(), c, &counts).with_window(0);
+    let mut open_late = OpenData::new(late.path(), c, &counts);
     let mut agg = Aggregate::default();
     let dialogues = c.dialogues();
-    for b in stored(ballots) {
-        let d = dialogues
-            .iter()
-            .find(|d| d.id() == b.ballot.dialogue_id)
-            .unwrap();
+    let stored = stored(ballots);
+    let read: Vec<_> = stored
+        .iter()
+        .map(|b| {
+            let d = dialogues
+                .iter()
+                .find(|d| d.id() == b.ballot.dialogue_id)
+                .unwrap();
+            let sheet = AnswerSheet::of(&Answers::of(&b.ballot.answers), d);
+            (b, d, sheet, b.answers_digest())
+        })
+        .collect();
+    for (b, d, sheet, digest) in &read {
         agg.add(&b.ballot, d);
-        let answers = Answers::of(&b.ballot.answers);
-        open.push(&b.row(), &answers, d, &agg).unwrap();
-        open_rewritten.push(&b.row(), &answers, d, &agg).unwrap();
+        open.push(&b.row(), sheet, digest, d, &agg).unwrap();
+        open_rewritten
+            .push(&b.row(), sheet, digest, d, &agg)
+            .unwrap();
+    }
+    for (b, d, sheet, digest) in &read {
+        open_late.push(&b.row(), sheet, digest, d, &agg).unwrap();
     }
     let rewritten_files = open_rewritten.finish(&agg).unwrap();
-    for (path, other) in open.finish(&agg).unwrap().into_iter().zip(rewritten_files) {
+    let late_files = open_late.finish(&agg).unwrap();
+    let files = open.finish(&agg).unwrap();
+    assert_eq!(files.len(), late_files.len());
+    for (path, late) in files.iter().zip(late_files) {
+        assert_eq!(
+            String::from_utf8_lossy(&std::fs::read(path).unwrap()),
+            String::from_utf8_lossy(&std::fs::read(late).unwrap()),
+            "{} is the same when ballots are pushed late",
+            path.display()
+        );
+    }
+    for (path, other) in files.into_iter().zip(rewritten_files) {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(
