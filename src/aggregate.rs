@@ -8,7 +8,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::ballot::{AnswerSheet, Answers, Ballot};
+use crate::ballot::{AnswerSheet, Ballot};
 use crate::dialogue::{Answer, Dialogue, QuestionKind};
 
 /// Answers to one choice question, for one unit and group.
@@ -62,7 +62,7 @@ pub struct Aggregate {
 impl Aggregate {
     /// Adds one ballot, read with the dialogue version it was answered on.
     pub fn add(&mut self, ballot: &Ballot, dialogue: &Dialogue) {
-        let sheet = AnswerSheet::of(&Answers::of(&ballot.answers), dialogue);
+        let sheet = AnswerSheet::of(&ballot.answers, dialogue);
         self.add_answers(&ballot.unit, &ballot.group, &sheet, dialogue);
     }
 

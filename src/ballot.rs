@@ -279,10 +279,10 @@ impl AnswerSheet {
         Ok(sheet)
     }
 
-    /// The same from answers already parsed.
-    pub fn of(answers: &Answers<'_>, d: &Dialogue) -> Self {
+    /// The same from a ballot's own answers.
+    pub fn of(answers: &BTreeMap<String, Answer>, d: &Dialogue) -> Self {
         let mut sheet = Self::blank(d);
-        for (id, answer) in answers.iter() {
+        for (id, answer) in answers {
             sheet.put(d, id, answer.clone());
         }
         sheet
@@ -530,7 +530,7 @@ mod tests {
         let text = r#"{"tuan-thu":{"choice":1},"thai-do":{"choice":2},"tuan-thu":{"choice":3},
             "\u006b\u0065t-qua":{"choice":4},"khong-co":{"text":"x"},"mong-muon":{"text":"ít"}}"#;
         let sheet = AnswerSheet::read(text, &d).unwrap();
-        let map: Answers = serde_json::from_str(text).unwrap();
+        let map: BTreeMap<String, Answer> = serde_json::from_str(text).unwrap();
         assert_eq!(sheet, AnswerSheet::of(&map, &d));
         assert_eq!(sheet.get(at("tuan-thu")), Some(&Answer::Choice(3)));
         assert_eq!(sheet.get(at("thai-do")), Some(&Answer::Choice(2)));

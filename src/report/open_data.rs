@@ -427,8 +427,16 @@ impl OutFile {
         vis: &Visibility,
     ) -> Result<()> {
         self.render(b, sheet, digest, dialogue, vis);
-        self.writer.write_all(self.line.as_bytes())?;
-        self.position += self.line.len() as u64;
+        let line = std::mem::take(&mut self.line);
+        let written = self.put(&line);
+        self.line = line;
+        written
+    }
+
+    /// Appends a row made already, keeping count of where the file ends.
+    fn put(&mut self, line: &str) -> Result<()> {
+        self.writer.write_all(line.as_bytes())?;
+        self.position += line.len() as u64;
         Ok(())
     }
 
@@ -444,8 +452,7 @@ impl OutFile {
         while let Some(front) = self.waiting.pop_front() {
             match front {
                 Waiting::Row(line) => {
-                    self.writer.write_all(line.as_bytes())?;
-                    self.position += line.len() as u64;
+                    self.put(&line)?;
                     self.waiting_bytes -= line.len();
                 }
                 Waiting::Held(h) => {
@@ -470,10 +477,7 @@ impl OutFile {
     fn leave_for_the_end(&mut self) -> Result<()> {
         while let Some(w) = self.waiting.pop_front() {
             match w {
-                Waiting::Row(line) => {
-                    self.writer.write_all(line.as_bytes())?;
-                    self.position += line.len() as u64;
-                }
+                Waiting::Row(line) => self.put(&line)?,
                 Waiting::Held(h) => self.held.push((*h, self.position)),
             }
         }

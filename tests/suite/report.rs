@@ -7,7 +7,7 @@ use std::io::Cursor;
 use chrono::{DateTime, Utc};
 use khaosat::aggregate::Aggregate;
 use khaosat::ballot::Ballot;
-use khaosat::ballot::{AnswerSheet, Answers, StoredBallot};
+use khaosat::ballot::{AnswerSheet, StoredBallot};
 use khaosat::campaign::Campaign;
 use khaosat::dialogue::Answer;
 use khaosat::report::open_data::OpenData;
@@ -320,7 +320,7 @@ fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec
                 .iter()
                 .find(|d| d.id() == b.ballot.dialogue_id)
                 .unwrap();
-            let sheet = AnswerSheet::of(&Answers::of(&b.ballot.answers), d);
+            let sheet = AnswerSheet::of(&b.ballot.answers, d);
             (b, d, sheet, b.answers_digest())
         })
         .collect();
