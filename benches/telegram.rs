@@ -9,6 +9,7 @@
 //!     BENCH_RESPONDENTS=100 BENCH_STEPS=10 cargo bench --bench telegram
 //!     BENCH_DATABASE=postgres://postgres@127.0.0.1:5432/test cargo bench --bench telegram
 //!     BENCH_SESSIONS=10000 cargo bench --bench telegram   # memory with open sessions
+//!     BENCH_LOADS=flat BENCH_SESSIONS=0 cargo bench --bench telegram   # throughput only
 //!
 //! Two loads: "flat out" (each respondent answers the moment the reply
 //! arrives: throughput) and "people" (0.3–1.5 s to answer: latency at a
@@ -63,7 +64,11 @@ fn main() {
             "| load | bot | updates | updates/s | ratio | p50 | p99 | max | disk sync p99 / max | bot CPU/update | bot CPU | crowd+fake CPU | bot memory |"
         );
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        let loads = std::env::var("BENCH_LOADS").unwrap_or_else(|_| "flat,people".into());
         for (name, think) in [("flat out", None), ("people", Some((300u64, 1500u64)))] {
+            if !loads.split(',').any(|l| name.starts_with(l.trim())) {
+                continue;
+            }
             let reference = run(Bot::Stateless, respondents, steps, think).await;
             let ours = run(Bot::Khaosat, respondents, steps, think).await;
             for (bot, r) in [("stateless teloxide", &reference), ("khaosat", &ours)] {
@@ -83,6 +88,9 @@ fn main() {
                     r.bot_rss_mb,
                 );
             }
+        }
+        if sessions == 0 {
+            return;
         }
         let (idle, open) = memory_with_sessions(sessions).await;
         println!(

@@ -20,7 +20,7 @@ use super::intake::Intake;
 use super::{Courier, Delivery, Undelivered};
 use crate::key::Key;
 use crate::metrics::Metrics;
-use crate::store::{GroupCommit, Lease, Queue, Store};
+use crate::store::{BatchFailed, GroupCommit, Lease, Queue, Store};
 
 /// How long a row belongs to the instance that wrote or took it.
 pub const LEASE: Duration = Duration::from_secs(60);
@@ -454,6 +454,8 @@ async fn delete_delivered<P: Payload>(
         loop {
             match outbox.writer.delete(outbox.queue, &ids).await {
                 Ok(()) => break,
+                // Rolled back with another step of its batch: at once.
+                Err(e) if e.is::<BatchFailed>() => {}
                 Err(e) => {
                     tracing::warn!(
                         error = format!("{e:#}"),

@@ -1,13 +1,18 @@
-//! Group commit: the steps of many respondents in one transaction. A step
-//! runs inside the batch's transaction under a savepoint (its failure undoes
-//! only its own writes) and is acknowledged once the batch has committed;
-//! one commit — one `fsync` on SQLite, one round trip on PostgreSQL — then
-//! carries every step that arrived while the previous one was being written.
+//! Group commit: the steps of many respondents in one transaction. Each
+//! step is acknowledged once the batch has committed; one commit — one
+//! `fsync` on SQLite, one round trip on PostgreSQL — then carries every step
+//! that arrived while the previous one was being written.
 //!
 //! Steps queue on a lane's lock in arrival order; the lane's committer takes
 //! whatever has gathered, commits it and wakes its steps. SQLite has one
 //! lane (it has one writer); PostgreSQL several, each respondent always on
 //! the same one, so the server's connections are used side by side.
+//!
+//! A step runs with no savepoint of its own (on SQLite each statement is a
+//! crossing to the database's thread, and a savepoint costs two): a step
+//! that fails, or is dropped halfway, takes its batch down with it. The
+//! batch is rolled back and the steps already in it hear [`BatchFailed`]:
+//! they wrote nothing that stays, and their callers run them again.
 
 use std::sync::Arc;
 
@@ -16,8 +21,9 @@ use tokio::sync::{Mutex, Notify, oneshot};
 
 use super::{Backend, Store, Tx};
 
-/// A batch that could not be committed, or a step that lost a deadlock to
-/// another instance; the step did nothing and may be tried again.
+/// A batch that could not be committed (or was rolled back for another of
+/// its steps), or a step that lost a deadlock to another instance; the step
+/// did nothing and may be tried again.
 #[derive(Debug, thiserror::Error)]
 #[error("the batch this step was in could not be committed: {0}")]
 pub struct BatchFailed(pub String);
@@ -29,29 +35,33 @@ type Ack = oneshot::Sender<Result<(), String>>;
 struct Batch {
     tx: Option<Tx>,
     waiting: Vec<Ack>,
-    /// A step began under its savepoint and never ended it: its future was
-    /// dropped (a client that went away). Its writes are undone before
-    /// anything else uses the batch.
+    /// A step began and never ended: its future was dropped (a client that
+    /// went away). The batch holds its writes and is rolled back before
+    /// anything else uses it.
     step_open: bool,
 }
 
 impl Batch {
-    /// Undoes what a dropped step left under its savepoint.
-    async fn undo_dropped_step(&mut self) -> Result<()> {
-        if let (true, Some(tx)) = (self.step_open, self.tx.as_mut()) {
-            tx.rollback_to_savepoint().await?;
+    /// Rolls back what a dropped step left, with the batch it was in.
+    async fn undo_dropped_step(&mut self) {
+        if self.step_open {
+            self.abandon("a step of the batch was dropped halfway")
+                .await;
         }
-        self.step_open = false;
-        Ok(())
     }
 
-    /// Gives the batch up: its steps hear why.
-    fn abandon(&mut self, why: &anyhow::Error) {
-        self.tx = None;
+    /// Gives the batch up: its writes are rolled back and its steps hear why.
+    async fn abandon(&mut self, why: &str) {
         self.step_open = false;
-        let why = format!("{why:#}");
+        if let Some(tx) = self.tx.take() {
+            if let Err(e) = tx.rollback().await {
+                // The connection goes back to the pool, which rolls back
+                // a transaction left open before anyone uses it again.
+                tracing::warn!(error = format!("{e:#}"), "rolling back a batch failed");
+            }
+        }
         for ack in self.waiting.drain(..) {
-            let _ = ack.send(Err(why.clone()));
+            let _ = ack.send(Err(why.to_string()));
         }
     }
 }
@@ -102,50 +112,35 @@ impl GroupCommit {
         let (value, committed) = {
             let mut guard = lane.batch.lock().await;
             let batch = &mut *guard;
-            if let Err(e) = batch.undo_dropped_step().await {
-                batch.abandon(&e);
-                return Err(BatchFailed(format!("{e:#}")).into());
-            }
+            batch.undo_dropped_step().await;
             let tx = match &mut batch.tx {
                 Some(tx) => tx,
                 empty => empty.insert(self.store.begin().await?),
             };
-            if let Err(e) = tx.savepoint().await {
-                batch.abandon(&e);
-                return Err(BatchFailed(format!("{e:#}")).into());
-            }
-            // Until the step ends its savepoint: if this future is dropped
-            // in between, the next user of the batch undoes the step.
+            // Until the step ends: if this future is dropped in between,
+            // the next user of the batch rolls it back.
             batch.step_open = true;
             let result = step(tx).await;
             batch.step_open = false;
             match result {
                 Ok(value) => {
-                    if let Err(e) = tx.release_savepoint().await {
-                        batch.abandon(&e);
-                        return Err(BatchFailed(format!("{e:#}")).into());
-                    }
                     let (ack, committed) = oneshot::channel();
                     batch.waiting.push(ack);
                     (value, committed)
                 }
                 Err(e) => {
-                    if let Err(undo) = tx.rollback_to_savepoint().await {
-                        batch.abandon(&undo);
-                        return Err(e);
-                    }
-                    if !is_conflict(&e) {
-                        return Err(e);
-                    }
-                    // Another instance's batch holds what this step needs
+                    // Its writes are in the batch: the batch goes, and the
+                    // steps before it in there are run again by their callers.
+                    batch
+                        .abandon(&format!("another step of the batch failed: {e:#}"))
+                        .await;
+                    // Another instance's batch held what this step needed
                     // while waiting for ours (PostgreSQL chose this step to
-                    // break the deadlock): let ours commit, then try again.
-                    let (ack, committed) = oneshot::channel();
-                    batch.waiting.push(ack);
-                    drop(guard);
-                    lane.kick.notify_one();
-                    let _ = committed.await;
-                    return Err(BatchFailed(format!("{e:#}")).into());
+                    // break the deadlock): it may be tried again.
+                    if is_conflict(&e) {
+                        return Err(BatchFailed(format!("{e:#}")).into());
+                    }
+                    return Err(e);
                 }
             }
         };
@@ -168,10 +163,7 @@ async fn commit_forever(lane: std::sync::Weak<Lane>, kick: Arc<Notify>) {
         };
         let (tx, waiting) = {
             let mut batch = lane.batch.lock().await;
-            if let Err(e) = batch.undo_dropped_step().await {
-                batch.abandon(&e);
-                continue;
-            }
+            batch.undo_dropped_step().await;
             (batch.tx.take(), std::mem::take(&mut batch.waiting))
         };
         let Some(tx) = tx else {

@@ -31,34 +31,6 @@ impl Tx {
         Ok(())
     }
 
-    /// Marks where a step of a batch begins (see `group_commit.rs`).
-    pub(super) async fn savepoint(&mut self) -> Result<()> {
-        sqlx::query("SAVEPOINT step")
-            .execute(&mut *self.tx)
-            .await
-            .context("starting a step")?;
-        Ok(())
-    }
-
-    pub(super) async fn release_savepoint(&mut self) -> Result<()> {
-        sqlx::query("RELEASE SAVEPOINT step")
-            .execute(&mut *self.tx)
-            .await
-            .context("ending a step")?;
-        Ok(())
-    }
-
-    /// Undoes a failed step's writes, keeping the rest of the batch.
-    pub(super) async fn rollback_to_savepoint(&mut self) -> Result<()> {
-        for sql in ["ROLLBACK TO SAVEPOINT step", "RELEASE SAVEPOINT step"] {
-            sqlx::query(sql)
-                .execute(&mut *self.tx)
-                .await
-                .context("undoing a failed step")?;
-        }
-        Ok(())
-    }
-
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await.context("committing")
     }

@@ -625,6 +625,53 @@ async fn a_step_dropped_halfway_leaves_nothing(backend: Backend) {
     h.finish().await;
 }
 
+/// A step that fails takes its batch down: the step already in the batch
+/// hears that its batch failed (its caller runs it again) and neither
+/// step's write is kept; the next step commits as usual.
+async fn a_failed_step_leaves_nothing_of_its_batch(backend: Backend) {
+    use khaosat::store::BatchFailed;
+    let h = Harness::shipped(backend).await;
+    let writer = h.survey.writer();
+    let (queued, b_queued) = tokio::sync::oneshot::channel::<()>();
+    // A waits, holding the batch, until B is waiting for it: B is then
+    // the next step of A's batch (the lane's lock is first come, first
+    // served, and the committer asks for it only after A).
+    let a = writer.step("someone", async |tx| {
+        tx.claim_inbound("web", "message-a", 0).await?;
+        let _ = b_queued.await;
+        Ok(())
+    });
+    let b = async {
+        let _ = queued.send(());
+        writer
+            .step("someone", async |tx| {
+                tx.claim_inbound("web", "message-b", 0).await?;
+                Err::<(), _>(anyhow::anyhow!("this step fails after writing"))
+            })
+            .await
+    };
+    let (a, b) = tokio::join!(a, b);
+    let a = a.expect_err("A's batch was rolled back");
+    assert!(a.is::<BatchFailed>(), "A may be run again: {a:#}");
+    let b = b.expect_err("B failed");
+    assert!(!b.is::<BatchFailed>(), "B's own error comes back: {b:#}");
+    for id in ["message-a", "message-b"] {
+        let fresh = writer
+            .step("someone", async |tx| tx.claim_inbound("web", id, 0).await)
+            .await
+            .unwrap();
+        assert!(fresh, "{id} was kept from the failed batch");
+    }
+    let again = writer
+        .step("someone", async |tx| {
+            tx.claim_inbound("web", "message-a", 0).await
+        })
+        .await
+        .unwrap();
+    assert!(!again, "the step after the failure was committed");
+    h.finish().await;
+}
+
 /// The inbox's writer keeps a burst of events in a few statements: each
 /// event comes back under its own row id, in the order given (a mix-up
 /// would hand one Zalo user's answer to another's conversation), the ids
@@ -681,6 +728,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both a_receipt_clash_draws_again,
         both an_unreadable_ballot_in_the_box_holds_up_no_other,
         both a_step_dropped_halfway_leaves_nothing,
+        both a_failed_step_leaves_nothing_of_its_batch,
         both a_burst_of_events_keeps_each_under_its_own_id,
     ]
 }
