@@ -53,12 +53,12 @@ impl Batch {
     /// Gives the batch up: its writes are rolled back and its steps hear why.
     async fn abandon(&mut self, why: &str) {
         self.step_open = false;
-        if let Some(tx) = self.tx.take() {
-            if let Err(e) = tx.rollback().await {
-                // The connection goes back to the pool, which rolls back
-                // a transaction left open before anyone uses it again.
-                tracing::warn!(error = format!("{e:#}"), "rolling back a batch failed");
-            }
+        if let Some(tx) = self.tx.take()
+            && let Err(e) = tx.rollback().await
+        {
+            // The connection goes back to the pool, which rolls back a
+            // transaction left open before anyone uses it again.
+            tracing::warn!(error = format!("{e:#}"), "rolling back a batch failed");
         }
         for ack in self.waiting.drain(..) {
             let _ = ack.send(Err(why.to_string()));
