@@ -1,10 +1,65 @@
 //! `inbound`: ids of processed messages, so a redelivery changes nothing.
 
 use anyhow::{Context, Result};
+use sqlx::Row;
 
-use super::{Store, Tx};
+use super::{Backend, Store, StoredSession, Tx};
+
+/// What claiming a message found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Processed before: a redelivery.
+    Before,
+    /// New; the sender's conversation as it stands, if one is in progress.
+    New(Option<StoredSession>),
+}
 
 impl Tx {
+    /// Records an inbound message id and, if it is new, loads the
+    /// conversation of `respondent` ([`Tx::load_session`]) — on SQLite in
+    /// the same statement, one crossing to the database's thread instead of
+    /// two.
+    pub async fn claim_and_load(
+        &mut self,
+        channel: &str,
+        message_id: &str,
+        now: i64,
+        respondent: &str,
+    ) -> Result<Claim> {
+        if self.backend == Backend::Postgres {
+            return Ok(match self.claim_inbound(channel, message_id, now).await? {
+                true => Claim::New(self.load_session(respondent).await?),
+                false => Claim::Before,
+            });
+        }
+        let row = sqlx::query(
+            "INSERT INTO inbound (channel, message_id, received_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (channel, message_id) DO NOTHING \
+             RETURNING (SELECT credential FROM sessions WHERE respondent = $4), \
+             (SELECT group_id FROM sessions WHERE respondent = $4), \
+             (SELECT state FROM sessions WHERE respondent = $4)",
+        )
+        .bind(channel)
+        .bind(message_id)
+        .bind(now)
+        .bind(respondent)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .context("recording an inbound message id and loading its session")?;
+        let Some(row) = row else {
+            return Ok(Claim::Before);
+        };
+        let credential: Option<String> = row.try_get(0)?;
+        Ok(Claim::New(match credential {
+            Some(credential) => Some(StoredSession {
+                credential,
+                group: row.try_get(1)?,
+                state: row.try_get(2)?,
+            }),
+            None => None,
+        }))
+    }
+
     /// Records an inbound message id; `false` if it was processed before.
     pub async fn claim_inbound(
         &mut self,

@@ -20,6 +20,7 @@ mod tx;
 
 pub use ballots::{BallotPage, Cell, Spend};
 pub use group_commit::{BatchFailed, GroupCommit};
+pub use inbound::Claim;
 pub use outbox::{INBOX_BATCH, Lease, NewEvent, Queue, QueuedDelivery};
 pub use platform::PlatformTokens;
 pub use sessions::{Idle, StoredSession};

@@ -39,7 +39,7 @@ use crate::key::Key;
 use crate::metrics::Metrics;
 use crate::outbox::{Delivery, Outbox};
 use crate::period::Period;
-use crate::store::{BatchFailed, GroupCommit, Lease, Store, Tx};
+use crate::store::{BatchFailed, Claim, GroupCommit, Lease, Store, Tx};
 use keys::Keys;
 use turn::Turn;
 
@@ -397,8 +397,12 @@ impl Survey {
         let inbound = message.id.as_ref().map(|id| self.keys.inbound(channel, id));
         self.writer
             .step(respondent, async |tx: &mut Tx| {
+                let mut loaded = None;
                 if let Some(id) = &inbound {
-                    if !tx.claim_inbound(channel, id, now.timestamp()).await? {
+                    let claim = tx
+                        .claim_and_load(channel, id, now.timestamp(), respondent)
+                        .await?;
+                    let Claim::New(session) = claim else {
                         // Delivered again. A sender has the replies in hand
                         // (or will, at its next start); a caller gets them again.
                         let replies = match outbox {
@@ -412,7 +416,8 @@ impl Survey {
                             open: true,
                         };
                         return Ok((handled, None));
-                    }
+                    };
+                    loaded = Some(session);
                     if outbox.is_none() {
                         // A new message: the caller has the replies to the last one.
                         tx.clear_outbox_of(channel, respondent).await?;
@@ -426,6 +431,7 @@ impl Survey {
                     moved: false,
                     message,
                     now,
+                    loaded,
                     replies: Vec::new(),
                 };
                 turn.run().await?;

@@ -28,6 +28,8 @@ pub(super) struct Turn<'a> {
     pub(super) moved: bool,
     pub(super) message: &'a Message,
     pub(super) now: DateTime<Utc>,
+    /// The conversation as loaded with the message's claim, if it was.
+    pub(super) loaded: Option<Option<StoredSession>>,
     pub(super) replies: Vec<Reply>,
 }
 
@@ -65,7 +67,10 @@ impl Turn<'_> {
                 staff_words = true;
             }
         }
-        let stored = self.tx.load_session(&self.respondent).await?;
+        let stored = match self.loaded.take() {
+            Some(loaded) => loaded,
+            None => self.tx.load_session(&self.respondent).await?,
+        };
         self.open = stored.is_some();
         let content = self.message.content.clone();
         let Some(stored) = stored else {

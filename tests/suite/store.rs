@@ -672,6 +672,38 @@ async fn a_failed_step_leaves_nothing_of_its_batch(backend: Backend) {
     h.finish().await;
 }
 
+/// Claiming a message loads its sender's conversation as `load_session`
+/// would; a message claimed before loads nothing.
+async fn a_claim_loads_the_conversation_of_a_new_message_only(backend: Backend) {
+    use khaosat::store::{Claim, StoredSession};
+    let h = Harness::shipped(backend).await;
+    let writer = h.survey.writer();
+    let claim = |id: &'static str, who: &'static str| {
+        writer.step(who, async move |tx| {
+            tx.claim_and_load("web", id, 0, who).await
+        })
+    };
+    assert_eq!(claim("m-1", "alice").await.unwrap(), Claim::New(None));
+    let session = StoredSession {
+        credential: "credential".into(),
+        group: "nguoi-dan".into(),
+        state: "sealed state".into(),
+    };
+    writer
+        .step("alice", async |tx| {
+            tx.save_session("alice", &session, None, 0).await
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        claim("m-2", "alice").await.unwrap(),
+        Claim::New(Some(session.clone()))
+    );
+    assert_eq!(claim("m-3", "bob").await.unwrap(), Claim::New(None));
+    assert_eq!(claim("m-2", "alice").await.unwrap(), Claim::Before);
+    h.finish().await;
+}
+
 /// The inbox's writer keeps a burst of events in a few statements: each
 /// event comes back under its own row id, in the order given (a mix-up
 /// would hand one Zalo user's answer to another's conversation), the ids
@@ -729,6 +761,7 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both an_unreadable_ballot_in_the_box_holds_up_no_other,
         both a_step_dropped_halfway_leaves_nothing,
         both a_failed_step_leaves_nothing_of_its_batch,
+        both a_claim_loads_the_conversation_of_a_new_message_only,
         both a_burst_of_events_keeps_each_under_its_own_id,
     ]
 }
