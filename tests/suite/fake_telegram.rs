@@ -205,6 +205,8 @@ async fn method(
         }
         "getupdates" => {
             let offset = p["offset"].as_i64().unwrap_or(0);
+            // As Telegram: at most `limit` updates a call, 100 unless asked.
+            let limit = p["limit"].as_u64().unwrap_or(100).clamp(1, 100) as usize;
             let wait = p["timeout"].as_u64().unwrap_or(0).min(1);
             for round in 0..2 {
                 let notified = fake.arrived.notified();
@@ -216,10 +218,16 @@ async fn method(
                         !(*returned && u["update_id"].as_i64().unwrap_or(0) < offset)
                     });
                     if !api.queue.is_empty() || round == 1 || wait == 0 {
-                        let batch: Vec<Value> = api.queue.iter().map(|(u, _)| u.clone()).collect();
+                        let batch: Vec<Value> = api
+                            .queue
+                            .iter()
+                            .take(limit)
+                            .map(|(u, _)| u.clone())
+                            .collect();
                         let ids: Vec<i64> = api
                             .queue
                             .iter()
+                            .take(limit)
                             .filter(|(_, returned)| !returned)
                             .map(|(u, _)| u["update_id"].as_i64().unwrap_or(0))
                             .collect();
@@ -230,7 +238,7 @@ async fn method(
                         let confirmed = api.confirmed;
                         api.progress
                             .send_modify(|(n, c)| (*n, *c) = (*n + handed, confirmed));
-                        for entry in &mut api.queue {
+                        for entry in api.queue.iter_mut().take(limit) {
                             entry.1 = true;
                         }
                         return ok(Value::Array(batch));
@@ -434,7 +442,12 @@ impl FakeTelegram {
         if let Some(chat) = chat {
             api.offered.insert(chat, Instant::now());
         }
-        api.queue.push((update, false));
+        // In order of update id, as Telegram hands them out.
+        let id = update["update_id"].as_i64().unwrap_or(0);
+        let at = api
+            .queue
+            .partition_point(|(u, _)| u["update_id"].as_i64().unwrap_or(0) <= id);
+        api.queue.insert(at, (update, false));
         drop(api);
         self.arrived.notify_waiters();
     }
