@@ -587,9 +587,8 @@ async fn an_unreadable_ballot_in_the_box_holds_up_no_other(backend: Backend) {
 }
 
 /// A step whose future is dropped halfway — a web client or Zalo gone
-/// before the answer — leaves nothing in the batch it was part of: the
-/// next step of the batch finds its writes undone, and the batch commits
-/// without them.
+/// before the answer — leaves nothing: the batch it was in is rolled back
+/// before the next step uses the lane, which finds its writes undone.
 async fn a_step_dropped_halfway_leaves_nothing(backend: Backend) {
     let h = Harness::shipped(backend).await;
     let writer = h.survey.writer();
