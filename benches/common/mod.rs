@@ -151,15 +151,19 @@ impl DiskProbe {
             let file = std::fs::File::create(dir.path().join("probe")).unwrap();
             file.write_all_at(&[0; 4096], 0).unwrap();
             file.sync_all().unwrap();
+            // At least one sync, however short the run (a quick run under
+            // `cargo test` can end before the probe has begun).
             let mut syncs = Vec::new();
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            loop {
                 file.write_all_at(&[b'x'; 200], 0).unwrap();
                 let started = std::time::Instant::now();
                 file.sync_data().unwrap();
                 syncs.push(started.elapsed());
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return syncs;
+                }
                 std::thread::sleep(Duration::from_millis(2));
             }
-            syncs
         });
         Self { stop, thread }
     }
