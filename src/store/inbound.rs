@@ -1,9 +1,8 @@
 //! `inbound`: ids of processed messages, so a redelivery changes nothing.
 
-use anyhow::{Context, Result};
-use sqlx::Row;
-
+use super::sessions::session_of;
 use super::{Backend, Store, StoredSession, Tx};
+use anyhow::{Context, Result};
 
 /// What claiming a message found.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,18 +45,10 @@ impl Tx {
         .fetch_optional(&mut *self.tx)
         .await
         .context("recording an inbound message id and loading its session")?;
-        let Some(row) = row else {
-            return Ok(Claim::Before);
-        };
-        let credential: Option<String> = row.try_get(0)?;
-        Ok(Claim::New(match credential {
-            Some(credential) => Some(StoredSession {
-                credential,
-                group: row.try_get(1)?,
-                state: row.try_get(2)?,
-            }),
-            None => None,
-        }))
+        Ok(match row {
+            Some(row) => Claim::New(session_of(&row)?),
+            None => Claim::Before,
+        })
     }
 
     /// Records an inbound message id; `false` if it was processed before.

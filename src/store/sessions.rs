@@ -14,6 +14,19 @@ pub struct StoredSession {
     pub state: String,
 }
 
+/// The conversation in a row whose first columns are credential, group and
+/// state; `None` where they are NULL (no conversation: `Tx::claim_and_load`).
+pub(super) fn session_of(row: &sqlx::any::AnyRow) -> Result<Option<StoredSession>> {
+    let Some(credential) = row.try_get::<Option<String>, _>(0)? else {
+        return Ok(None);
+    };
+    Ok(Some(StoredSession {
+        credential,
+        group: row.try_get(1)?,
+        state: row.try_get(2)?,
+    }))
+}
+
 impl Tx {
     pub async fn load_session(&mut self, respondent: &str) -> Result<Option<StoredSession>> {
         let sql = match self.backend {
@@ -30,14 +43,7 @@ impl Tx {
             .fetch_optional(&mut *self.tx)
             .await
             .context("loading a session")?;
-        row.map(|r| {
-            Ok(StoredSession {
-                credential: r.try_get(0)?,
-                group: r.try_get(1)?,
-                state: r.try_get(2)?,
-            })
-        })
-        .transpose()
+        Ok(row.as_ref().map(session_of).transpose()?.flatten())
     }
 
     /// Saves a conversation; `reach` (sealed) is where a reminder could
