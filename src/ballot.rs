@@ -413,12 +413,14 @@ impl Ballot {
 impl Canonical<'_> {
     /// `SHA-256(prev_hash ‖ "\n" ‖ canonical JSON)`, as hex.
     fn hash(&self, prev_hash: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(prev_hash.as_bytes());
-        h.update(b"\n");
-        // Straight into the hash; writing to it cannot fail.
-        let _ = serde_json::to_writer(&mut h, self);
-        hex::encode(&h.finalize())
+        let mut text = Vec::with_capacity(prev_hash.len() + 512);
+        text.extend_from_slice(prev_hash.as_bytes());
+        text.push(b'\n');
+        // Written whole, then hashed in one go (serde_json's many small
+        // writes cost more straight into the hash); into a `Vec` it cannot
+        // fail.
+        let _ = serde_json::to_writer(&mut text, self);
+        hex::encode(&Sha256::digest(&text))
     }
 }
 
