@@ -67,7 +67,7 @@ pub(super) async fn check_in_pages(store: &Store) -> Result<Verdict> {
         let page = page?;
         let mut read = 0;
         for row in page.rows() {
-            if let Err(broken) = chain.push(&row?) {
+            if let Err(broken) = chain.push(&row) {
                 bar.abandon();
                 return Ok(broken);
             }

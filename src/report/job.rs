@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 
 use super::open_data::OpenData;
+use super::reached::{News, Reached};
 use super::tables::tables;
 use super::{Report, build, csv, html, xlsx};
 use crate::aggregate::Aggregate;
@@ -109,7 +110,7 @@ pub async fn write_reports_watched(
     // The open data is written during the pass, into a folder beside the
     // report's that becomes part of it only if the chain verifies.
     let partial = partial_folder(out);
-    let mut open = match scope {
+    let open = match scope {
         Scope::Final => {
             std::fs::create_dir_all(&partial)
                 .with_context(|| format!("creating {}", partial.display()))?;
@@ -117,17 +118,8 @@ pub async fn write_reports_watched(
         }
         Scope::Interim => None,
     };
-    let read = tally_and_check(
-        store,
-        c,
-        scope,
-        &mut room,
-        &mut dialogues,
-        open.as_mut(),
-        read,
-    )
-    .await;
-    let (agg, chain) = match read {
+    let read = tally_and_check(store, c, scope, &mut room, &mut dialogues, open, read).await;
+    let (agg, chain, open) = match read {
         Ok(done) => done,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&partial);
@@ -177,34 +169,32 @@ fn partial_folder(out: &Path) -> PathBuf {
     out.with_file_name(format!(".{name}.phieu-dang-ghi"))
 }
 
-/// The one pass: every page to the chain check (a thread of its own) and
-/// to the tally and the open data. Refuses when the chain does not verify.
+/// The one pass: every page to the chain check (a thread of its own), to
+/// the tally, then to the open data (another thread). Refuses when the
+/// chain does not verify.
 ///
-/// The check hands back each page's commitments to the answers, which the
-/// open data publishes, so each is computed once. The open data takes a
-/// page once the next one is tallied, while the check reads that one: so
-/// its questions may settle a little earlier than ballot by ballot, and
-/// never wrongly, as valid answers only grow.
+/// The check hands each page's commitments to the answers to the open
+/// data, which publishes them, so each is computed once. The tally tells
+/// the open data, with each page, which questions its ballots brought to
+/// the minimum of valid answers (all the open data needs of it).
 async fn tally_and_check(
     store: &Store,
     c: &Campaign,
     scope: Scope,
     room: &mut Room,
     dialogues: &mut Dialogues,
-    mut open: Option<&mut OpenData>,
+    open: Option<OpenData>,
     on_page: &(dyn Fn(usize) + Sync),
-) -> Result<(Aggregate, Chain)> {
+) -> Result<(Aggregate, Chain, Option<OpenData>)> {
     let (to_check, mut pages_in) = tokio::sync::mpsc::channel::<Arc<BallotPage>>(4);
-    // At most two pages' commitments wait: the one the open data takes
-    // next, and the page being tallied.
-    let (digests_out, mut digests_in) = tokio::sync::mpsc::channel::<Vec<String>>(2);
+    // At most two pages' commitments wait for the open data.
+    let (digests_out, digests_in) = tokio::sync::mpsc::channel::<Vec<String>>(2);
     let want_digests = open.is_some();
     let checker = tokio::task::spawn_blocking(move || {
         let mut chain = Chain::default();
         while let Some(page) = pages_in.blocking_recv() {
             let mut digests = Vec::with_capacity(if want_digests { page.len() } else { 0 });
             for row in page.rows() {
-                let row = row?;
                 let digest = row.answers_digest();
                 if let Err(Verdict::Broken { seq, problem }) = chain.push_digest(&row, &digest) {
                     return Err(anyhow::anyhow!(
@@ -216,19 +206,36 @@ async fn tally_and_check(
                     digests.push(digest);
                 }
             }
-            // The pass may have stopped on an error of its own.
+            // The open data may have stopped on an error of its own.
             if want_digests && digests_out.blocking_send(digests).is_err() {
                 break;
             }
         }
         Ok(chain)
     });
+    let (to_open, opener) = match open {
+        Some(open) => {
+            let (to_open, tallied) = tokio::sync::mpsc::channel::<Tallied>(2);
+            let opener = tokio::task::spawn_blocking({
+                let reached = Reached::new(c);
+                move || publish_all(open, reached, tallied, digests_in)
+            });
+            (Some(to_open), Some(opener))
+        }
+        None => (None, None),
+    };
     let mut agg = Aggregate::default();
+    let mut reached = Reached::new(c);
     let mut pages = store.read_ballots(i64::MAX);
-    let mut waiting: Option<Tallied> = None;
     let mut failed = None;
     while let Some(page) = pages.recv().await {
-        let page = Arc::new(page?);
+        let page = match page {
+            Ok(page) => Arc::new(page),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
         on_page(page.len());
         if to_check.send(page.clone()).await.is_err() {
             // The check stopped at a broken link: it says which.
@@ -237,68 +244,99 @@ async fn tally_and_check(
         let mut tallied = Tallied {
             page: page.clone(),
             counted: Vec::new(),
+            news: Vec::new(),
         };
-        for (at, row) in page.rows().enumerate() {
-            let b = row?;
-            if b.campaign != c.id() {
-                continue;
-            }
-            if scope == Scope::Interim {
-                let left = room
-                    .get_mut(b.unit)
-                    .and_then(|groups| groups.get_mut(b.group));
-                match left {
-                    Some(left) if *left > 0 => *left -= 1,
-                    _ => continue,
-                }
-            }
-            let d = dialogues.of(store, &b).await?;
-            let sheet = b
-                .answer_sheet(&d)
-                .with_context(|| format!("reading the answers of ballot {}", b.seq))?;
-            agg.add_answers(b.unit, b.group, &sheet, &d);
-            if open.is_some() {
-                tallied.counted.push((at, sheet, d));
-            }
+        if let Err(e) = tally_page(store, c, scope, room, dialogues, &mut agg, &mut tallied).await {
+            failed = Some(e);
+            break;
         }
-        let Some(open) = open.as_deref_mut() else {
+        let Some(to_open) = &to_open else {
             continue;
         };
-        if let Some(last) = waiting.replace(tallied) {
-            let Some(digests) = digests_in.recv().await else {
-                break;
-            };
-            if let Err(e) = last.publish(open, &digests, &agg) {
-                failed = Some(e);
-                break;
-            }
+        tallied.news = reached.catch_up(&agg);
+        if to_open.send(tallied).await.is_err() {
+            // The open data stopped on an error: it says which.
+            break;
         }
     }
-    drop(to_check);
-    if let (Some(open), Some(last), None) = (open, waiting, &failed)
-        && let Some(digests) = digests_in.recv().await
-        && let Err(e) = last.publish(open, &digests, &agg)
-    {
-        failed = Some(e);
-    }
-    drop(digests_in);
+    drop((to_check, to_open));
     let chain = checker.await.context("the chain check stopped")??;
+    let open = match opener {
+        Some(opener) => Some(opener.await.context("the open data stopped")??),
+        None => None,
+    };
     if let Some(e) = failed {
         return Err(e);
     }
     agg.sort_wishes();
-    Ok((agg, chain))
+    Ok((agg, chain, open))
 }
 
-/// A page tallied, waiting for the commitments to its answers to go into
-/// the open data: its ballots counted, by their place in the page.
+/// Counts the ballots of a page, keeping in `tallied` those the open data
+/// publishes.
+async fn tally_page(
+    store: &Store,
+    c: &Campaign,
+    scope: Scope,
+    room: &mut Room,
+    dialogues: &mut Dialogues,
+    agg: &mut Aggregate,
+    tallied: &mut Tallied,
+) -> Result<()> {
+    for (at, b) in tallied.page.rows().enumerate() {
+        if b.campaign != c.id() {
+            continue;
+        }
+        if scope == Scope::Interim {
+            let left = room
+                .get_mut(b.unit)
+                .and_then(|groups| groups.get_mut(b.group));
+            match left {
+                Some(left) if *left > 0 => *left -= 1,
+                _ => continue,
+            }
+        }
+        let d = dialogues.of(store, &b).await?;
+        let sheet = b
+            .answer_sheet(&d)
+            .with_context(|| format!("reading the answers of ballot {}", b.seq))?;
+        agg.add_answers(b.unit, b.group, &sheet, &d);
+        if scope == Scope::Final {
+            tallied.counted.push((at, sheet, d));
+        }
+    }
+    Ok(())
+}
+
+/// The open data's thread: each page tallied, once the chain check has
+/// its commitments, into the files; ends when the tally or the check does.
+fn publish_all(
+    mut open: OpenData,
+    mut reached: Reached,
+    mut tallied: tokio::sync::mpsc::Receiver<Tallied>,
+    mut digests: tokio::sync::mpsc::Receiver<Vec<String>>,
+) -> Result<OpenData> {
+    while let Some(page) = tallied.blocking_recv() {
+        // The check stopped at a broken link: it says which.
+        let Some(digests) = digests.blocking_recv() else {
+            break;
+        };
+        reached.learn(&page.news);
+        page.publish(&mut open, &digests, &reached)?;
+    }
+    Ok(open)
+}
+
+/// A page tallied, on its way to the open data: its ballots counted, by
+/// their place in the page, and the questions they brought to the minimum.
 struct Tallied {
     page: Arc<BallotPage>,
     counted: Vec<(usize, AnswerSheet, Arc<Dialogue>)>,
+    news: News,
 }
 
 impl Tallied {
-    fn publish(self, open: &mut OpenData, digests: &[String], agg: &Aggregate) -> Result<()> {
+    fn publish(self, open: &mut OpenData, digests: &[String], reached: &Reached) -> Result<()> {
         let mut counted = self.counted.iter().peekable();
         for (at, row) in self.page.rows().enumerate() {
             let Some((_, sheet, d)) = counted.next_if(|(i, ..)| *i == at) else {
@@ -307,7 +345,7 @@ impl Tallied {
             let digest = digests
                 .get(at)
                 .context("the chain check lost a ballot's commitment")?;
-            open.push(&row?, sheet, digest, d, agg)?;
+            open.push(&row, sheet, digest, d, reached)?;
         }
         Ok(())
     }

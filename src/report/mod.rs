@@ -18,6 +18,7 @@ pub mod csv;
 pub mod html;
 mod job;
 pub mod open_data;
+pub mod reached;
 pub mod tables;
 pub mod xlsx;
 

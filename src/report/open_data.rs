@@ -32,6 +32,7 @@ use anyhow::{Context, Result};
 use rustc_hash::FxHashMap;
 
 use super::csv::{BOM, field, row, text, text_field};
+use super::reached::Reached;
 use crate::aggregate::{Aggregate, Cell};
 use crate::ballot::{AnswerSheet, BallotRow, StoredBallot};
 use crate::campaign::Campaign;
@@ -85,8 +86,8 @@ struct OutFile {
     path: PathBuf,
     /// The campaign's version of the questionnaire, which gives the columns.
     dialogue: Arc<Dialogue>,
-    /// For each version answered on: column → question index in that version.
-    versions: FxHashMap<String, Vec<Option<usize>>>,
+    /// For each version answered on: column → its question in that version.
+    versions: FxHashMap<String, Vec<Option<Column>>>,
     writer: BufWriter<File>,
     /// Bytes written so far.
     position: u64,
@@ -99,6 +100,34 @@ struct OutFile {
     held: Vec<(Held, u64)>,
     /// The row being made.
     line: String,
+}
+
+/// A column's question in one version of the questionnaire.
+struct Column {
+    /// Its index in that version.
+    question: usize,
+    /// Its options' labels as CSV fields, by option number − 1.
+    labels: Vec<String>,
+}
+
+impl Column {
+    fn new(d: &Dialogue, question: usize) -> Self {
+        let labels = d
+            .scale_of(&d.questions()[question])
+            .map(|scale| {
+                scale
+                    .options
+                    .iter()
+                    .map(|o| {
+                        let mut label = String::new();
+                        field(&mut label, &o.label);
+                        label
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { question, labels }
+    }
 }
 
 /// A row waiting to be written.
@@ -214,19 +243,19 @@ impl OpenData {
     }
 
     /// Takes one ballot, answered on `dialogue`, its answers on `sheet` and
-    /// committed to by `digest`, once `agg` has counted it (and perhaps
-    /// ballots after it): writes it, or holds it back while one of its
-    /// choice answers may yet be suppressed (and writes, behind it,
-    /// whatever it no longer holds up).
+    /// committed to by `digest`, once `reached` has learnt what its answers
+    /// (and perhaps ballots after it) brought to the minimum: writes it, or
+    /// holds it back while one of its choice answers may yet be suppressed
+    /// (and writes, behind it, whatever it no longer holds up).
     pub fn push(
         &mut self,
         b: &BallotRow,
         sheet: &AnswerSheet,
         digest: &str,
         dialogue: &Arc<Dialogue>,
-        agg: &Aggregate,
+        reached: &Reached,
     ) -> Result<()> {
-        let (min, window) = (self.min, self.window);
+        let window = self.window;
         let current = self.current(b.dialogue_id, dialogue);
         let cell = self
             .published
@@ -235,7 +264,7 @@ impl OpenData {
         let mut cell_settled = None;
         if let Some(cell) = cell {
             // Valid answers only grow: a cell settled stays settled.
-            cell.settled = cell.settled || enough_answers(b, &current, min, agg, |_| true);
+            cell.settled = cell.settled || enough_answers(b, &current, reached, |_| true);
             cell_settled = Some(cell.settled);
         }
         let file = self.file_for(b, dialogue)?;
@@ -243,7 +272,7 @@ impl OpenData {
             None => Some(Visibility::withheld()),
             Some(true) => Some(Visibility::default()),
             Some(false) => file
-                .settled(b, sheet, &current, min, agg)
+                .settled(b, sheet, &current, reached)
                 .then(Visibility::default),
         };
         match vis {
@@ -268,7 +297,7 @@ impl OpenData {
                 })))
             }
         }
-        file.catch_up(&current, min, window, agg)
+        file.catch_up(&current, window, reached)
     }
 
     /// The campaign's version of a questionnaire, which gives the columns
@@ -341,7 +370,7 @@ impl OpenData {
                 .dialogue
                 .questions()
                 .iter()
-                .map(|q| dialogue.question_index(&q.id))
+                .map(|q| Some(Column::new(dialogue, dialogue.question_index(&q.id)?)))
                 .collect();
             file.versions.insert(b.dialogue_version.to_string(), map);
         }
@@ -379,41 +408,43 @@ impl OpenData {
 }
 
 /// Whether every question of `current` that may be suppressed and that
-/// `asked` picks (by index) has `min` valid answers in the ballot's cell
-/// (all of them: every ballot of the cell is settled).
+/// `asked` picks (by index) has reached the minimum of valid answers in the
+/// ballot's cell (all of them: every ballot of the cell is settled).
 fn enough_answers(
     b: &BallotRow,
     current: &Dialogue,
-    min: u32,
-    agg: &Aggregate,
+    reached: &Reached,
     asked: impl Fn(usize) -> bool,
 ) -> bool {
-    let cell = agg.cell(b.unit, b.group);
+    let cell = reached.cell(b.unit, b.group);
     current
         .questions()
         .iter()
         .enumerate()
         .filter(|&(i, q)| is_item(current, q) && asked(i))
-        .all(|(_, q)| valid(cell, &q.id) >= min)
+        .all(|(_, q)| cell.has(&q.id))
 }
 
 impl OutFile {
-    /// Whether every choice question the ballot answers already has `min`
-    /// valid answers in its cell (so it will be published); `current` is
-    /// the campaign's version of its questionnaire, the file's columns.
+    /// Whether every choice question the ballot answers has reached the
+    /// minimum of valid answers in its cell (so it will be published);
+    /// `current` is the campaign's version of its questionnaire, the file's
+    /// columns.
     fn settled(
         &self,
         b: &BallotRow,
         sheet: &AnswerSheet,
         current: &Dialogue,
-        min: u32,
-        agg: &Aggregate,
+        reached: &Reached,
     ) -> bool {
         let questions = &self.versions[b.dialogue_version];
         // An answer to an id its version lacks may still be a column.
         let strays = sheet.has_strays();
-        enough_answers(b, current, min, agg, |column| {
-            strays || questions[column].is_some_and(|q| sheet.get(q).is_some())
+        enough_answers(b, current, reached, |column| {
+            strays
+                || questions[column]
+                    .as_ref()
+                    .is_some_and(|c| sheet.get(c.question).is_some())
         })
     }
 
@@ -442,13 +473,7 @@ impl OutFile {
 
     /// Writes the rows waiting, front first, up to the first ballot still
     /// held back; past the window, that ballot is left for the end.
-    fn catch_up(
-        &mut self,
-        current: &Dialogue,
-        min: u32,
-        window: usize,
-        agg: &Aggregate,
-    ) -> Result<()> {
+    fn catch_up(&mut self, current: &Dialogue, window: usize, reached: &Reached) -> Result<()> {
         while let Some(front) = self.waiting.pop_front() {
             match front {
                 Waiting::Row(line) => {
@@ -457,7 +482,7 @@ impl OutFile {
                 }
                 Waiting::Held(h) => {
                     let row = h.ballot.row();
-                    if self.settled(&row, &h.sheet, current, min, agg) {
+                    if self.settled(&row, &h.sheet, current, reached) {
                         let shown = Visibility::default();
                         self.write(&row, &h.sheet, &h.digest, &h.dialogue, &shown)?;
                     } else if self.waiting_bytes > window {
@@ -509,12 +534,14 @@ impl OutFile {
             line.push(',');
         }
         let mut complete = !vis.withheld;
-        for (column, q) in questions.iter().enumerate() {
-            let answer = q.and_then(|q| Some((q, sheet.get(q)?)));
-            let shown = !vis.hides(column);
+        for (i, column) in questions.iter().enumerate() {
+            let answer = column
+                .as_ref()
+                .and_then(|c| Some((c, sheet.get(c.question)?)));
+            let shown = !vis.hides(i);
             complete &= shown || answer.is_none();
-            if let (true, Some((q, answer))) = (shown, answer) {
-                describe(line, dialogue, q, answer);
+            if let (true, Some((column, answer))) = (shown, answer) {
+                describe(line, dialogue, column, answer);
             }
             line.push(',');
         }
@@ -531,18 +558,15 @@ impl OutFile {
         } else {
             ("", "")
         };
-        for chain in [
-            b.campaign,
-            b.dialogue_id,
-            b.dialogue_version,
-            answers,
-            salt,
-            digest,
-            b.prev_hash,
-            b.hash,
-        ] {
+        for chain in [b.campaign, b.dialogue_id, b.dialogue_version, answers, salt] {
             line.push(',');
             text(line, chain);
+        }
+        // Hexadecimal: the chain check has just computed them (the hashes
+        // it compared with), so they need no quoting.
+        for hex in [digest, b.prev_hash, b.hash] {
+            line.push(',');
+            line.push_str(hex);
         }
         line.push_str("\r\n");
     }
@@ -574,16 +598,16 @@ fn merge(path: &Path, rows: &[(u64, String)]) -> Result<()> {
 }
 
 /// Appends an answer as published: option labels, numbers, neutralised text.
-fn describe(out: &mut String, d: &Dialogue, question: usize, a: &Answer) {
-    let scale = d.scale_of(&d.questions()[question]);
+fn describe(out: &mut String, d: &Dialogue, column: &Column, a: &Answer) {
+    let scale = d.scale_of(&d.questions()[column.question]);
     let label = |n: u16| {
         scale
             .and_then(|s| s.options.get(usize::from(n).wrapping_sub(1)))
             .map(|o| o.label.as_str())
     };
     match a {
-        Answer::Choice(n) => match label(*n) {
-            Some(l) => field(out, l),
+        Answer::Choice(n) => match column.labels.get(usize::from(*n).wrapping_sub(1)) {
+            Some(l) => out.push_str(l),
             None => out.push_str(&n.to_string()),
         },
         Answer::Choices(ns) => {

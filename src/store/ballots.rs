@@ -6,12 +6,17 @@ use anyhow::{Context, Result};
 use sqlx::Row;
 use tokio::sync::mpsc;
 
+use super::ballot_page::BallotPage;
 use super::tx::CHAIN_LOCK;
 use super::{Backend, Store, Tx};
-use crate::ballot::{Ballot, BallotRow, GENESIS, StoredBallot};
+use crate::ballot::{Ballot, GENESIS, StoredBallot};
 
-/// Ballots read per query by `read_ballots`.
-const PAGE: i64 = 1_000;
+/// Ballots per page read by `read_ballots`.
+pub(super) const PAGE: i64 = 1_000;
+
+/// A stored ballot's columns, in the order a page's lines hold them.
+pub(super) const COLUMNS: &str = "seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, \
+     batch, batch_date, receipt, salt, answers, prev_hash, hash";
 
 /// What became of a credential offered for a unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +281,6 @@ impl Store {
         let page = self.page_after(after, limit).await?;
         page.rows()
             .map(|row| {
-                let row = row?;
                 let answers = row.answers().context("reading a ballot's answers")?;
                 Ok(row.to_stored(&answers))
             })
@@ -293,25 +297,22 @@ impl Store {
     /// ASCII, and `answers` is JSON, which escapes both.
     async fn page_after(&self, after: i64, limit: i64) -> Result<BallotPage> {
         let sql = match self.backend {
-            Backend::Sqlite => {
-                "SELECT group_concat(concat_ws(char(9), seq, campaign, unit_id, group_id, \
-                 dialogue_id, dialogue_version, batch, batch_date, receipt, salt, answers, prev_hash, hash), \
-                 char(10)) FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2)"
-            }
-            Backend::Postgres => {
-                "SELECT string_agg(concat_ws(E'\\t', seq, campaign, unit_id, group_id, \
-                 dialogue_id, dialogue_version, batch, batch_date, receipt, salt, answers, prev_hash, hash), \
-                 E'\\n' ORDER BY seq) FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq \
-                 LIMIT $2) AS page"
-            }
+            Backend::Sqlite => format!(
+                "SELECT group_concat(concat_ws(char(9), {COLUMNS}), char(10)) \
+                 FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2)"
+            ),
+            Backend::Postgres => format!(
+                "SELECT string_agg(concat_ws(E'\\t', {COLUMNS}), E'\\n' ORDER BY seq) \
+                 FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2) AS page"
+            ),
         };
-        let text: Option<String> = sqlx::query_scalar(sql)
+        let text: Option<String> = sqlx::query_scalar(&sql)
             .bind(after)
             .bind(limit)
             .fetch_one(&self.pool)
             .await
             .context("reading ballots")?;
-        Ok(BallotPage::in_chain_order(text.unwrap_or_default()))
+        BallotPage::in_chain_order(text.unwrap_or_default())
     }
 
     /// Every ballot up to sequence number `last`, a page at a time, read in
@@ -320,6 +321,14 @@ impl Store {
     /// pages.
     pub fn read_ballots(&self, last: i64) -> mpsc::Receiver<Result<BallotPage>> {
         let (tx, rx) = mpsc::channel(2);
+        if let Some(file) = self.sqlite_file.clone() {
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = super::sqlite_pages::send_pages(&file, last, &tx) {
+                    let _ = tx.blocking_send(Err(e));
+                }
+            });
+            return rx;
+        }
         let store = self.clone();
         tokio::spawn(async move {
             let mut after = 0;
@@ -327,7 +336,7 @@ impl Store {
                 let page = store
                     .page_after(after, PAGE.min(last - after))
                     .await
-                    .and_then(|page| Ok((page.last_seq()?, page)));
+                    .map(|page| (page.last_seq(), page));
                 match page {
                     Ok((Some(seq), page)) => {
                         after = seq;
@@ -345,115 +354,6 @@ impl Store {
         });
         rx
     }
-}
-
-/// Ballots as the store reads them: one text, a line per ballot in chain
-/// order, its columns joined by tabs. Its rows borrow from it.
-#[derive(Debug, Default)]
-pub struct BallotPage {
-    text: String,
-    /// How many lines (ballots) it holds.
-    len: usize,
-}
-
-impl BallotPage {
-    /// The page of `text`, its lines put in chain order if they are not:
-    /// SQLite joins them in the order it reads them, which is that order
-    /// in practice but not by promise (an `ORDER BY` inside the join would
-    /// cost a sort of every page).
-    fn in_chain_order(text: String) -> Self {
-        let seq = |line: &str| {
-            let end = memchr::memchr(b'\t', line.as_bytes()).unwrap_or(line.len());
-            line[..end].parse::<i64>().ok()
-        };
-        let (mut len, mut sorted, mut last) = (0, true, None);
-        for seq in lines(&text).map(seq) {
-            sorted &= len == 0 || seq > last;
-            (len, last) = (len + 1, seq);
-        }
-        if sorted {
-            return Self { text, len };
-        }
-        let mut lines: Vec<&str> = lines(&text).collect();
-        lines.sort_by_key(|line| seq(line));
-        Self {
-            text: lines.join("\n"),
-            len,
-        }
-    }
-
-    /// Its ballots, in chain order.
-    pub fn rows(&self) -> impl Iterator<Item = Result<BallotRow<'_>>> {
-        lines(&self.text).map(row_of)
-    }
-
-    /// How many ballots it holds.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
-    }
-
-    /// The sequence number of its last ballot.
-    fn last_seq(&self) -> Result<Option<i64>> {
-        let Some(last) = self.text.lines().next_back() else {
-            return Ok(None);
-        };
-        Ok(Some(row_of(last)?.seq))
-    }
-}
-
-/// The lines of a page's text, as `str::lines` splits them (a last empty
-/// one left out), found a word at a time.
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
-    ends.filter_map(move |end| {
-        let line = text
-            .get(start..end)
-            .filter(|l| end < text.len() || !l.is_empty());
-        start = end + 1;
-        line
-    })
-}
-
-/// A ballot as a page encodes it: its columns joined by tabs.
-fn row_of(line: &str) -> Result<BallotRow<'_>> {
-    let mut start = 0;
-    let mut tabs = memchr::memchr_iter(b'\t', line.as_bytes());
-    let mut next = || {
-        let end = tabs.next().unwrap_or(line.len());
-        let column = line.get(start..end);
-        start = end + 1;
-        column.context("a stored ballot has too few columns")
-    };
-    let seq = next()?
-        .parse()
-        .context("reading a ballot's sequence number")?;
-    let (campaign, unit, group) = (next()?, next()?, next()?);
-    let (dialogue_id, dialogue_version) = (next()?, next()?);
-    let batch = next()?.parse().context("reading a ballot's batch")?;
-    let (batch_date, receipt, salt) = (next()?, next()?, next()?);
-    Ok(BallotRow {
-        seq,
-        campaign,
-        unit,
-        group,
-        dialogue_id,
-        dialogue_version,
-        batch,
-        batch_date,
-        receipt,
-        salt,
-        answers_json: next()?,
-        prev_hash: next()?,
-        // The last column runs to the end of the line, tabs and all.
-        hash: line
-            .get(start..)
-            .context("a stored ballot has too few columns")?,
-    })
 }
 
 impl Tx {
@@ -480,45 +380,4 @@ where
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::BallotPage;
-
-    #[test]
-    fn a_page_is_read_in_chain_order_whatever_order_it_came_in() {
-        let line = |seq: i64| format!("{seq}\tc\tu\tg\td\tv\t1\t2021-02-01\tR\ts\t{{}}\tp\th");
-        let page = BallotPage::in_chain_order([3, 1, 2].map(line).join("\n"));
-        let seqs: Vec<i64> = page.rows().map(|r| r.unwrap().seq).collect();
-        assert_eq!(seqs, [1, 2, 3]);
-        assert_eq!(page.len(), 3);
-        assert_eq!(page.last_seq().unwrap(), Some(3));
-        let page = BallotPage::in_chain_order([1, 2].map(line).join("\n"));
-        assert_eq!(
-            page.rows().map(|r| r.unwrap().seq).collect::<Vec<_>>(),
-            [1, 2]
-        );
-        assert!(BallotPage::in_chain_order(String::new()).is_empty());
-    }
-
-    #[test]
-    fn a_page_splits_into_its_ballots_and_columns_exactly() {
-        let line = |seq: i64| format!("{seq}\tc\tu\tg\td\tv\t1\t2021-02-01\tR\ts\t{{}}\tp\th");
-        let page = BallotPage::in_chain_order(format!("{}\n{}\n", line(1), line(2)));
-        assert_eq!(page.len(), 2, "a last line break ends the last line");
-        let row = page.rows().nth(1).unwrap().unwrap();
-        assert_eq!(
-            (row.seq, row.unit, row.answers_json, row.prev_hash, row.hash),
-            (2, "u", "{}", "p", "h")
-        );
-        // A line lost or a tab too many shows; nothing is skipped or cut.
-        let gap = BallotPage::in_chain_order(format!("{}\n\n{}", line(1), line(2)));
-        assert_eq!(gap.len(), 3);
-        assert!(gap.rows().any(|r| r.is_err()));
-        let extra = BallotPage::in_chain_order(format!("{}\tx", line(1)));
-        assert_eq!(extra.rows().next().unwrap().unwrap().hash, "h\tx");
-        let short = BallotPage::in_chain_order(line(1).replace("\tp\th", "\tp"));
-        assert!(short.rows().next().unwrap().is_err());
-    }
 }

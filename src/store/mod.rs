@@ -6,6 +6,7 @@
 //! touch: `sessions.rs`, `inbound.rs`, `tokens.rs`, `ballots.rs`,
 //! `dialogues.rs`, `platform.rs`, `outbox.rs`; this file opens the database.
 
+mod ballot_page;
 mod ballots;
 mod dialogues;
 mod group_commit;
@@ -14,11 +15,13 @@ mod outbox;
 mod period;
 mod platform;
 mod sessions;
+mod sqlite_pages;
 mod staff;
 mod tokens;
 mod tx;
 
-pub use ballots::{BallotPage, Cell, Spend};
+pub use ballot_page::BallotPage;
+pub use ballots::{Cell, Spend};
 pub use group_commit::{BatchFailed, GroupCommit};
 pub use inbound::Claim;
 pub use outbox::{INBOX_BATCH, Lease, NewEvent, Queue, QueuedDelivery};
@@ -28,7 +31,7 @@ pub use staff::StaffMember;
 pub use tokens::TokenRecord;
 pub use tx::Tx;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -56,6 +59,9 @@ pub struct Store {
     backend: Backend,
     /// Connections in the pool (one on SQLite).
     pool_size: u32,
+    /// The SQLite database's file (none in memory, or on PostgreSQL), which
+    /// the report reads on a connection of its own.
+    sqlite_file: Option<PathBuf>,
 }
 
 /// Turns a path or URL into a database URL: a bare path means SQLite.
@@ -161,10 +167,15 @@ impl Store {
             Backend::Sqlite => 1,
             Backend::Postgres => pool_size.max(1),
         };
+        let sqlite_file = match backend {
+            Backend::Sqlite if !url.contains(":memory:") => Some(PathBuf::from(sqlite_path(&url))),
+            _ => None,
+        };
         Ok(Self {
             pool,
             backend,
             pool_size,
+            sqlite_file,
         })
     }
 
@@ -241,17 +252,21 @@ impl Store {
     }
 }
 
-/// One connection to the SQLite file (created with its folder if missing):
-/// SQLite has one writer anyway, and a single connection makes every step's
-/// transaction strictly ordered.
-async fn open_sqlite(url: &str) -> Result<AnyPool> {
-    let path = url
-        .trim_start_matches("sqlite://")
+/// The file an `sqlite:` URL names.
+fn sqlite_path(url: &str) -> String {
+    url.trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
         .unwrap_or_default()
-        .to_string();
+        .to_string()
+}
+
+/// One connection to the SQLite file (created with its folder if missing):
+/// SQLite has one writer anyway, and a single connection makes every step's
+/// transaction strictly ordered.
+async fn open_sqlite(url: &str) -> Result<AnyPool> {
+    let path = sqlite_path(url);
     if let Some(dir) = Path::new(&path)
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

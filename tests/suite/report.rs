@@ -11,6 +11,7 @@ use khaosat::ballot::{AnswerSheet, StoredBallot};
 use khaosat::campaign::Campaign;
 use khaosat::dialogue::Answer;
 use khaosat::report::open_data::OpenData;
+use khaosat::report::reached::Reached;
 use khaosat::report::tables::tables;
 use khaosat::report::{Report, build, csv, html, xlsx};
 use proptest::prelude::*;
@@ -324,15 +325,19 @@ fn outputs(c: &Campaign, r: &Report, ballots: &[Ballot]) -> BTreeMap<String, Vec
             (b, d, sheet, b.answers_digest())
         })
         .collect();
+    let mut reached = Reached::new(c);
     for (b, d, sheet, digest) in &read {
         agg.add(&b.ballot, d);
-        open.push(&b.row(), sheet, digest, d, &agg).unwrap();
+        reached.catch_up(&agg);
+        open.push(&b.row(), sheet, digest, d, &reached).unwrap();
         open_rewritten
-            .push(&b.row(), sheet, digest, d, &agg)
+            .push(&b.row(), sheet, digest, d, &reached)
             .unwrap();
     }
     for (b, d, sheet, digest) in &read {
-        open_late.push(&b.row(), sheet, digest, d, &agg).unwrap();
+        open_late
+            .push(&b.row(), sheet, digest, d, &reached)
+            .unwrap();
     }
     let rewritten_files = open_rewritten.finish(&agg).unwrap();
     let late_files = open_late.finish(&agg).unwrap();
