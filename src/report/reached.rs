@@ -31,11 +31,6 @@ impl Reached {
         }
     }
 
-    /// The smallest number of valid answers a question is published with.
-    pub fn min(&self) -> u32 {
-        self.min
-    }
-
     /// What has reached the minimum in one cell.
     pub fn cell(&self, unit: &str, group: &str) -> InCell<'_> {
         InCell(self.cells.get(unit).and_then(|groups| groups.get(group)))
