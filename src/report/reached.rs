@@ -42,16 +42,12 @@ impl Reached {
         let mut news = Vec::new();
         for (unit, groups) in &agg.cells {
             for (group, cell) in groups {
-                let known = self
-                    .cells
-                    .get(unit)
-                    .and_then(|groups| groups.get(group))
-                    .map_or(0, FxHashSet::len);
-                if known == cell.items.len() {
+                let known = self.cell(unit, group);
+                if known.len() == cell.items.len() {
                     continue;
                 }
                 for (question, tally) in &cell.items {
-                    if tally.valid >= self.min && !self.cell(unit, group).has(question) {
+                    if tally.valid >= self.min && !known.has(question) {
                         news.push((unit.clone(), group.clone(), question.clone()));
                     }
                 }
@@ -81,5 +77,51 @@ pub struct InCell<'a>(Option<&'a FxHashSet<String>>);
 impl InCell<'_> {
     pub fn has(&self, question: &str) -> bool {
         self.0.is_some_and(|questions| questions.contains(question))
+    }
+
+    /// How many questions have reached the minimum in the cell.
+    fn len(&self) -> usize {
+        self.0.map_or(0, FxHashSet::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Reached;
+    use crate::aggregate::{Aggregate, Tally};
+
+    #[test]
+    fn each_question_is_told_once_as_it_reaches_the_minimum() {
+        let c = crate::campaign::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues/thang-binh-2021"),
+        )
+        .unwrap();
+        let mut tally = Reached::new(&c);
+        let mut open = Reached::new(&c);
+        let min = tally.min;
+        let mut agg = Aggregate::default();
+        let set = |agg: &mut Aggregate, q: &str, valid: u32| {
+            let cell = agg.cells.entry("xa-a".into()).or_default();
+            let items = &mut cell.entry("dan".into()).or_default().items;
+            items.insert(
+                q.into(),
+                Tally {
+                    valid,
+                    ..Tally::default()
+                },
+            );
+        };
+        set(&mut agg, "a", min - 1);
+        set(&mut agg, "b", min);
+        let news = tally.catch_up(&agg);
+        assert_eq!(news, [("xa-a".into(), "dan".into(), "b".into())]);
+        open.learn(&news);
+        assert!(open.cell("xa-a", "dan").has("b"));
+        assert!(!open.cell("xa-a", "dan").has("a"), "a is one answer short");
+        assert!(!open.cell("xa-b", "dan").has("b"), "only in its own cell");
+        assert!(tally.catch_up(&agg).is_empty(), "told once");
+        set(&mut agg, "a", min);
+        let news = tally.catch_up(&agg);
+        assert_eq!(news, [("xa-a".into(), "dan".into(), "a".into())]);
     }
 }
