@@ -2,8 +2,8 @@
 //! arriving while a batch is being written wait for the next one, which
 //! carries them all — one multi-row `INSERT`, committed on its own, and
 //! one `DELETE` of the rows handled meanwhile — so a burst of webhook calls
-//! costs a few commits, not one each, and a batch crosses to the
-//! database's thread once, not once a statement per event. A caller
+//! costs a few commits, not one each, and a few statements, not a few per
+//! event. A caller
 //! hears its row's id once that commit is done.
 
 use std::sync::Arc;

@@ -3,10 +3,10 @@
 //! credential was spent on which unit (nothing links a spend to a ballot).
 
 use anyhow::{Context, Result};
-use sqlx::Row;
 use tokio::sync::mpsc;
 
 use super::ballot_page::BallotPage;
+use super::sql::{On, query};
 use super::tx::CHAIN_LOCK;
 use super::{Backend, Store, Tx};
 use crate::ballot::{Ballot, GENESIS, StoredBallot};
@@ -40,27 +40,27 @@ pub struct Cell {
 impl Tx {
     /// Units a credential has already been spent on.
     pub async fn spent_units(&mut self, credential: &str) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT unit_id FROM spends WHERE credential = $1")
+        let rows = query("SELECT unit_id FROM spends WHERE credential = $1")
             .bind(credential)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(&mut *self)
             .await
             .context("reading spent units")?;
-        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        rows.iter().map(|r| r.try_get(0)).collect()
     }
 
     /// Ballots a cell has: in the chain and still in the box.
     pub async fn ballot_count(&mut self, cell: &Cell) -> Result<u32> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT (SELECT COUNT(*) FROM ballots WHERE campaign = $1 AND unit_id = $2 AND group_id = $3) \
              + (SELECT COUNT(*) FROM ballot_box WHERE campaign = $1 AND unit_id = $2 AND group_id = $3)",
         )
         .bind(&cell.campaign)
         .bind(&cell.unit)
         .bind(&cell.group)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut *self)
         .await
         .context("counting ballots")?;
-        Ok(row.try_get::<i64, _>(0)? as u32)
+        Ok(row.try_get::<i64>(0)? as u32)
     }
 
     /// Spends `credential` for the cell's unit — once — unless the cell
@@ -82,16 +82,16 @@ impl Tx {
         {
             return Ok(Spend::QuotaFull);
         }
-        let spent = sqlx::query(
+        let spent = query(
             "INSERT INTO spends (credential, unit_id) VALUES ($1, $2) \
              ON CONFLICT (credential, unit_id) DO NOTHING",
         )
         .bind(credential)
         .bind(&cell.unit)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("spending a credential")?;
-        Ok(if spent.rows_affected() == 1 {
+        Ok(if spent == 1 {
             Spend::Spent
         } else {
             Spend::AlreadySpent
@@ -100,12 +100,12 @@ impl Tx {
 
     /// Whether a receipt code is already in the chain.
     pub async fn receipt_in_chain(&mut self, receipt: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT COUNT(*) FROM ballots WHERE receipt = $1")
+        let row = query("SELECT COUNT(*) FROM ballots WHERE receipt = $1")
             .bind(receipt)
-            .fetch_one(&mut *self.tx)
+            .fetch_one(&mut *self)
             .await
             .context("looking up a receipt")?;
-        Ok(row.try_get::<i64, _>(0)? > 0)
+        Ok(row.try_get::<i64>(0)? > 0)
     }
 
     /// Drops a sealed ballot into the box under its receipt's keyed tag;
@@ -116,7 +116,7 @@ impl Tx {
         cell: &Cell,
         sealed: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO ballot_box (receipt_tag, campaign, unit_id, group_id, sealed) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (receipt_tag) DO NOTHING",
         )
@@ -125,19 +125,19 @@ impl Tx {
         .bind(&cell.unit)
         .bind(&cell.group)
         .bind(sealed)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("putting a ballot in the box")?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 
     /// How many sealed ballots each cell has in the box.
     pub async fn boxed_cells(&mut self) -> Result<Vec<(Cell, u32)>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT campaign, unit_id, group_id, COUNT(*) FROM ballot_box \
              GROUP BY campaign, unit_id, group_id",
         )
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self)
         .await
         .context("counting the ballot box")?;
         rows.iter()
@@ -148,7 +148,7 @@ impl Tx {
                         unit: r.try_get(1)?,
                         group: r.try_get(2)?,
                     },
-                    r.try_get::<i64, _>(3)? as u32,
+                    r.try_get::<i64>(3)? as u32,
                 ))
             })
             .collect()
@@ -156,14 +156,14 @@ impl Tx {
 
     /// The sealed ballots of a cell: `(receipt tag, sealed)`, in tag order.
     pub async fn boxed(&mut self, cell: &Cell) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT receipt_tag, sealed FROM ballot_box \
              WHERE campaign = $1 AND unit_id = $2 AND group_id = $3 ORDER BY receipt_tag",
         )
         .bind(&cell.campaign)
         .bind(&cell.unit)
         .bind(&cell.group)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self)
         .await
         .context("reading the ballot box")?;
         rows.iter()
@@ -173,9 +173,9 @@ impl Tx {
 
     /// Takes a ballot out of the box (the mixer, once it is in the chain).
     pub async fn remove_from_box(&mut self, receipt_tag: &str) -> Result<()> {
-        sqlx::query("DELETE FROM ballot_box WHERE receipt_tag = $1")
+        query("DELETE FROM ballot_box WHERE receipt_tag = $1")
             .bind(receipt_tag)
-            .execute(&mut *self.tx)
+            .execute(&mut *self)
             .await
             .context("emptying the ballot box")?;
         Ok(())
@@ -184,12 +184,12 @@ impl Tx {
     /// The chain head: the last sequence number and hash (0 and
     /// [`GENESIS`] for an empty chain).
     pub async fn chain_head(&mut self) -> Result<(i64, String)> {
-        let last = sqlx::query("SELECT seq, hash FROM ballots ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *self.tx)
+        let last = query("SELECT seq, hash FROM ballots ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *self)
             .await
             .context("reading the chain head")?;
         Ok(match last {
-            Some(r) => (r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?),
+            Some(r) => (r.try_get::<i64>(0)?, r.try_get::<String>(1)?),
             None => (0, GENESIS.to_string()),
         })
     }
@@ -198,7 +198,7 @@ impl Tx {
     /// `prev_hash`, whose hash it computes. Returns the new head hash.
     pub async fn append(&mut self, ballot: &Ballot, prev_hash: &str) -> Result<String> {
         let hash = ballot.chain_hash(prev_hash);
-        sqlx::query(
+        query(
             "INSERT INTO ballots (seq, campaign, unit_id, group_id, dialogue_id, dialogue_version, \
              batch, batch_date, receipt, salt, answers, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -213,10 +213,10 @@ impl Tx {
         .bind(&ballot.batch_date)
         .bind(&ballot.receipt)
         .bind(&ballot.salt)
-        .bind(ballot.answers_json())
+        .bind(&ballot.answers_json())
         .bind(prev_hash)
         .bind(&hash)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("appending a ballot to the chain")?;
         Ok(hash)
@@ -225,25 +225,25 @@ impl Tx {
     /// The mixer's state: `(batches so far, start of the current window)`;
     /// the window starts at `now` on first use.
     pub async fn mixer_state(&mut self, now: i64) -> Result<(i64, i64)> {
-        sqlx::query(
+        query(
             "INSERT INTO mixer (id, batches, window_start) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
         )
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("starting the mixer")?;
-        let row = sqlx::query("SELECT batches, window_start FROM mixer WHERE id = 1")
-            .fetch_one(&mut *self.tx)
+        let row = query("SELECT batches, window_start FROM mixer WHERE id = 1")
+            .fetch_one(&mut *self)
             .await
             .context("reading the mixer")?;
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     pub async fn set_mixer_state(&mut self, batches: i64, window_start: i64) -> Result<()> {
-        sqlx::query("UPDATE mixer SET batches = $1, window_start = $2 WHERE id = 1")
+        query("UPDATE mixer SET batches = $1, window_start = $2 WHERE id = 1")
             .bind(batches)
             .bind(window_start)
-            .execute(&mut *self.tx)
+            .execute(&mut *self)
             .await
             .context("recording the mixer's batch")?;
         Ok(())
@@ -253,20 +253,20 @@ impl Tx {
 impl Store {
     /// Ballots cast per (unit, group) of a campaign: in the chain and in the box.
     pub async fn ballot_counts(&self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
-        cast_counts(&self.pool, campaign).await
+        cast_counts(On::Store(self), campaign).await
     }
 
     /// Ballots in the chain per (unit, group) of a campaign (not the box).
     pub async fn chain_counts(&self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT unit_id, group_id, COUNT(*) FROM ballots WHERE campaign = $1 GROUP BY unit_id, group_id",
         )
         .bind(campaign)
-        .fetch_all(&self.pool)
+        .fetch_all(self)
         .await
         .context("counting ballots in the chain")?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64>(2)? as u32)))
             .collect()
     }
 
@@ -296,7 +296,7 @@ impl Store {
     /// holds a tab or a line break: ids, dates and hashes are checked
     /// ASCII, and `answers` is JSON, which escapes both.
     async fn page_after(&self, after: i64, limit: i64) -> Result<BallotPage> {
-        let sql = match self.backend {
+        let sql = match self.backend() {
             Backend::Sqlite => format!(
                 "SELECT group_concat(concat_ws(char(9), {COLUMNS}), char(10)) \
                  FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2)"
@@ -306,12 +306,13 @@ impl Store {
                  FROM (SELECT * FROM ballots WHERE seq > $1 ORDER BY seq LIMIT $2) AS page"
             ),
         };
-        let text: Option<String> = sqlx::query_scalar(&sql)
+        let text: Option<String> = query(&sql)
             .bind(after)
             .bind(limit)
-            .fetch_one(&self.pool)
+            .fetch_one(self)
             .await
-            .context("reading ballots")?;
+            .context("reading ballots")?
+            .try_get(0)?;
         BallotPage::in_chain_order(text.unwrap_or_default())
     }
 
@@ -359,25 +360,22 @@ impl Store {
 impl Tx {
     /// Ballots cast per (unit, group), as [`Store::ballot_counts`], in this transaction.
     pub async fn ballot_counts(&mut self, campaign: &str) -> Result<Vec<(String, String, u32)>> {
-        cast_counts(&mut *self.tx, campaign).await
+        cast_counts(On::Tx(self), campaign).await
     }
 }
 
-async fn cast_counts<'e, E>(exec: E, campaign: &str) -> Result<Vec<(String, String, u32)>>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let rows = sqlx::query(
+async fn cast_counts(on: On<'_>, campaign: &str) -> Result<Vec<(String, String, u32)>> {
+    let rows = query(
         "SELECT unit_id, group_id, COUNT(*) FROM (\
          SELECT unit_id, group_id FROM ballots WHERE campaign = $1 \
          UNION ALL SELECT unit_id, group_id FROM ballot_box WHERE campaign = $1) AS cast_ballots \
          GROUP BY unit_id, group_id",
     )
     .bind(campaign)
-    .fetch_all(exec)
+    .fetch_all(on)
     .await
     .context("counting ballots")?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? as u32)))
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64>(2)? as u32)))
         .collect()
 }

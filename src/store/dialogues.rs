@@ -2,21 +2,21 @@
 //! ballot refers to.
 
 use anyhow::{Context, Result};
-use sqlx::Row;
 
+use super::sql::query;
 use super::{Store, Tx};
 
 impl Store {
     /// Remembers a dialogue version's source (idempotent).
     pub async fn record_dialogue(&self, id: &str, version: &str, source: &str) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO dialogue_versions (dialogue_id, version, source) VALUES ($1, $2, $3) \
              ON CONFLICT (dialogue_id, version) DO NOTHING",
         )
         .bind(id)
         .bind(version)
         .bind(source)
-        .execute(&self.pool)
+        .execute(self)
         .await
         .with_context(|| format!("recording dialogue {id} version {version}"))?;
         Ok(())
@@ -26,14 +26,13 @@ impl Store {
 impl Tx {
     /// The source of a recorded dialogue version.
     pub async fn dialogue_source(&mut self, id: &str, version: &str) -> Result<Option<String>> {
-        let row = sqlx::query(
-            "SELECT source FROM dialogue_versions WHERE dialogue_id = $1 AND version = $2",
-        )
-        .bind(id)
-        .bind(version)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .with_context(|| format!("loading dialogue {id} version {version}"))?;
-        Ok(row.map(|r| r.try_get(0)).transpose()?)
+        let row =
+            query("SELECT source FROM dialogue_versions WHERE dialogue_id = $1 AND version = $2")
+                .bind(id)
+                .bind(version)
+                .fetch_optional(&mut *self)
+                .await
+                .with_context(|| format!("loading dialogue {id} version {version}"))?;
+        row.map(|r| r.try_get(0)).transpose()
     }
 }

@@ -8,8 +8,8 @@
 //! lane (it has one writer); PostgreSQL several, each respondent always on
 //! the same one, so the server's connections are used side by side.
 //!
-//! A step runs with no savepoint of its own (on SQLite each statement is a
-//! crossing to the database's thread, and a savepoint costs two): a step
+//! A step runs with no savepoint of its own (on PostgreSQL a savepoint
+//! costs two more round trips a step): a step
 //! that fails, or is dropped halfway, takes its batch down with it. The
 //! batch is rolled back and the steps already in it hear [`BatchFailed`]:
 //! they wrote nothing that stays, and their callers run them again.

@@ -1,6 +1,7 @@
 //! `inbound`: ids of processed messages, so a redelivery changes nothing.
 
 use super::sessions::session_of;
+use super::sql::query;
 use super::{Backend, Store, StoredSession, Tx};
 use anyhow::{Context, Result};
 
@@ -16,8 +17,7 @@ pub enum Claim {
 impl Tx {
     /// Records an inbound message id and, if it is new, loads the
     /// conversation of `respondent` ([`Tx::load_session`]) — on SQLite in
-    /// the same statement, one crossing to the database's thread instead of
-    /// two.
+    /// the same statement, one prepared statement run instead of two.
     pub async fn claim_and_load(
         &mut self,
         channel: &str,
@@ -31,7 +31,7 @@ impl Tx {
                 false => Claim::Before,
             });
         }
-        let row = sqlx::query(
+        let row = query(
             "INSERT INTO inbound (channel, message_id, received_at) VALUES ($1, $2, $3) \
              ON CONFLICT (channel, message_id) DO NOTHING \
              RETURNING (SELECT credential FROM sessions WHERE respondent = $4), \
@@ -42,7 +42,7 @@ impl Tx {
         .bind(message_id)
         .bind(now)
         .bind(respondent)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut *self)
         .await
         .context("recording an inbound message id and loading its session")?;
         Ok(match row {
@@ -58,17 +58,17 @@ impl Tx {
         message_id: &str,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = query(
             "INSERT INTO inbound (channel, message_id, received_at) VALUES ($1, $2, $3) \
              ON CONFLICT (channel, message_id) DO NOTHING",
         )
         .bind(channel)
         .bind(message_id)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("recording an inbound message id")?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 }
 
@@ -76,11 +76,11 @@ impl Store {
     /// Forgets processed message ids received before `before` (Unix
     /// seconds); returns how many.
     pub async fn forget_inbound_before(&self, before: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM inbound WHERE received_at < $1")
+        let done = query("DELETE FROM inbound WHERE received_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(self)
             .await
             .context("forgetting old message ids")?;
-        Ok(done.rows_affected())
+        Ok(done)
     }
 }

@@ -15,6 +15,8 @@ mod outbox;
 mod period;
 mod platform;
 mod sessions;
+mod sql;
+mod sqlite;
 mod sqlite_pages;
 mod staff;
 mod tokens;
@@ -37,7 +39,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions};
+
+use sql::query;
 
 /// Where the default embedded database lives.
 pub const DEFAULT_DATABASE: &str = "data/khaosat.db";
@@ -52,16 +56,33 @@ pub enum Backend {
     Postgres,
 }
 
-/// The store: a connection pool and the backend it talks to.
-#[derive(Debug, Clone)]
+/// The store: the database and how to reach it.
+#[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
-    /// Connections in the pool (one on SQLite).
+    db: Db,
+    /// Connections to the database (one on SQLite).
     pool_size: u32,
     /// The SQLite database's file (none in memory, or on PostgreSQL), which
     /// the report reads on a connection of its own.
     sqlite_file: Option<PathBuf>,
+}
+
+/// How the store reaches its database.
+#[derive(Clone)]
+enum Db {
+    Pg(AnyPool),
+    /// SQLite's one connection, shared by all the store's users.
+    Lite(sql::Lite),
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .field("pool_size", &self.pool_size)
+            .field("sqlite_file", &self.sqlite_file)
+            .finish()
+    }
 }
 
 /// Turns a path or URL into a database URL: a bare path means SQLite.
@@ -123,31 +144,27 @@ impl Store {
     /// Opens the database at `url`; `pool_size` connections on PostgreSQL
     /// (SQLite always has one: it has a single writer anyway).
     pub async fn open_with_pool(url: &str, pool_size: u32) -> Result<Self> {
-        sqlx::any::install_default_drivers();
         let url = database_url(url);
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else {
-            Backend::Postgres
-        };
-        let pool = match backend {
-            Backend::Sqlite => open_sqlite(&url).await?,
-            Backend::Postgres => {
-                let opts = AnyConnectOptions::from_str(&url)
-                    .context("reading the PostgreSQL database URL")?
-                    .disable_statement_logging();
-                AnyPoolOptions::new()
-                    .max_connections(pool_size.max(1))
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(opts)
-                    .await
-                    .context("connecting to PostgreSQL")?
-            }
-        };
-        let migrator = match backend {
-            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
-        };
+        if url.starts_with("sqlite:") {
+            let path = sqlite_path(&url);
+            let db = Db::Lite(sqlite::open(&path).await?);
+            return Ok(Self {
+                db,
+                pool_size: 1,
+                sqlite_file: (!path.contains(":memory:")).then(|| PathBuf::from(path)),
+            });
+        }
+        sqlx::any::install_default_drivers();
+        let opts = AnyConnectOptions::from_str(&url)
+            .context("reading the PostgreSQL database URL")?
+            .disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(pool_size.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await
+            .context("connecting to PostgreSQL")?;
+        let migrator = sqlx::migrate!("migrations/postgres");
         // Up to date already: nothing to do (and a service role without
         // CREATE on the schema, which sqlx's migrator would need even to
         // check, can open it).
@@ -163,31 +180,25 @@ impl Store {
                 .await
                 .context("applying database migrations")?;
         }
-        let pool_size = match backend {
-            Backend::Sqlite => 1,
-            Backend::Postgres => pool_size.max(1),
-        };
-        let sqlite_file = match backend {
-            Backend::Sqlite if !url.contains(":memory:") => Some(PathBuf::from(sqlite_path(&url))),
-            _ => None,
-        };
         Ok(Self {
-            pool,
-            backend,
-            pool_size,
-            sqlite_file,
+            db: Db::Pg(pool),
+            pool_size: pool_size.max(1),
+            sqlite_file: None,
         })
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        match self.db {
+            Db::Pg(_) => Backend::Postgres,
+            Db::Lite(_) => Backend::Sqlite,
+        }
     }
 
     /// How many transactions may write side by side: one on SQLite (one
     /// writer), all but one of the pool's connections on PostgreSQL (the
     /// last is for the reads in between).
     pub fn writers(&self) -> usize {
-        match self.backend {
+        match self.backend() {
             Backend::Sqlite => 1,
             Backend::Postgres => (self.pool_size as usize).saturating_sub(1).max(1),
         }
@@ -195,8 +206,8 @@ impl Store {
 
     /// Whether the database answers (for `/healthz`).
     pub async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
+        query("SELECT 1")
+            .execute(self)
             .await
             .context("asking the database")?;
         Ok(())
@@ -207,9 +218,9 @@ impl Store {
     /// the box before the mixer ran) do not linger in the `-wal` file; on
     /// PostgreSQL nothing (its WAL is the server's).
     pub async fn checkpoint(&self) -> Result<()> {
-        if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(&self.pool)
+        if self.backend() == Backend::Sqlite {
+            query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(self)
                 .await
                 .context("checkpointing the SQLite log")?;
         }
@@ -220,16 +231,21 @@ impl Store {
     /// file), while the service may be running (`VACUUM INTO`).
     pub async fn copy_into(&self, path: &Path) -> Result<()> {
         let target = path.display().to_string();
-        sqlx::query("VACUUM INTO $1")
+        query("VACUUM INTO $1")
             .bind(&target)
-            .execute(&self.pool)
+            .execute(self)
             .await
             .with_context(|| format!("copying the database into {target}"))?;
         Ok(())
     }
 
+    /// Closes the database's connections, once what uses them is done;
+    /// what comes after is refused.
     pub async fn close(&self) {
-        self.pool.close().await;
+        match &self.db {
+            Db::Pg(pool) => pool.close().await,
+            Db::Lite(lite) => drop(lite.lock().await.take()),
+        }
     }
 
     /// Starts the mixer's transaction: on PostgreSQL it holds the chain
@@ -237,7 +253,7 @@ impl Store {
     /// between a ballot leaving the box and entering the chain.
     pub async fn begin_mixing(&self) -> Result<Tx> {
         let mut tx = self.begin().await?;
-        if self.backend == Backend::Postgres {
+        if self.backend() == Backend::Postgres {
             tx.lock(tx::CHAIN_LOCK, "locking the ballot chain").await?;
         }
         Ok(tx)
@@ -245,10 +261,12 @@ impl Store {
 
     /// Starts the transaction of one conversation step.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx::new(
-            self.pool.begin().await.context("starting a transaction")?,
-            self.backend,
-        ))
+        match &self.db {
+            Db::Pg(pool) => Ok(Tx::pg(
+                pool.begin().await.context("starting a transaction")?,
+            )),
+            Db::Lite(lite) => Tx::lite(lite.clone().lock_owned().await),
+        }
     }
 }
 
@@ -260,46 +278,6 @@ fn sqlite_path(url: &str) -> String {
         .next()
         .unwrap_or_default()
         .to_string()
-}
-
-/// One connection to the SQLite file (created with its folder if missing):
-/// SQLite has one writer anyway, and a single connection makes every step's
-/// transaction strictly ordered.
-async fn open_sqlite(url: &str) -> Result<AnyPool> {
-    let path = sqlite_path(url);
-    if let Some(dir) = Path::new(&path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the database folder {}", dir.display()))?;
-    }
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let opts = AnyConnectOptions::from_str(&format!("{url}{sep}mode=rwc"))
-        .with_context(|| format!("reading the database URL {url}"))?
-        .disable_statement_logging();
-    AnyPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(Duration::from_secs(30))
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                // synchronous = FULL: a commit is on disk when it returns,
-                // so a power cut loses nothing committed (group commit makes
-                // that one fsync per batch of steps). secure_delete: freed
-                // pages (an ended conversation, a ballot taken out of the
-                // box) are overwritten, not left readable in the file.
-                conn.execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA secure_delete = ON;",
-                )
-                .await?;
-                Ok(())
-            })
-        })
-        .connect_with(opts)
-        .await
-        .with_context(|| format!("opening the SQLite database {path}"))
 }
 
 #[cfg(test)]

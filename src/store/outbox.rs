@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, anyhow};
-use sqlx::Row;
 
+use super::sql::{Row, query};
 use super::{Backend, Store, Tx};
 
 /// Which of the two queues.
@@ -56,7 +56,7 @@ impl Tx {
         now: i64,
         lease: Lease<'_>,
     ) -> Result<i64> {
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = query(
             "INSERT INTO outbox (channel, chat, inbound, sealed, created_at, owner, lease_until) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
@@ -67,9 +67,10 @@ impl Tx {
         .bind(now)
         .bind(lease.owner)
         .bind(lease.until)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(&mut *self)
         .await
-        .context("writing a reply to the outbox")?;
+        .context("writing a reply to the outbox")?
+        .try_get(0)?;
         Ok(id)
     }
 
@@ -81,14 +82,14 @@ impl Tx {
         chat: &str,
         inbound: &str,
     ) -> Result<Vec<QueuedDelivery>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT id, chat, sealed FROM outbox \
              WHERE channel = $1 AND chat = $2 AND inbound = $3 ORDER BY id",
         )
         .bind(channel)
         .bind(chat)
         .bind(inbound)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(&mut *self)
         .await
         .context("reading a message's replies from the outbox")?;
         rows.iter().map(queued).collect()
@@ -99,11 +100,11 @@ impl Tx {
     pub async fn delete_queued(&mut self, queue: Queue, ids: &[i64]) -> Result<()> {
         for chunk in ids.chunks(500) {
             let list = id_list(chunk);
-            sqlx::query(&format!(
+            query(&format!(
                 "DELETE FROM {} WHERE id IN ({list})",
                 queue.table()
             ))
-            .execute(&mut *self.tx)
+            .execute(&mut *self)
             .await
             .with_context(|| format!("deleting rows done with from the {}", queue.table()))?;
         }
@@ -113,10 +114,10 @@ impl Tx {
     /// Forgets a chat's replies: on the web chat, the browser's next message
     /// says it has them.
     pub async fn clear_outbox_of(&mut self, channel: &str, chat: &str) -> Result<()> {
-        sqlx::query("DELETE FROM outbox WHERE channel = $1 AND chat = $2")
+        query("DELETE FROM outbox WHERE channel = $1 AND chat = $2")
             .bind(channel)
             .bind(chat)
-            .execute(&mut *self.tx)
+            .execute(&mut *self)
             .await
             .context("forgetting delivered replies")?;
         Ok(())
@@ -148,11 +149,11 @@ impl Store {
         lease: Lease<'_>,
     ) -> Result<Vec<i64>> {
         for chunk in done.chunks(INBOX_BATCH) {
-            sqlx::query(&format!(
+            query(&format!(
                 "DELETE FROM inbox WHERE id IN ({})",
                 id_list(chunk)
             ))
-            .execute(&self.pool)
+            .execute(self)
             .await
             .context("deleting events handled from the inbox")?;
         }
@@ -166,7 +167,7 @@ impl Store {
                 let _ = write!(sql, "{sep}($1, ${}, ${}, $2, $3, $4)", 5 + 2 * i, 6 + 2 * i);
             }
             sql.push_str(" RETURNING id, sealed");
-            let mut insert = sqlx::query(&sql)
+            let mut insert = query(&sql)
                 .bind(channel)
                 .bind(now)
                 .bind(lease.owner)
@@ -175,7 +176,7 @@ impl Store {
                 insert = insert.bind(&event.chat).bind(&event.sealed);
             }
             let rows = insert
-                .fetch_all(&self.pool)
+                .fetch_all(self)
                 .await
                 .context("writing events to the inbox")?;
             // Neither database promises the order of RETURNING's rows; a
@@ -208,7 +209,7 @@ impl Store {
         own: bool,
         limit: i64,
     ) -> Result<Vec<QueuedDelivery>> {
-        let skip_locked = match self.backend {
+        let skip_locked = match self.backend() {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
@@ -218,14 +219,14 @@ impl Store {
              SELECT id FROM {table} WHERE channel = $3 AND (lease_until < $4 OR ($5 AND owner = $1)) \
              ORDER BY id LIMIT $6{skip_locked}) RETURNING id, chat, sealed"
         );
-        let rows = sqlx::query(&sql)
+        let rows = query(&sql)
             .bind(lease.owner)
             .bind(lease.until)
             .bind(channel)
             .bind(now)
             .bind(own)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(self)
             .await
             .with_context(|| format!("taking over rows of the {table}"))?;
         let mut claimed = rows.iter().map(queued).collect::<Result<Vec<_>>>()?;
@@ -243,13 +244,13 @@ impl Store {
         id: i64,
     ) -> Result<bool> {
         let table = queue.table();
-        let older: Option<i64> = sqlx::query_scalar(&format!(
+        let older = query(&format!(
             "SELECT id FROM {table} WHERE channel = $1 AND chat = $2 AND id < $3 LIMIT 1"
         ))
         .bind(channel)
         .bind(chat)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self)
         .await
         .with_context(|| format!("looking for older rows of the {table}"))?;
         Ok(older.is_some())
@@ -260,12 +261,12 @@ impl Store {
         let table = queue.table();
         for chunk in ids.chunks(500) {
             let list = id_list(chunk);
-            sqlx::query(&format!(
+            query(&format!(
                 "UPDATE {table} SET owner = $1, lease_until = $2 WHERE id IN ({list})"
             ))
             .bind(lease.owner)
             .bind(lease.until)
-            .execute(&self.pool)
+            .execute(self)
             .await
             .with_context(|| format!("renewing the lease of rows of the {table}"))?;
         }
@@ -275,12 +276,12 @@ impl Store {
     /// Forgets replies written before `before` that were never delivered
     /// (a web page closed, a recipient gone for days); returns how many.
     pub async fn forget_deliveries_before(&self, before: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM outbox WHERE created_at < $1")
+        let done = query("DELETE FROM outbox WHERE created_at < $1")
             .bind(before)
-            .execute(&self.pool)
+            .execute(self)
             .await
             .context("forgetting old undelivered replies")?;
-        Ok(done.rows_affected())
+        Ok(done)
     }
 
     /// How many replies wait in the outbox (for tests and `/metrics`).
@@ -291,10 +292,11 @@ impl Store {
     /// How many rows wait in a queue.
     pub async fn queued_count(&self, queue: Queue) -> Result<i64> {
         let table = queue.table();
-        let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-            .fetch_one(&self.pool)
+        let n: i64 = query(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(self)
             .await
-            .with_context(|| format!("counting the rows of the {table}"))?;
+            .with_context(|| format!("counting the rows of the {table}"))?
+            .try_get(0)?;
         Ok(n)
     }
 }
@@ -304,7 +306,7 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
-fn queued(r: &sqlx::any::AnyRow) -> Result<QueuedDelivery> {
+fn queued(r: &Row) -> Result<QueuedDelivery> {
     Ok(QueuedDelivery {
         id: r.try_get(0)?,
         chat: r.try_get(1)?,

@@ -2,8 +2,8 @@
 
 use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 
+use super::sql::{On, query};
 use super::{Store, Tx};
 use crate::period::{Action, Change};
 
@@ -14,17 +14,17 @@ fn moment(seconds: i64) -> Result<DateTime<Utc>> {
 impl Store {
     /// Records a change of `campaign`'s period.
     pub async fn record_period_change(&self, campaign: &str, change: &Change) -> Result<()> {
-        record(&self.pool, campaign, change).await
+        record(On::Store(self), campaign, change).await
     }
 
     /// The changes of `campaign`'s period, oldest first.
     pub async fn period_changes(&self, campaign: &str) -> Result<Vec<Change>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT at, action, until, by_whom, reason FROM period_changes \
              WHERE campaign = $1 ORDER BY id",
         )
         .bind(campaign)
-        .fetch_all(&self.pool)
+        .fetch_all(self)
         .await
         .context("reading the changes of the survey period")?;
         rows.iter()
@@ -34,7 +34,7 @@ impl Store {
                     at: moment(r.try_get(0)?)?,
                     action: Action::parse(&action)
                         .ok_or_else(|| anyhow!("unknown period change `{action}`"))?,
-                    until: r.try_get::<Option<i64>, _>(2)?.map(moment).transpose()?,
+                    until: r.try_get::<Option<i64>>(2)?.map(moment).transpose()?,
                     by: r.try_get(3)?,
                     reason: r.try_get(4)?,
                 })
@@ -47,15 +47,12 @@ impl Tx {
     /// Records a change of `campaign`'s period in this transaction (a staff
     /// command in a chat, written with its step).
     pub async fn record_period_change(&mut self, campaign: &str, change: &Change) -> Result<()> {
-        record(&mut *self.tx, campaign, change).await
+        record(On::Tx(self), campaign, change).await
     }
 }
 
-async fn record<'e, E>(exec: E, campaign: &str, change: &Change) -> Result<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    sqlx::query(
+async fn record(on: On<'_>, campaign: &str, change: &Change) -> Result<()> {
+    query(
         "INSERT INTO period_changes (campaign, at, action, until, by_whom, reason) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
@@ -65,7 +62,7 @@ where
     .bind(change.until.map(|t| t.timestamp()))
     .bind(&change.by)
     .bind(&change.reason)
-    .execute(exec)
+    .execute(on)
     .await
     .context("recording a change of the survey period")?;
     Ok(())

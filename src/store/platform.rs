@@ -3,8 +3,8 @@
 //! not take. Channel-neutral: each row names its channel.
 
 use anyhow::{Context, Result};
-use sqlx::Row;
 
+use super::sql::{On, query};
 use super::tx::PLATFORM_REFRESH_LOCK;
 use super::{Backend, Store, Tx};
 
@@ -18,13 +18,12 @@ pub struct PlatformTokens {
 impl Store {
     /// The persisted API tokens of a channel's platform.
     pub async fn platform_tokens(&self, channel: &str) -> Result<Option<PlatformTokens>> {
-        let row = sqlx::query(
-            "SELECT refresh_token, access_token FROM platform_tokens WHERE channel = $1",
-        )
-        .bind(channel)
-        .fetch_optional(&self.pool)
-        .await
-        .with_context(|| format!("reading the {channel} API tokens"))?;
+        let row =
+            query("SELECT refresh_token, access_token FROM platform_tokens WHERE channel = $1")
+                .bind(channel)
+                .fetch_optional(self)
+                .await
+                .with_context(|| format!("reading the {channel} API tokens"))?;
         row.map(|r| {
             Ok(PlatformTokens {
                 refresh_token: r.try_get(0)?,
@@ -39,7 +38,7 @@ impl Store {
     /// ends. `None` on SQLite, which has one instance, whose own mutex is
     /// enough (and whose single connection must not wait on the platform).
     pub async fn lock_platform_refresh(&self) -> Result<Option<Tx>> {
-        if self.backend != Backend::Postgres {
+        if self.backend() != Backend::Postgres {
             return Ok(None);
         }
         let mut tx = self.begin().await?;
@@ -56,7 +55,7 @@ impl Store {
         tokens: &PlatformTokens,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO platform_tokens (channel, refresh_token, access_token, updated_at) \
              VALUES ($1, $2, $3, $4) \
              ON CONFLICT (channel) DO UPDATE SET refresh_token = excluded.refresh_token, \
@@ -66,7 +65,7 @@ impl Store {
         .bind(&tokens.refresh_token)
         .bind(&tokens.access_token)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self)
         .await
         .with_context(|| format!("saving the {channel} API tokens"))?;
         Ok(())
@@ -80,14 +79,14 @@ impl Store {
         reason: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO undeliverable (channel, respondent, reason, at) VALUES ($1, $2, $3, $4)",
         )
         .bind(channel)
         .bind(respondent)
         .bind(reason)
         .bind(now)
-        .execute(&self.pool)
+        .execute(self)
         .await
         .context("recording an undeliverable reply")?;
         Ok(())
@@ -96,26 +95,23 @@ impl Store {
     /// How many people each channel could not reach, by reason (counts:
     /// nobody is named).
     pub async fn undeliverable_counts(&self) -> Result<Vec<crate::progress::Unreachable>> {
-        unreachable(&self.pool).await
+        unreachable(On::Store(self)).await
     }
 }
 
 impl Tx {
     /// [`Store::undeliverable_counts`], in this transaction.
     pub async fn undeliverable_counts(&mut self) -> Result<Vec<crate::progress::Unreachable>> {
-        unreachable(&mut *self.tx).await
+        unreachable(On::Tx(self)).await
     }
 }
 
-async fn unreachable<'e, E>(exec: E) -> Result<Vec<crate::progress::Unreachable>>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Any>,
-{
-    let rows = sqlx::query(
+async fn unreachable(on: On<'_>) -> Result<Vec<crate::progress::Unreachable>> {
+    let rows = query(
         "SELECT channel, reason, COUNT(DISTINCT respondent) FROM undeliverable \
          GROUP BY channel, reason ORDER BY channel, reason",
     )
-    .fetch_all(exec)
+    .fetch_all(on)
     .await
     .context("counting the people a channel could not reach")?;
     rows.iter()
@@ -123,7 +119,7 @@ where
             Ok(crate::progress::Unreachable {
                 channel: r.try_get(0)?,
                 reason: r.try_get(1)?,
-                people: r.try_get::<i64, _>(2)?.max(0) as u64,
+                people: r.try_get::<i64>(2)?.max(0) as u64,
             })
         })
         .collect()

@@ -1,8 +1,8 @@
 //! `sessions`: conversations in progress, keyed by the respondent's keyed hash.
 
 use anyhow::{Context, Result};
-use sqlx::Row;
 
+use super::sql::{Row, query};
 use super::{Backend, Store, Tx};
 
 /// A conversation as stored: the credential it runs on and the engine session.
@@ -16,8 +16,8 @@ pub struct StoredSession {
 
 /// The conversation in a row whose first columns are credential, group and
 /// state; `None` where they are NULL (no conversation: `Tx::claim_and_load`).
-pub(super) fn session_of(row: &sqlx::any::AnyRow) -> Result<Option<StoredSession>> {
-    let Some(credential) = row.try_get::<Option<String>, _>(0)? else {
+pub(super) fn session_of(row: &Row) -> Result<Option<StoredSession>> {
+    let Some(credential) = row.try_get::<Option<String>>(0)? else {
         return Ok(None);
     };
     Ok(Some(StoredSession {
@@ -38,9 +38,9 @@ impl Tx {
                 "SELECT credential, group_id, state FROM sessions WHERE respondent = $1 FOR UPDATE"
             }
         };
-        let row = sqlx::query(sql)
+        let row = query(sql)
             .bind(respondent)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(&mut *self)
             .await
             .context("loading a session")?;
         Ok(row.as_ref().map(session_of).transpose()?.flatten())
@@ -55,7 +55,7 @@ impl Tx {
         reach: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO sessions (respondent, credential, group_id, state, updated_at, reach) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (respondent) DO UPDATE SET credential = excluded.credential, \
@@ -68,7 +68,7 @@ impl Tx {
         .bind(&s.state)
         .bind(now)
         .bind(reach)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("saving a session")?;
         Ok(())
@@ -77,18 +77,18 @@ impl Tx {
     /// Whether the respondent's conversation was purged for idling (and
     /// they have not been told yet); telling them forgets it.
     pub async fn take_expiry_note(&mut self, respondent: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM expired_sessions WHERE respondent = $1")
+        let done = query("DELETE FROM expired_sessions WHERE respondent = $1")
             .bind(respondent)
-            .execute(&mut *self.tx)
+            .execute(&mut *self)
             .await
             .context("reading the purged conversations")?;
-        Ok(done.rows_affected() > 0)
+        Ok(done > 0)
     }
 
     pub async fn delete_session(&mut self, respondent: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE respondent = $1")
+        query("DELETE FROM sessions WHERE respondent = $1")
             .bind(respondent)
-            .execute(&mut *self.tx)
+            .execute(&mut *self)
             .await
             .context("ending a session")?;
         Ok(())
@@ -102,29 +102,29 @@ impl Store {
     /// many conversations went.
     pub async fn expire_sessions(&self, before: i64, now: i64, forget_before: i64) -> Result<u64> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        query(
             "INSERT INTO expired_sessions (respondent, expired_at) \
              SELECT respondent, $2 FROM sessions WHERE updated_at < $1 \
              ON CONFLICT (respondent) DO NOTHING",
         )
         .bind(before)
         .bind(now)
-        .execute(&mut *tx.tx)
+        .execute(&mut tx)
         .await
         .context("noting idle conversations")?;
-        let gone = sqlx::query("DELETE FROM sessions WHERE updated_at < $1")
+        let gone = query("DELETE FROM sessions WHERE updated_at < $1")
             .bind(before)
-            .execute(&mut *tx.tx)
+            .execute(&mut tx)
             .await
             .context("deleting idle conversations")?;
-        sqlx::query("DELETE FROM expired_sessions WHERE expired_at < $1")
+        query("DELETE FROM expired_sessions WHERE expired_at < $1")
             .bind(forget_before)
-            .execute(&mut *tx.tx)
+            .execute(&mut tx)
             .await
             .context("forgetting old notes")?;
         tx.commit().await?;
         self.checkpoint().await?;
-        Ok(gone.rows_affected())
+        Ok(gone)
     }
 }
 
@@ -141,14 +141,14 @@ pub struct Idle {
 impl Store {
     /// Conversations idle since before `before`, reachable, not yet reminded.
     pub async fn idle_sessions(&self, before: i64, limit: i64) -> Result<Vec<Idle>> {
-        let rows = sqlx::query(
+        let rows = query(
             "SELECT respondent, group_id, reach, updated_at FROM sessions \
              WHERE reach IS NOT NULL AND reminded_at IS NULL AND updated_at < $1 \
              ORDER BY updated_at LIMIT $2",
         )
         .bind(before)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(self)
         .await
         .context("looking for idle conversations")?;
         rows.iter()
@@ -173,16 +173,16 @@ impl Tx {
         updated_at: i64,
         now: i64,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = query(
             "UPDATE sessions SET reminded_at = $1 \
              WHERE respondent = $2 AND updated_at = $3 AND reminded_at IS NULL",
         )
         .bind(now)
         .bind(respondent)
         .bind(updated_at)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("marking a reminder sent")?;
-        Ok(done.rows_affected() == 1)
+        Ok(done == 1)
     }
 }

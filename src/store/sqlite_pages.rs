@@ -1,10 +1,9 @@
-//! Reading every ballot of an SQLite file for the report, on a connection
-//! of its own, outside sqlx.
+//! Reading every ballot of an SQLite file for the report, on a read-only
+//! connection of its own (not the store's one connection, which the
+//! service's steps keep using meanwhile).
 //!
-//! sqlx runs each SQLite connection on a thread of its own and hands rows
-//! across one at a time; even with a page joined into one text by the
-//! database, its SQLite worker spent more time building and copying that
-//! text than reading the ballots. Here one read-only connection reads the
+//! Joining a page into one text in the database spent more time building
+//! and copying that text than reading the ballots. Here the connection reads the
 //! rows straight from SQLite's buffers into the page text, on the thread
 //! that sends the pages, inside one read transaction: every page comes
 //! from the same snapshot, and the writer (WAL mode) is never held up.

@@ -2,8 +2,8 @@
 //! of failed attempts per respondent.
 
 use anyhow::{Context, Result};
-use sqlx::Row;
 
+use super::sql::query;
 use super::{Store, Tx};
 
 /// A token as stored: its hash and what it allows.
@@ -21,19 +21,19 @@ pub struct TokenRecord {
 impl Store {
     /// Stores issued tokens (hashes only), all or none.
     pub async fn insert_tokens(&self, tokens: &[TokenRecord]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         for t in tokens {
-            sqlx::query(
+            query(
                 "INSERT INTO tokens (hash, campaign, group_id, units, expires_at, batch) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&t.hash)
             .bind(&t.campaign)
             .bind(&t.group)
-            .bind(t.units.join(" "))
+            .bind(&t.units.join(" "))
             .bind(t.expires_at)
             .bind(&t.batch)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
             .context("storing a token")?;
         }
@@ -44,11 +44,11 @@ impl Store {
 
 impl Tx {
     pub async fn token(&mut self, hash: &str) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query(
+        let row = query(
             "SELECT hash, campaign, group_id, units, expires_at, batch FROM tokens WHERE hash = $1",
         )
         .bind(hash)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(&mut *self)
         .await
         .context("looking up a token")?;
         row.map(|r| {
@@ -67,14 +67,13 @@ impl Tx {
 
     /// Failed token attempts of a respondent in the window starting after `since`.
     pub async fn token_failures(&mut self, respondent: &str, since: i64) -> Result<u32> {
-        let row =
-            sqlx::query("SELECT window_start, failures FROM token_failures WHERE respondent = $1")
-                .bind(respondent)
-                .fetch_optional(&mut *self.tx)
-                .await
-                .context("reading token attempts")?;
+        let row = query("SELECT window_start, failures FROM token_failures WHERE respondent = $1")
+            .bind(respondent)
+            .fetch_optional(&mut *self)
+            .await
+            .context("reading token attempts")?;
         Ok(match row {
-            Some(r) if r.try_get::<i64, _>(0)? > since => r.try_get::<i64, _>(1)? as u32,
+            Some(r) if r.try_get::<i64>(0)? > since => r.try_get::<i64>(1)? as u32,
             _ => 0,
         })
     }
@@ -86,7 +85,7 @@ impl Tx {
         now: i64,
         since: i64,
     ) -> Result<()> {
-        sqlx::query(
+        query(
             "INSERT INTO token_failures (respondent, window_start, failures) VALUES ($1, $2, 1) \
              ON CONFLICT (respondent) DO UPDATE SET \
              failures = CASE WHEN token_failures.window_start > $3 THEN token_failures.failures + 1 ELSE 1 END, \
@@ -95,16 +94,16 @@ impl Tx {
         .bind(respondent)
         .bind(now)
         .bind(since)
-        .execute(&mut *self.tx)
+        .execute(&mut *self)
         .await
         .context("recording a failed token attempt")?;
         Ok(())
     }
 
     pub async fn clear_token_failures(&mut self, respondent: &str) -> Result<()> {
-        sqlx::query("DELETE FROM token_failures WHERE respondent = $1")
+        query("DELETE FROM token_failures WHERE respondent = $1")
             .bind(respondent)
-            .execute(&mut *self.tx)
+            .execute(&mut *self)
             .await
             .context("clearing token attempts")?;
         Ok(())

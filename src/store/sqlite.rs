@@ -1,0 +1,120 @@
+//! Opening the SQLite database: its one connection, set up and migrated.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OpenFlags, params};
+use tokio::sync::Mutex;
+
+use super::sql::Lite;
+
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 256;
+
+/// Opens the SQLite database at `path` (`:memory:` for one that lives as
+/// long as the store), creating it and its folder if missing, and applies
+/// the migrations it lacks.
+pub(super) async fn open(path: &str) -> Result<Lite> {
+    let path = path.to_string();
+    tokio::task::spawn_blocking(move || open_blocking(&path))
+        .await
+        .context("opening the SQLite database")?
+}
+
+fn open_blocking(path: &str) -> Result<Lite> {
+    let conn = if path.contains(":memory:") {
+        Connection::open_in_memory()
+    } else {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the database folder {}", dir.display()))?;
+        }
+        Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+    }
+    .with_context(|| format!("opening the SQLite database {path}"))?;
+    set_up(&conn).with_context(|| format!("setting up the SQLite database {path}"))?;
+    migrate(&conn).with_context(|| format!("applying database migrations to {path}"))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(Arc::new(Mutex::new(Some(conn))))
+}
+
+/// synchronous = FULL: a commit is on disk when it returns, so a power cut
+/// loses nothing committed (group commit makes that one fsync per batch of
+/// steps). secure_delete: freed pages (an ended conversation, a ballot
+/// taken out of the box) are overwritten, not left readable in the file.
+fn set_up(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+         PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+    )
+}
+
+/// Applies the migrations in `migrations/sqlite` the database lacks, each
+/// in its own transaction, and records them as sqlx's migrator does (so a
+/// database made by an earlier version, or by `sqlx migrate`, is read the
+/// same way).
+fn migrate(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations ( \
+             version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, \
+             success BOOLEAN NOT NULL, checksum BLOB NOT NULL, \
+             execution_time BIGINT NOT NULL)",
+    )?;
+    let migrator = sqlx::migrate!("migrations/sqlite");
+    for migration in migrator.iter() {
+        let applied: Option<(bool, Vec<u8>)> = conn
+            .query_row(
+                "SELECT success, checksum FROM _sqlx_migrations WHERE version = ?1",
+                [migration.version],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+        match applied {
+            Some((true, checksum)) if checksum == *migration.checksum => continue,
+            Some((true, _)) => bail!(
+                "migration {} ({}) was applied, and has been changed since; \
+                 restore migrations/sqlite as it was",
+                migration.version,
+                migration.description
+            ),
+            Some((false, _)) => bail!(
+                "migration {} ({}) failed part way before; restore the database from its backup",
+                migration.version,
+                migration.description
+            ),
+            None => {}
+        }
+        let started = Instant::now();
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(&migration.sql)
+            .with_context(|| format!("migration {}", migration.version))?;
+        tx.execute(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (?1, ?2, TRUE, ?3, ?4)",
+            params![
+                migration.version,
+                &*migration.description,
+                &*migration.checksum,
+                started.elapsed().as_nanos() as i64
+            ],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
