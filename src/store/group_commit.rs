@@ -1,7 +1,9 @@
 //! Group commit: the steps of many respondents in one transaction. Each
-//! step is acknowledged once the batch has committed; one commit — one
-//! `fsync` on SQLite, one round trip on PostgreSQL — then carries every step
-//! that arrived while the previous one was being written.
+//! step is acknowledged once the batch has committed and is on disk; one
+//! commit — one `fsync` on SQLite, one round trip on PostgreSQL — then
+//! carries every step that arrived while the previous one was being
+//! written. On SQLite the next batch's steps already run during that
+//! `fsync` (`sqlite::sync_log`).
 //!
 //! Steps queue on a lane's lock in arrival order; the lane's committer takes
 //! whatever has gathered, commits it and wakes its steps. SQLite has one
@@ -169,7 +171,13 @@ async fn commit_forever(lane: std::sync::Weak<Lane>, kick: Arc<Notify>) {
         let Some(tx) = tx else {
             continue;
         };
-        let result = tx.commit().await.map_err(|e| format!("{e:#}"));
+        // The connection is free once the batch is written: the next batch
+        // runs its steps while this one reaches the disk.
+        let result = match tx.commit_unsynced().await {
+            Ok(unsynced) => unsynced.sync().await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| format!("{e:#}"));
         if let Err(e) = &result {
             tracing::error!(
                 error = e,

@@ -31,7 +31,7 @@ pub use platform::PlatformTokens;
 pub use sessions::{Idle, StoredSession};
 pub use staff::StaffMember;
 pub use tokens::TokenRecord;
-pub use tx::Tx;
+pub use tx::{Tx, Unsynced};
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -244,7 +244,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.db {
             Db::Pg(pool) => pool.close().await,
-            Db::Lite(lite) => drop(lite.lock().await.take()),
+            Db::Lite(lite) => drop(lite.conn.lock().await.take()),
         }
     }
 
@@ -265,7 +265,7 @@ impl Store {
             Db::Pg(pool) => Ok(Tx::pg(
                 pool.begin().await.context("starting a transaction")?,
             )),
-            Db::Lite(lite) => Tx::lite(lite.clone().lock_owned().await),
+            Db::Lite(lite) => Tx::lite(lite).await,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! The statements are the same text on both (`$n` placeholders), bound
 //! with [`Query::bind`] and read back with [`Row::try_get`], as with sqlx.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -21,10 +22,15 @@ use tokio::sync::Mutex;
 
 use super::{Store, Tx};
 
-/// The one connection to an SQLite database, shared by everything in the
-/// process that uses it: a transaction holds it until it ends. `None` once
-/// the store is closed.
-pub(super) type Lite = Arc<Mutex<Option<rusqlite::Connection>>>;
+/// An SQLite database: its one connection, shared by everything in the
+/// process that uses it (a transaction holds it until it ends; `None` once
+/// the store is closed), and its write-ahead log.
+#[derive(Clone)]
+pub(super) struct Lite {
+    pub conn: Arc<Mutex<Option<rusqlite::Connection>>>,
+    /// Synced before a commit counts (see `sqlite::sync_log`); none in memory.
+    pub log: Option<Arc<Path>>,
+}
 
 /// The connection behind a [`Lite`] guard, unless the store was closed.
 pub(super) fn opened(conn: &Option<rusqlite::Connection>) -> Result<&rusqlite::Connection> {
@@ -163,7 +169,7 @@ impl<'q> Query<'q> {
         match on {
             On::Tx(tx) => match tx.connection() {
                 super::tx::Connection::Pg(tx) => self.run_pg(&mut **tx, want).await,
-                super::tx::Connection::Lite(conn) => {
+                super::tx::Connection::Lite(conn, _) => {
                     run_lite(opened(conn)?, self.sql, &self.args, want)
                 }
             },
@@ -172,12 +178,18 @@ impl<'q> Query<'q> {
                 super::Db::Lite(lite) => {
                     // By itself the statement commits: it waits for the
                     // disk, so off the async threads.
-                    let conn = lite.clone().lock_owned().await;
+                    let conn = lite.conn.clone().lock_owned().await;
+                    let log = lite.log.clone();
                     let sql = self.sql.to_string();
                     let args: Vec<Owned> = self.args.iter().map(Owned::from).collect();
                     tokio::task::spawn_blocking(move || {
                         let args: Vec<Arg> = args.iter().map(Owned::as_arg).collect();
-                        run_lite(opened(&conn)?, &sql, &args, want)
+                        let conn = opened(&conn)?;
+                        let done = run_lite(conn, &sql, &args, want)?;
+                        if !conn.prepare_cached(&sql)?.readonly() {
+                            super::sqlite::sync_log(log.as_deref())?;
+                        }
+                        Ok(done)
                     })
                     .await
                     .context("running a statement")?

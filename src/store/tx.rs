@@ -1,12 +1,16 @@
 //! A transaction over the store: one conversation step's writes, all or none.
 //! The operations themselves live beside the tables they touch.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use anyhow::{Context, Result};
 use sqlx::{Any, Transaction};
 use tokio::sync::OwnedMutexGuard;
 
 use super::Backend;
-use super::sql::{opened, query};
+use super::sql::{Lite, opened, query};
+use super::sqlite::sync_log;
 
 /// PostgreSQL advisory lock keys (any numbers, unique to khaosat).
 pub(super) const CHAIN_LOCK: i64 = 4242001;
@@ -23,8 +27,30 @@ pub struct Tx {
 /// What a transaction runs on.
 pub(super) enum Connection {
     Pg(Transaction<'static, Any>),
-    /// The SQLite connection, held (and in a transaction) until the end.
-    Lite(OwnedMutexGuard<Option<rusqlite::Connection>>),
+    /// The SQLite connection, held (and in a transaction) until the end,
+    /// and the log to sync after the commit.
+    Lite(
+        OwnedMutexGuard<Option<rusqlite::Connection>>,
+        Option<Arc<Path>>,
+    ),
+}
+
+/// A commit written but maybe not yet on disk ([`Tx::commit_unsynced`]).
+#[must_use = "the commit counts only once synced"]
+pub struct Unsynced {
+    log: Option<Arc<Path>>,
+}
+
+impl Unsynced {
+    /// Waits until the commit (and every one before it) is on disk.
+    pub async fn sync(self) -> Result<()> {
+        if self.log.is_none() {
+            return Ok(());
+        }
+        tokio::task::spawn_blocking(move || sync_log(self.log.as_deref()))
+            .await
+            .context("syncing the database log")?
+    }
 }
 
 impl Tx {
@@ -35,13 +61,14 @@ impl Tx {
         }
     }
 
-    /// Begins a transaction on the SQLite connection it is given.
-    pub(super) fn lite(conn: OwnedMutexGuard<Option<rusqlite::Connection>>) -> Result<Self> {
+    /// Begins a transaction on SQLite's connection, once it is free.
+    pub(super) async fn lite(lite: &Lite) -> Result<Self> {
+        let conn = lite.conn.clone().lock_owned().await;
         opened(&conn)?
             .execute_batch("BEGIN")
             .context("starting a transaction")?;
         Ok(Self {
-            connection: Some(Connection::Lite(conn)),
+            connection: Some(Connection::Lite(conn, lite.log.clone())),
             backend: Backend::Sqlite,
         })
     }
@@ -62,30 +89,41 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn commit(mut self) -> Result<()> {
+    /// Commits, and returns once the commit is on disk.
+    pub async fn commit(self) -> Result<()> {
+        self.commit_unsynced().await?.sync().await
+    }
+
+    /// Commits and frees the connection for the next transaction; the
+    /// commit is on disk once [`Unsynced::sync`] returns (on PostgreSQL
+    /// already). Group commit writes the next batch meanwhile.
+    pub async fn commit_unsynced(mut self) -> Result<Unsynced> {
         match self.connection.take() {
-            Some(Connection::Pg(tx)) => tx.commit().await.context("committing"),
-            // The commit waits for the disk (synchronous = FULL): off the
-            // async threads.
-            Some(Connection::Lite(conn)) => tokio::task::spawn_blocking(move || {
+            Some(Connection::Pg(tx)) => {
+                tx.commit().await.context("committing")?;
+                Ok(Unsynced { log: None })
+            }
+            // A commit may checkpoint the log, which waits for the disk:
+            // off the async threads.
+            Some(Connection::Lite(conn, log)) => tokio::task::spawn_blocking(move || {
                 let conn = opened(&conn)?;
                 let done = conn.execute_batch("COMMIT");
                 if done.is_err() {
                     roll_back(conn);
                 }
-                Ok::<_, anyhow::Error>(done?)
+                done.context("committing")?;
+                Ok(Unsynced { log })
             })
             .await
-            .context("committing")?
-            .context("committing"),
-            None => Ok(()),
+            .context("committing")?,
+            None => Ok(Unsynced { log: None }),
         }
     }
 
     pub async fn rollback(mut self) -> Result<()> {
         match self.connection.take() {
             Some(Connection::Pg(tx)) => tx.rollback().await.context("rolling back"),
-            Some(Connection::Lite(conn)) => opened(&conn)?
+            Some(Connection::Lite(conn, _)) => opened(&conn)?
                 .execute_batch("ROLLBACK")
                 .context("rolling back"),
             None => Ok(()),
@@ -97,7 +135,7 @@ impl Drop for Tx {
     /// sqlx rolls its own transaction back; the SQLite one is rolled back
     /// here, before its connection goes to the next user.
     fn drop(&mut self) {
-        if let Some(Connection::Lite(conn)) = &self.connection
+        if let Some(Connection::Lite(conn, _)) = &self.connection
             && let Some(conn) = conn.as_ref()
         {
             roll_back(conn);
