@@ -1,7 +1,7 @@
 //! Telegram benchmark: a crowd of respondents on the fake Bot API server of
 //! the tests, answering through a bot that runs as a process of its own —
-//! `khaosat serve` (the real binary, every step durable with
-//! `synchronous = FULL` on SQLite), and beside it, in the same run, a
+//! `khaosat serve` (the real binary, every step on disk before its reply
+//! goes out), and beside it, in the same run, a
 //! stateless teloxide bot that answers every message at once (the
 //! reference: what teloxide and the fake server allow on this machine).
 //!

@@ -1,8 +1,8 @@
 //! Zalo webhook benchmark: a crowd of Zalo users posting signed webhook
 //! events to `khaosat serve` (the real binary, in a process of its own,
-//! SQLite at `synchronous = FULL` unless BENCH_DATABASE names PostgreSQL),
-//! whose replies go to the fake Zalo OA API of the tests; and beside it, in
-//! the same run, the reference: a webhook that checks the signature and
+//! SQLite, each commit on disk before it counts, unless BENCH_DATABASE
+//! names PostgreSQL), whose replies go to the fake Zalo OA API of the
+//! tests; and beside it, in the same run, the reference: a webhook that checks the signature and
 //! answers 200, keeping nothing (what axum and the signature check allow
 //! on this machine).
 //!
