@@ -2,9 +2,9 @@
 //! events to `khaosat serve` (the real binary, in a process of its own,
 //! SQLite, each commit on disk before it counts, unless BENCH_DATABASE
 //! names PostgreSQL), whose replies go to the fake Zalo OA API of the
-//! tests; and beside it, in the same run, the reference: a webhook that checks the signature and
-//! answers 200, keeping nothing (what axum and the signature check allow
-//! on this machine).
+//! tests; and beside it, in the same run, the reference: a webhook that
+//! checks the signature and answers 200, keeping nothing (what axum and the
+//! signature check allow on this machine).
 //!
 //!     cargo bench --bench zalo                  # 500 users × 20 events
 //!     BENCH_USERS=100 BENCH_STEPS=10 cargo bench --bench zalo
