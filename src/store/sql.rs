@@ -10,6 +10,12 @@
 //!
 //! The statements are the same text on both (`$n` placeholders), bound
 //! with [`Query::bind`] and read back with [`Row::try_get`], as with sqlx.
+//!
+//! A statement that finds the database locked by another process (a
+//! command-line tool writing to it) waits for it where it runs, up to the
+//! busy timeout (`sqlite.rs`): such writes are short and rare while the
+//! service runs, and in-process users never meet the lock (they share the
+//! one connection).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -184,9 +190,14 @@ impl<'q> Query<'q> {
                     let args: Vec<Owned> = self.args.iter().map(Owned::from).collect();
                     tokio::task::spawn_blocking(move || {
                         let args: Vec<Arg> = args.iter().map(Owned::as_arg).collect();
-                        let conn = opened(&conn)?;
-                        let done = run_lite(conn, &sql, &args, want)?;
-                        if !conn.prepare_cached(&sql)?.readonly() {
+                        let (done, wrote) = {
+                            let conn = opened(&conn)?;
+                            let done = run_lite(conn, &sql, &args, want)?;
+                            (done, !conn.prepare_cached(&sql)?.readonly())
+                        };
+                        // The connection is free before the disk is done.
+                        drop(conn);
+                        if wrote {
                             super::sqlite::sync_log(log.as_deref())?;
                         }
                         Ok(done)
@@ -265,7 +276,7 @@ fn run_lite(
             .and_then(|name| name.strip_prefix('$'))
             .and_then(|n| n.parse::<usize>().ok())
             .ok_or_else(|| anyhow!("parameter {index} of a statement is not $n"))?;
-        match args.get(n - 1) {
+        match n.checked_sub(1).and_then(|at| args.get(at)) {
             Some(Arg::Int(v)) => statement.raw_bind_parameter(index, v)?,
             Some(Arg::Text(v)) => statement.raw_bind_parameter(index, v)?,
             Some(Arg::Bool(v)) => statement.raw_bind_parameter(index, v)?,
