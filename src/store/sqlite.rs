@@ -148,3 +148,52 @@ fn migrate(conn: &Connection) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::store::Store;
+
+    /// A database an earlier version made (sqlx's migrator) opens as it is;
+    /// one whose recorded migration differs from ours is refused, saying why.
+    #[tokio::test]
+    async fn a_database_migrated_by_sqlx_opens_and_a_changed_migration_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO inbound (channel, message_id, received_at) VALUES ('web', 'm1', 1)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let store = Store::open(&path.display().to_string()).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            !tx.claim_inbound("web", "m1", 2).await.unwrap(),
+            "the old database's rows are there"
+        );
+        drop(tx);
+        store.close().await;
+
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 1",
+            [],
+        )
+        .unwrap();
+        drop(conn);
+        let refused = Store::open(&path.display().to_string()).await.unwrap_err();
+        let why = format!("{refused:#}");
+        assert!(
+            why.contains("migration 1") && why.contains("changed since"),
+            "{why}"
+        );
+    }
+}
