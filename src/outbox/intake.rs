@@ -3,8 +3,7 @@
 //! carries them all — one multi-row `INSERT`, committed on its own, and
 //! one `DELETE` of the rows handled meanwhile — so a burst of webhook calls
 //! costs a few commits, not one each, and a few statements, not a few per
-//! event. A caller
-//! hears its row's id once that commit is done.
+//! event. A caller hears its row's id once that commit is done.
 
 use std::sync::Arc;
 

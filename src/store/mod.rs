@@ -31,7 +31,7 @@ pub use platform::PlatformTokens;
 pub use sessions::{Idle, StoredSession};
 pub use staff::StaffMember;
 pub use tokens::TokenRecord;
-pub use tx::{Tx, Unsynced};
+pub use tx::Tx;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -176,7 +176,8 @@ impl<'q> Query<'q> {
             On::Tx(tx) => match tx.connection() {
                 super::tx::Connection::Pg(tx) => self.run_pg(&mut **tx, want).await,
                 super::tx::Connection::Lite(conn, _) => {
-                    run_lite(opened(conn)?, self.sql, &self.args, want)
+                    let ran = run_lite(opened(conn)?, self.sql, &self.args, want)?;
+                    Ok((ran.changed, ran.rows))
                 }
             },
             On::Store(store) => match &store.db {
@@ -190,17 +191,13 @@ impl<'q> Query<'q> {
                     let args: Vec<Owned> = self.args.iter().map(Owned::from).collect();
                     tokio::task::spawn_blocking(move || {
                         let args: Vec<Arg> = args.iter().map(Owned::as_arg).collect();
-                        let (done, wrote) = {
-                            let conn = opened(&conn)?;
-                            let done = run_lite(conn, &sql, &args, want)?;
-                            (done, !conn.prepare_cached(&sql)?.readonly())
-                        };
+                        let ran = run_lite(opened(&conn)?, &sql, &args, want)?;
                         // The connection is free before the disk is done.
                         drop(conn);
-                        if wrote {
+                        if ran.writes {
                             super::sqlite::sync_log(log.as_deref())?;
                         }
-                        Ok(done)
+                        Ok((ran.changed, ran.rows))
                     })
                     .await
                     .context("running a statement")?
@@ -261,14 +258,18 @@ impl Owned {
     }
 }
 
+/// What a statement run on SQLite did.
+struct LiteRan {
+    /// Rows it changed.
+    changed: u64,
+    rows: Vec<Row>,
+    /// Whether it is a statement that writes (its commit must be synced).
+    writes: bool,
+}
+
 /// Runs a statement on an SQLite connection (its prepared form kept for
 /// next time), binding `$n` to `args[n - 1]` wherever it appears.
-fn run_lite(
-    conn: &rusqlite::Connection,
-    sql: &str,
-    args: &[Arg],
-    want: Want,
-) -> Result<(u64, Vec<Row>)> {
+fn run_lite(conn: &rusqlite::Connection, sql: &str, args: &[Arg], want: Want) -> Result<LiteRan> {
     let mut statement = conn.prepare_cached(sql)?;
     for index in 1..=statement.parameter_count() {
         let n = statement
@@ -284,6 +285,7 @@ fn run_lite(
         }
     }
     let columns = statement.column_count();
+    let writes = !statement.readonly();
     let mut found = Vec::new();
     let mut rows = statement.raw_query();
     // Every row is stepped through, read or not: a statement's changes are
@@ -296,7 +298,11 @@ fn run_lite(
             found.push(Row::Lite(values));
         }
     }
-    Ok((conn.changes(), found))
+    Ok(LiteRan {
+        changed: conn.changes(),
+        rows: found,
+        writes,
+    })
 }
 
 /// What a column may be read as.

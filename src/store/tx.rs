@@ -37,13 +37,13 @@ pub(super) enum Connection {
 
 /// A commit written but maybe not yet on disk ([`Tx::commit_unsynced`]).
 #[must_use = "the commit counts only once synced"]
-pub struct Unsynced {
+pub(super) struct Unsynced {
     log: Option<Arc<Path>>,
 }
 
 impl Unsynced {
     /// Waits until the commit (and every one before it) is on disk.
-    pub async fn sync(self) -> Result<()> {
+    pub(super) async fn sync(self) -> Result<()> {
         if self.log.is_none() {
             return Ok(());
         }
@@ -97,7 +97,7 @@ impl Tx {
     /// Commits and frees the connection for the next transaction; the
     /// commit is on disk once [`Unsynced::sync`] returns (on PostgreSQL
     /// already). Group commit writes the next batch meanwhile.
-    pub async fn commit_unsynced(mut self) -> Result<Unsynced> {
+    pub(super) async fn commit_unsynced(mut self) -> Result<Unsynced> {
         match self.connection.take() {
             Some(Connection::Pg(tx)) => {
                 tx.commit().await.context("committing")?;
