@@ -10,8 +10,10 @@
 //! new ones are dispatched. Each chat's updates are handled in order by a
 //! task of its own while it has any; chats side by side. When a call brings
 //! nothing new, the next waits until an update in hand is done (so the
-//! offset can move) instead of asking again at once. A stop signal stops
-//! polling and waits for the updates in hand.
+//! offset can move) instead of asking again at once; after a full page
+//! ([`PAGE`] updates), until the offset has moved, since the same offset
+//! would bring the same page again. A stop signal stops polling and waits
+//! for the updates in hand.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::future::Future;
@@ -29,6 +31,10 @@ use super::{Telegram, prepare, schema};
 
 /// How long one `getUpdates` waits for updates when none is in hand.
 const LONG_POLL_SECONDS: u32 = 25;
+
+/// The most updates one `getUpdates` returns (Telegram's `limit`, at most
+/// and by default 100).
+const PAGE: u8 = 100;
 
 /// Updates in hand, and each chat's queue.
 #[derive(Default)]
@@ -71,6 +77,8 @@ pub async fn run_polling(
     tokio::pin!(stop);
     // The highest update id dispatched so far.
     let mut seen: Option<i32> = None;
+    // The offset of the last call, if it returned a full page.
+    let mut full_page_at: Option<i32> = None;
     let mut failures = 0u32;
     loop {
         let done = poller.done.notified();
@@ -87,10 +95,20 @@ pub async fn run_polling(
             in_hand.done = in_hand.done.split_off(&offset);
             (lowest, offset)
         };
+        if lowest_in_hand.is_some() && full_page_at == Some(offset) {
+            // The same page again, all of it in hand or done: wait until
+            // the lowest one is done.
+            tokio::select! {
+                () = &mut stop => break,
+                () = done => {}
+            }
+            continue;
+        }
         let request = poller
             .bot
             .get_updates()
             .offset(offset)
+            .limit(PAGE)
             .timeout(if lowest_in_hand.is_some() {
                 0
             } else {
@@ -105,6 +123,7 @@ pub async fn run_polling(
         let updates = match answer {
             Ok(updates) => {
                 failures = 0;
+                full_page_at = (updates.len() >= usize::from(PAGE)).then_some(offset);
                 updates
             }
             Err(RequestError::RetryAfter(wait)) => {

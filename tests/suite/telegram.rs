@@ -819,6 +819,33 @@ async fn a_short_webhook_secret_is_refused_at_start(backend: Backend) {
 }
 
 /// The tests of this module.
+/// More updates wait than one `getUpdates` returns (Telegram's page of
+/// 100): 250 respondents' first two messages, all sent before the bot
+/// starts. Every one is answered once, and each chat's in order (the answer
+/// after the token, not a welcome).
+async fn more_updates_than_a_page_are_all_answered_in_order(backend: Backend) {
+    let mut h = Harness::shipped(backend).await;
+    let fake = FakeTelegram::start().await;
+    let chats: Vec<i64> = (0..250).map(|i| 9000 + i).collect();
+    for &chat in &chats {
+        let token = h.token("nguoi-dan", &["binh-an"]).await;
+        fake.text(chat, &format!("/start {}", token.as_str()));
+        fake.text(chat, "4");
+    }
+    start_bot(&mut h, &fake).await;
+    for &chat in &chats {
+        let sent = fake.wait_sent(chat, 2).await;
+        assert!(sent[0].text.contains("Câu 1/14"), "{}", sent[0].text);
+        assert!(sent[1].text.contains("Câu 2/14"), "{}", sent[1].text);
+    }
+    settled(&fake, &h.metrics).await;
+    for &chat in &chats {
+        let replies = fake.sent().iter().filter(|s| s.chat == chat).count();
+        assert_eq!(replies, 2, "chat {chat}: one reply to each message");
+    }
+    h.finish().await;
+}
+
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
         sqlite a_short_webhook_secret_is_refused_at_start,
@@ -833,5 +860,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         sqlite the_same_update_twice_changes_nothing,
         sqlite stale_forged_and_odd_input_get_polite_replies,
         sqlite used_tokens_and_a_closed_survey,
+        sqlite more_updates_than_a_page_are_all_answered_in_order,
     ]
 }
