@@ -32,6 +32,11 @@ use common::{DiskProbe, Survey, cpu_of, env, ms, rss_mb};
 use fake_telegram::FakeTelegram;
 use rand::Rng;
 
+/// The allocator `khaosat` itself uses (src/main.rs), so the stateless
+/// reference bot and the fake are not slowed by one khaosat does without.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Clone, Copy, PartialEq)]
 enum Bot {
     Stateless,
