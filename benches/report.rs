@@ -23,6 +23,11 @@ use khaosat::store::Store;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+/// The allocator of the `khaosat` binary (src/main.rs), whose `report`
+/// command runs what this times.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` runs it tiny.
     let quick = !std::env::args().any(|a| a == "--bench");
