@@ -818,7 +818,6 @@ async fn a_short_webhook_secret_is_refused_at_start(backend: Backend) {
     h.finish().await;
 }
 
-/// The tests of this module.
 /// More updates wait than one `getUpdates` returns (Telegram's page of
 /// 100): 250 respondents' first two messages, all sent before the bot
 /// starts. Every one is answered once, and each chat's in order (the answer
@@ -846,6 +845,7 @@ async fn more_updates_than_a_page_are_all_answered_in_order(backend: Backend) {
     h.finish().await;
 }
 
+/// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
         sqlite a_short_webhook_secret_is_refused_at_start,
