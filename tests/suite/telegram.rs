@@ -838,8 +838,9 @@ async fn more_updates_than_a_page_are_all_answered_in_order(backend: Backend) {
         assert!(sent[1].text.contains("Câu 2/14"), "{}", sent[1].text);
     }
     settled(&fake, &h.metrics).await;
+    let sent = fake.sent();
     for &chat in &chats {
-        let replies = fake.sent().iter().filter(|s| s.chat == chat).count();
+        let replies = sent.iter().filter(|s| s.chat == chat).count();
         assert_eq!(replies, 2, "chat {chat}: one reply to each message");
     }
     h.finish().await;
