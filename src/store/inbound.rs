@@ -16,8 +16,8 @@ pub enum Claim {
 
 impl Tx {
     /// Records an inbound message id and, if it is new, loads the
-    /// conversation of `respondent` ([`Tx::load_session`]) — on SQLite in
-    /// the same statement, one prepared statement run instead of two.
+    /// conversation of `respondent` ([`Tx::load_session`]), in the same
+    /// statement: one round trip instead of two.
     pub async fn claim_and_load(
         &mut self,
         channel: &str,
@@ -25,33 +25,38 @@ impl Tx {
         now: i64,
         respondent: &str,
     ) -> Result<Claim> {
-        // PostgreSQL loads with `FOR UPDATE` (`load_session`): a respondent's
-        // steps on several instances wait for each other and each reads
-        // the conversation as the last one left it. A subquery in the
-        // claim's RETURNING would read it unlocked, as of the statement's
-        // start: session 14 tried it, and two instances lost ballots
-        // (`instances::two_instances_on_one_database_behave_as_one` failed
-        // 11 runs in 12).
-        if self.backend == Backend::Postgres {
-            return Ok(match self.claim_inbound(channel, message_id, now).await? {
-                true => Claim::New(self.load_session(respondent).await?),
-                false => Claim::Before,
-            });
-        }
-        let row = query(
-            "INSERT INTO inbound (channel, message_id, received_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (channel, message_id) DO NOTHING \
-             RETURNING (SELECT credential FROM sessions WHERE respondent = $4), \
-             (SELECT group_id FROM sessions WHERE respondent = $4), \
-             (SELECT state FROM sessions WHERE respondent = $4)",
-        )
-        .bind(channel)
-        .bind(message_id)
-        .bind(now)
-        .bind(respondent)
-        .fetch_optional(&mut *self)
-        .await
-        .context("recording an inbound message id and loading its session")?;
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "INSERT INTO inbound (channel, message_id, received_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (channel, message_id) DO NOTHING \
+                 RETURNING (SELECT credential FROM sessions WHERE respondent = $4), \
+                 (SELECT group_id FROM sessions WHERE respondent = $4), \
+                 (SELECT state FROM sessions WHERE respondent = $4)"
+            }
+            // As `load_session`, the conversation is read `FOR UPDATE`: a
+            // respondent's steps on several instances wait for each other
+            // and each reads the conversation as the last one left it (the
+            // lock's wait re-reads the newest version). A plain subquery in
+            // the claim's RETURNING would read it unlocked, as of the
+            // statement's start: session 14 tried that, and two instances
+            // lost ballots (`instances::two_instances_on_one_database_behave_as_one`
+            // failed 11 runs in 12). A redelivery (no claim row) reads nothing.
+            Backend::Postgres => {
+                "WITH claim AS (INSERT INTO inbound (channel, message_id, received_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (channel, message_id) DO NOTHING RETURNING 1) \
+                 SELECT s.credential, s.group_id, s.state FROM claim LEFT JOIN LATERAL \
+                 (SELECT credential, group_id, state FROM sessions WHERE respondent = $4 \
+                 FOR UPDATE) s ON true"
+            }
+        };
+        let row = query(sql)
+            .bind(channel)
+            .bind(message_id)
+            .bind(now)
+            .bind(respondent)
+            .fetch_optional(&mut *self)
+            .await
+            .context("recording an inbound message id and loading its session")?;
         Ok(match row {
             Some(row) => Claim::New(session_of(&row)?),
             None => Claim::Before,

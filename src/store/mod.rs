@@ -28,7 +28,7 @@ pub use group_commit::{BatchFailed, GroupCommit};
 pub use inbound::Claim;
 pub use outbox::{INBOX_BATCH, Lease, NewEvent, Queue, QueuedDelivery};
 pub use platform::PlatformTokens;
-pub use sessions::{Idle, StoredSession};
+pub use sessions::{Idle, SessionSave, StoredSession};
 pub use staff::StaffMember;
 pub use tokens::TokenRecord;
 pub use tx::Tx;

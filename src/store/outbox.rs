@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 
 use anyhow::{Context, Result, anyhow};
 
+use super::sessions::upsert_session;
 use super::sql::{Row, query};
-use super::{Backend, Store, Tx};
+use super::{Backend, SessionSave, Store, Tx};
 
 /// Which of the two queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,10 @@ pub struct QueuedDelivery {
     pub sealed: String,
 }
 
+/// Writes a row of replies; binds `$1`–`$7`.
+const QUEUE: &str = "INSERT INTO outbox (channel, chat, inbound, sealed, created_at, owner, \
+                     lease_until) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+
 /// Who is sending a row, and until when.
 #[derive(Debug, Clone, Copy)]
 pub struct Lease<'a> {
@@ -47,6 +52,9 @@ pub struct Lease<'a> {
 
 impl Tx {
     /// Writes one step's sealed replies for `chat`; returns the row's id.
+    /// `save` is the step's conversation to save, on PostgreSQL in the
+    /// same statement (one round trip instead of two).
+    #[allow(clippy::too_many_arguments)]
     pub async fn queue_delivery(
         &mut self,
         channel: &str,
@@ -55,22 +63,43 @@ impl Tx {
         sealed: &str,
         now: i64,
         lease: Lease<'_>,
+        save: Option<&SessionSave>,
     ) -> Result<i64> {
-        let id: i64 = query(
-            "INSERT INTO outbox (channel, chat, inbound, sealed, created_at, owner, lease_until) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        )
-        .bind(channel)
-        .bind(chat)
-        .bind(inbound)
-        .bind(sealed)
-        .bind(now)
-        .bind(lease.owner)
-        .bind(lease.until)
-        .fetch_one(&mut *self)
-        .await
-        .context("writing a reply to the outbox")?
-        .try_get(0)?;
+        let sql = match (self.backend, save) {
+            (Backend::Postgres, Some(_)) => concat!(
+                "WITH saved AS (",
+                upsert_session!(),
+                ") INSERT INTO outbox (channel, chat, inbound, sealed, created_at, owner, lease_until) \
+                 VALUES ($7, $8, $9, $10, $11, $12, $13) RETURNING id"
+            ),
+            (Backend::Sqlite, Some(save)) => {
+                self.save(save).await?;
+                QUEUE
+            }
+            (_, None) => QUEUE,
+        };
+        let mut q = query(sql);
+        if let (Backend::Postgres, Some(save)) = (self.backend, save) {
+            q = q
+                .bind(save.respondent.as_str())
+                .bind(save.session.credential.as_str())
+                .bind(save.session.group.as_str())
+                .bind(save.session.state.as_str())
+                .bind(save.now)
+                .bind(save.reach.as_deref());
+        }
+        let id: i64 = q
+            .bind(channel)
+            .bind(chat)
+            .bind(inbound)
+            .bind(sealed)
+            .bind(now)
+            .bind(lease.owner)
+            .bind(lease.until)
+            .fetch_one(&mut *self)
+            .await
+            .context("writing a reply to the outbox")?
+            .try_get(0)?;
         Ok(id)
     }
 

@@ -14,6 +14,30 @@ pub struct StoredSession {
     pub state: String,
 }
 
+/// A conversation to be saved when its step ends: with the step's reply, in
+/// the same statement (`Tx::queue_delivery`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSave {
+    pub respondent: String,
+    pub session: StoredSession,
+    /// Sealed: where a reminder could go, on channels that can write first.
+    pub reach: Option<String>,
+    pub now: i64,
+}
+
+/// The upsert of a conversation; binds `$1`–`$6`: respondent, credential,
+/// group, state, updated_at, reach.
+macro_rules! upsert_session {
+    () => {
+        "INSERT INTO sessions (respondent, credential, group_id, state, updated_at, reach) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (respondent) DO UPDATE SET credential = excluded.credential, \
+         group_id = excluded.group_id, state = excluded.state, updated_at = excluded.updated_at, \
+         reach = excluded.reach"
+    };
+}
+pub(super) use upsert_session;
+
 /// The conversation in a row whose first columns are credential, group and
 /// state; `None` where they are NULL (no conversation: `Tx::claim_and_load`).
 pub(super) fn session_of(row: &Row) -> Result<Option<StoredSession>> {
@@ -55,23 +79,28 @@ impl Tx {
         reach: Option<&str>,
         now: i64,
     ) -> Result<()> {
-        query(
-            "INSERT INTO sessions (respondent, credential, group_id, state, updated_at, reach) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (respondent) DO UPDATE SET credential = excluded.credential, \
-             group_id = excluded.group_id, state = excluded.state, updated_at = excluded.updated_at, \
-             reach = excluded.reach",
-        )
-        .bind(respondent)
-        .bind(&s.credential)
-        .bind(&s.group)
-        .bind(&s.state)
-        .bind(now)
-        .bind(reach)
-        .execute(&mut *self)
-        .await
-        .context("saving a session")?;
+        query(upsert_session!())
+            .bind(respondent)
+            .bind(&s.credential)
+            .bind(&s.group)
+            .bind(&s.state)
+            .bind(now)
+            .bind(reach)
+            .execute(&mut *self)
+            .await
+            .context("saving a session")?;
         Ok(())
+    }
+
+    /// [`Tx::save_session`] of a save kept for the end of a step.
+    pub async fn save(&mut self, save: &SessionSave) -> Result<()> {
+        self.save_session(
+            &save.respondent,
+            &save.session,
+            save.reach.as_deref(),
+            save.now,
+        )
+        .await
     }
 
     /// Whether the respondent's conversation was purged for idling (and

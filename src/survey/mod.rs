@@ -433,9 +433,10 @@ impl Survey {
                     now,
                     loaded,
                     replies: Vec::new(),
+                    save: None,
                 };
                 turn.run().await?;
-                let (replies, open, moved) = (turn.replies, turn.open, turn.moved);
+                let (replies, open, moved, save) = (turn.replies, turn.open, turn.moved, turn.save);
                 // Kept until delivered where they can be asked for again.
                 let queued = if !replies.is_empty() && (outbox.is_some() || inbound.is_some()) {
                     let delivery = Delivery {
@@ -470,10 +471,14 @@ impl Survey {
                             &sealed,
                             now.timestamp(),
                             lease,
+                            save.as_ref(),
                         )
                         .await?;
                     Some((id, delivery))
                 } else {
+                    if let Some(save) = &save {
+                        tx.save(save).await?;
+                    }
                     None
                 };
                 let handled = Handled {

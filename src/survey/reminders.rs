@@ -131,6 +131,7 @@ impl Survey {
                                 &sealed,
                                 now.timestamp(),
                                 lease,
+                                None,
                             )
                             .await?;
                         Ok(Some(id))

@@ -10,7 +10,7 @@ use super::{Content, Message, Survey};
 use crate::campaign::Access;
 use crate::dialogue::{Dialogue, QuestionKind};
 use crate::engine::{self, At, Effect, Input, Outcome, Reply, Session};
-use crate::store::{StoredSession, Tx};
+use crate::store::{SessionSave, StoredSession, Tx};
 use crate::token::Token;
 
 /// Said to a respondent whose idle conversation was purged.
@@ -31,6 +31,8 @@ pub(super) struct Turn<'a> {
     /// The conversation as loaded with the message's claim, if it was.
     pub(super) loaded: Option<Option<StoredSession>>,
     pub(super) replies: Vec<Reply>,
+    /// The conversation to save as the step ends, with its replies.
+    pub(super) save: Option<SessionSave>,
 }
 
 impl Turn<'_> {
@@ -222,18 +224,16 @@ impl Turn<'_> {
                 .keys
                 .seal(&serde_json::to_vec(&outcome.session)?);
             let reach = self.survey.reach(self.message)?;
-            self.tx
-                .save_session(
-                    &self.respondent,
-                    &StoredSession {
-                        credential,
-                        group,
-                        state,
-                    },
-                    reach.as_deref(),
-                    self.now.timestamp(),
-                )
-                .await?;
+            self.save = Some(SessionSave {
+                respondent: self.respondent.clone(),
+                session: StoredSession {
+                    credential,
+                    group,
+                    state,
+                },
+                reach,
+                now: self.now.timestamp(),
+            });
         }
         Ok(())
     }
