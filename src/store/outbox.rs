@@ -127,16 +127,17 @@ impl Tx {
     /// Deletes rows done with — replies delivered, events handled — in a
     /// batch of the write path, so it costs no commit of its own.
     pub async fn delete_queued(&mut self, queue: Queue, ids: &[i64]) -> Result<()> {
-        for chunk in ids.chunks(500) {
-            let list = id_list(chunk);
-            query(&format!(
-                "DELETE FROM {} WHERE id IN ({list})",
-                queue.table()
-            ))
+        let sql = format!(
+            "DELETE FROM {} WHERE id IN {}",
+            queue.table(),
+            ids_in(self.backend, 1)
+        );
+        let list = id_list(ids);
+        query(&sql)
+            .bind(list.as_str())
             .execute(&mut *self)
             .await
             .with_context(|| format!("deleting rows done with from the {}", queue.table()))?;
-        }
         Ok(())
     }
 
@@ -177,11 +178,13 @@ impl Store {
         now: i64,
         lease: Lease<'_>,
     ) -> Result<Vec<i64>> {
-        for chunk in done.chunks(INBOX_BATCH) {
+        if !done.is_empty() {
+            let list = id_list(done);
             query(&format!(
-                "DELETE FROM inbox WHERE id IN ({})",
-                id_list(chunk)
+                "DELETE FROM inbox WHERE id IN {}",
+                ids_in(self.backend(), 1)
             ))
+            .bind(list.as_str())
             .execute(self)
             .await
             .context("deleting events handled from the inbox")?;
@@ -288,17 +291,17 @@ impl Store {
     /// Extends the lease of rows this instance still has in hand.
     pub async fn renew_queued(&self, queue: Queue, ids: &[i64], lease: Lease<'_>) -> Result<()> {
         let table = queue.table();
-        for chunk in ids.chunks(500) {
-            let list = id_list(chunk);
-            query(&format!(
-                "UPDATE {table} SET owner = $1, lease_until = $2 WHERE id IN ({list})"
-            ))
-            .bind(lease.owner)
-            .bind(lease.until)
-            .execute(self)
-            .await
-            .with_context(|| format!("renewing the lease of rows of the {table}"))?;
-        }
+        let list = id_list(ids);
+        query(&format!(
+            "UPDATE {table} SET owner = $1, lease_until = $2 WHERE id IN {}",
+            ids_in(self.backend(), 3)
+        ))
+        .bind(lease.owner)
+        .bind(lease.until)
+        .bind(list.as_str())
+        .execute(self)
+        .await
+        .with_context(|| format!("renewing the lease of rows of the {table}"))?;
         Ok(())
     }
 
@@ -330,9 +333,27 @@ impl Store {
     }
 }
 
-/// Row ids as an SQL list (`1,2,3`): numbers only, so safe to inline.
+/// Ids as one JSON array (`[1,2,3]`), bound to the parameter of [`ids_in`]: one
+/// statement text (prepared once, kept in the connection's cache) for any
+/// number of ids, where a literal list would be a new statement each time.
 fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    let mut list = String::from("[");
+    for (i, id) in ids.iter().enumerate() {
+        let sep = if i == 0 { "" } else { "," };
+        let _ = write!(list, "{sep}{id}");
+    }
+    list.push(']');
+    list
+}
+
+/// `(…)`: the ids in parameter `$n`, bound to an [`id_list`].
+fn ids_in(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("(SELECT value FROM json_each(${n}))"),
+        Backend::Postgres => {
+            format!("(SELECT json_array_elements_text(CAST(${n} AS json))::bigint)")
+        }
+    }
 }
 
 fn queued(r: &Row) -> Result<QueuedDelivery> {
