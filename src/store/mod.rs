@@ -244,7 +244,12 @@ impl Store {
     pub async fn close(&self) {
         match &self.db {
             Db::Pg(pool) => pool.close().await,
-            Db::Lite(lite) => drop(lite.conn.lock().await.take()),
+            Db::Lite(lite) => {
+                drop(lite.conn.lock().await.take());
+                if let Some(log) = &lite.log {
+                    log.close();
+                }
+            }
         }
     }
 

@@ -17,7 +17,6 @@
 //! service runs, and in-process users never meet the lock (they share the
 //! one connection).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -35,7 +34,7 @@ use super::{Store, Tx};
 pub(super) struct Lite {
     pub conn: Arc<Mutex<Option<rusqlite::Connection>>>,
     /// Synced before a commit counts (see `sqlite::sync_log`); none in memory.
-    pub log: Option<Arc<Path>>,
+    pub log: Option<Arc<super::sqlite::Log>>,
 }
 
 /// The connection behind a [`Lite`] guard, unless the store was closed.

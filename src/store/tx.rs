@@ -1,7 +1,6 @@
 //! A transaction over the store: one conversation step's writes, all or none.
 //! The operations themselves live beside the tables they touch.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -10,7 +9,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::Backend;
 use super::sql::{Lite, opened, query};
-use super::sqlite::sync_log;
+use super::sqlite::{Log, sync_log};
 
 /// PostgreSQL advisory lock keys (any numbers, unique to khaosat).
 pub(super) const CHAIN_LOCK: i64 = 4242001;
@@ -31,25 +30,28 @@ pub(super) enum Connection {
     /// and the log to sync after the commit.
     Lite(
         OwnedMutexGuard<Option<rusqlite::Connection>>,
-        Option<Arc<Path>>,
+        Option<Arc<Log>>,
     ),
 }
 
 /// A commit written but maybe not yet on disk ([`Tx::commit_unsynced`]).
 #[must_use = "the commit counts only once synced"]
 pub(super) struct Unsynced {
-    log: Option<Arc<Path>>,
+    log: Option<Arc<Log>>,
 }
 
 impl Unsynced {
     /// Waits until the commit (and every one before it) is on disk.
     pub(super) async fn sync(self) -> Result<()> {
-        if self.log.is_none() {
+        let Some(log) = self.log else {
             return Ok(());
-        }
-        tokio::task::spawn_blocking(move || sync_log(self.log.as_deref()))
+        };
+        let synced = log.clone();
+        tokio::task::spawn_blocking(move || sync_log(Some(&synced)))
             .await
-            .context("syncing the database log")?
+            .context("syncing the database log")??;
+        log.committed();
+        Ok(())
     }
 }
 

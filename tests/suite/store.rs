@@ -746,6 +746,31 @@ async fn a_burst_of_events_keeps_each_under_its_own_id(backend: Backend) {
     h.finish().await;
 }
 
+/// The write-ahead log is checkpointed while the service writes, off the
+/// write path: after a thousand commits their rows are in the database
+/// file itself, long before the log is long enough for a commit to
+/// checkpoint it (10,000 pages). (Without, the file would not grow at all
+/// until then, and a checkpoint would hold up every step while it copies.)
+async fn the_log_is_checkpointed_as_commits_go_on(backend: Backend) {
+    use khaosat::store::Store;
+    let db = crate::helpers::TestDb::new(backend).await;
+    let store = Store::open(&db.url).await.unwrap();
+    let file = db.url.trim_start_matches("sqlite://").to_string();
+    let pages = || std::fs::metadata(&file).unwrap().len() / 4_096;
+    let before = pages();
+    for i in 0..1_000 {
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.claim_inbound("web", &format!("m-{i}"), i).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    let grown = pages() - before;
+    assert!(
+        grown >= 10,
+        "the database file grew by {grown} pages over 1,000 commits: nothing checkpointed the log"
+    );
+    store.close().await;
+}
+
 /// The tests of this module.
 pub fn trials() -> Vec<libtest_mimic::Trial> {
     crate::trials![
@@ -762,5 +787,6 @@ pub fn trials() -> Vec<libtest_mimic::Trial> {
         both a_failed_step_leaves_nothing_of_its_batch,
         both a_claim_loads_the_conversation_of_a_new_message_only,
         both a_burst_of_events_keeps_each_under_its_own_id,
+        sqlite the_log_is_checkpointed_as_commits_go_on,
     ]
 }
