@@ -195,6 +195,10 @@ impl<'q> Query<'q> {
                         drop(conn);
                         if ran.writes {
                             super::sqlite::sync_log(log.as_deref())?;
+                            // The inbox's writes commit this way.
+                            if let Some(log) = &log {
+                                log.committed();
+                            }
                         }
                         Ok((ran.changed, ran.rows))
                     })

@@ -749,7 +749,8 @@ async fn a_burst_of_events_keeps_each_under_its_own_id(backend: Backend) {
 /// The write-ahead log is checkpointed while the service writes, off the
 /// write path: after a thousand commits their rows are in the database
 /// file itself, long before the log is long enough for a commit to
-/// checkpoint it (10,000 pages). (Without, the file would not grow at all
+/// checkpoint it (10,000 pages); and after a thousand of the inbox's
+/// writes, which commit one by one. (Without, the file would not grow at all
 /// until then, and a checkpoint would hold up every step while it copies.)
 async fn the_log_is_checkpointed_as_commits_go_on(backend: Backend) {
     use khaosat::store::Store;
@@ -767,6 +768,27 @@ async fn the_log_is_checkpointed_as_commits_go_on(backend: Backend) {
     assert!(
         grown >= 10,
         "the database file grew by {grown} pages over 1,000 commits: nothing checkpointed the log"
+    );
+    // The inbox's writes commit statement by statement, not in a batch.
+    let before = pages();
+    let lease = khaosat::store::Lease {
+        owner: "here",
+        until: 100,
+    };
+    for i in 0..1_000 {
+        let event = khaosat::store::NewEvent {
+            chat: format!("chat-{i}"),
+            sealed: format!("sealed-{i}"),
+        };
+        store
+            .write_inbox("zalo", &[event], &[], i, lease)
+            .await
+            .unwrap();
+    }
+    let grown = pages() - before;
+    assert!(
+        grown >= 10,
+        "the database file grew by {grown} pages over 1,000 inbox writes: nothing checkpointed the log"
     );
     store.close().await;
 }
