@@ -218,13 +218,17 @@ impl Store {
     /// the box before the mixer ran) do not linger in the `-wal` file; on
     /// PostgreSQL nothing (its WAL is the server's).
     pub async fn checkpoint(&self) -> Result<()> {
-        if self.backend() == Backend::Sqlite {
-            query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(self)
-                .await
-                .context("checkpointing the SQLite log")?;
-        }
-        Ok(())
+        let Db::Lite(lite) = &self.db else {
+            return Ok(());
+        };
+        let Some(log) = lite.log.clone() else {
+            return Ok(());
+        };
+        let conn = lite.conn.clone().lock_owned().await;
+        tokio::task::spawn_blocking(move || log.empty(sql::opened(&conn)?))
+            .await
+            .context("checkpointing the SQLite log")?
+            .context("checkpointing the SQLite log")
     }
 
     /// Writes a consistent copy of the SQLite database to `path` (a new

@@ -144,6 +144,27 @@ impl Log {
         });
     }
 
+    /// Moves the whole log into the database file and empties it
+    /// (`TRUNCATE`), on `conn`, the main connection, held by the caller (so
+    /// no step writes meanwhile); the log's own checkpoints wait until it
+    /// is done (one running would make it give up, and leave old page
+    /// versions in the log: `Store::checkpoint`). Blocks.
+    pub(super) fn empty(&self, conn: &Connection) -> Result<()> {
+        let _no_other = self.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .with_context(|| format!("emptying {}", self.path.display()))?;
+        if busy != 0 {
+            // Another process is reading an older snapshot; the next
+            // checkpoint (the mixer's, a minute later) empties it.
+            tracing::warn!(
+                log = %self.path.display(),
+                "the database log could not be emptied now: another process is reading the database"
+            );
+        }
+        Ok(())
+    }
+
     fn checkpoint(&self) -> Result<()> {
         let conn = self.checkpointer.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(conn) = conn.as_ref() {
