@@ -127,6 +127,9 @@ impl Tx {
     /// Deletes rows done with — replies delivered, events handled — in a
     /// batch of the write path, so it costs no commit of its own.
     pub async fn delete_queued(&mut self, queue: Queue, ids: &[i64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let sql = format!(
             "DELETE FROM {} WHERE id IN {}",
             queue.table(),
@@ -290,6 +293,9 @@ impl Store {
 
     /// Extends the lease of rows this instance still has in hand.
     pub async fn renew_queued(&self, queue: Queue, ids: &[i64], lease: Lease<'_>) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let table = queue.table();
         let list = id_list(ids);
         query(&format!(

@@ -14,8 +14,8 @@ pub struct StoredSession {
     pub state: String,
 }
 
-/// A conversation to be saved when its step ends: with the step's reply, in
-/// the same statement (`Tx::queue_delivery`).
+/// A conversation to be saved when its step ends: with the step's reply
+/// (`Tx::queue_delivery`), on PostgreSQL in the same statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSave {
     pub respondent: String,

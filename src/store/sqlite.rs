@@ -90,8 +90,8 @@ const AUTOCHECKPOINT_PAGES: u32 = 10_000;
 /// file — on a connection of its own, every [`CHECKPOINT_EVERY`] commits,
 /// off the write path. SQLite checkpoints inside a commit every 1,000
 /// pages, holding the one connection while it copies them and waits for
-/// the disk, and every step waits behind it (flat out, 6–8 % of the
-/// throughput).
+/// the disk, and every step waits behind it (flat out, up to 8 % of the
+/// throughput here).
 ///
 /// The checkpoint is `PASSIVE`: it waits for nobody. While steps go on
 /// committing it never quite catches up, and a log starts again from the

@@ -201,7 +201,9 @@ impl Turn<'_> {
         self.replies.push(greeting);
     }
 
-    /// Performs the outcome's effect, feeds its result back, and stores the session.
+    /// Performs the outcome's effect, feeds its result back, and keeps the
+    /// session to be saved as the step ends (with its replies) — or deletes
+    /// it, when the conversation is over.
     pub(super) async fn settle(
         &mut self,
         d: &Dialogue,
