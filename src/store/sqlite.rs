@@ -1,4 +1,6 @@
-//! Opening the SQLite database: its one connection, set up and migrated.
+//! Opening the SQLite database: its one connection for every statement,
+//! set up and migrated, and its write-ahead log ([`Log`]: synced after each
+//! commit, checkpointed on a second connection).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
