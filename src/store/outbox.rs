@@ -73,33 +73,26 @@ impl Tx {
                  VALUES ($7, $8, $9, $10, $11, $12, $13) RETURNING id"
             ),
             (Backend::Sqlite, Some(save)) => {
-                self.save(save).await?;
+                self.save_session(save).await?;
                 QUEUE
             }
             (_, None) => QUEUE,
         };
-        let mut q = query(sql);
-        if let (Backend::Postgres, Some(save)) = (self.backend, save) {
-            q = q
-                .bind(save.respondent.as_str())
-                .bind(save.session.credential.as_str())
-                .bind(save.session.group.as_str())
-                .bind(save.session.state.as_str())
-                .bind(save.now)
-                .bind(save.reach.as_deref());
+        let id: i64 = match (self.backend, save) {
+            (Backend::Postgres, Some(save)) => save.bind(query(sql)),
+            _ => query(sql),
         }
-        let id: i64 = q
-            .bind(channel)
-            .bind(chat)
-            .bind(inbound)
-            .bind(sealed)
-            .bind(now)
-            .bind(lease.owner)
-            .bind(lease.until)
-            .fetch_one(&mut *self)
-            .await
-            .context("writing a reply to the outbox")?
-            .try_get(0)?;
+        .bind(channel)
+        .bind(chat)
+        .bind(inbound)
+        .bind(sealed)
+        .bind(now)
+        .bind(lease.owner)
+        .bind(lease.until)
+        .fetch_one(&mut *self)
+        .await
+        .context("writing a reply to the outbox")?
+        .try_get(0)?;
         Ok(id)
     }
 

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 
-use super::sql::{Row, query};
+use super::sql::{Query, Row, query};
 use super::{Backend, Store, Tx};
 
 /// A conversation as stored: the credential it runs on and the engine session.
@@ -38,6 +38,18 @@ macro_rules! upsert_session {
 }
 pub(super) use upsert_session;
 
+impl SessionSave {
+    /// Binds the save to `$1`–`$6` of [`upsert_session`].
+    pub(super) fn bind<'q>(&'q self, q: Query<'q>) -> Query<'q> {
+        q.bind(self.respondent.as_str())
+            .bind(self.session.credential.as_str())
+            .bind(self.session.group.as_str())
+            .bind(self.session.state.as_str())
+            .bind(self.now)
+            .bind(self.reach.as_deref())
+    }
+}
+
 /// The conversation in a row whose first columns are credential, group and
 /// state; `None` where they are NULL (no conversation: `Tx::claim_and_load`).
 pub(super) fn session_of(row: &Row) -> Result<Option<StoredSession>> {
@@ -70,37 +82,13 @@ impl Tx {
         Ok(row.as_ref().map(session_of).transpose()?.flatten())
     }
 
-    /// Saves a conversation; `reach` (sealed) is where a reminder could
-    /// go, on channels that can write first.
-    pub async fn save_session(
-        &mut self,
-        respondent: &str,
-        s: &StoredSession,
-        reach: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
-        query(upsert_session!())
-            .bind(respondent)
-            .bind(&s.credential)
-            .bind(&s.group)
-            .bind(&s.state)
-            .bind(now)
-            .bind(reach)
+    /// Saves a conversation.
+    pub async fn save_session(&mut self, save: &SessionSave) -> Result<()> {
+        save.bind(query(upsert_session!()))
             .execute(&mut *self)
             .await
             .context("saving a session")?;
         Ok(())
-    }
-
-    /// [`Tx::save_session`] of a save kept for the end of a step.
-    pub async fn save(&mut self, save: &SessionSave) -> Result<()> {
-        self.save_session(
-            &save.respondent,
-            &save.session,
-            save.reach.as_deref(),
-            save.now,
-        )
-        .await
     }
 
     /// Whether the respondent's conversation was purged for idling (and

@@ -193,12 +193,9 @@ impl<'q> Query<'q> {
                         let ran = run_lite(opened(&conn)?, &sql, &args, want)?;
                         // The connection is free before the disk is done.
                         drop(conn);
+                        // The inbox's writes commit this way.
                         if ran.writes {
-                            super::sqlite::sync_log(log.as_deref())?;
-                            // The inbox's writes commit this way.
-                            if let Some(log) = &log {
-                                log.committed();
-                            }
+                            super::sqlite::sync_commit(log.as_ref())?;
                         }
                         Ok((ran.changed, ran.rows))
                     })

@@ -187,6 +187,16 @@ impl Log {
     }
 }
 
+/// [`sync_log`] after a commit, which counts toward the log's checkpoints
+/// ([`Log::committed`]). Blocks.
+pub(super) fn sync_commit(log: Option<&Arc<Log>>) -> Result<()> {
+    sync_log(log.map(|l| &**l))?;
+    if let Some(log) = log {
+        log.committed();
+    }
+    Ok(())
+}
+
 /// Puts what has been committed into the write-ahead log `log` on disk
 /// (`fdatasync`; the file's writes are synced whoever made them). A log
 /// that is not there holds nothing: a checkpoint moved it into the

@@ -9,7 +9,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::Backend;
 use super::sql::{Lite, opened, query};
-use super::sqlite::{Log, sync_log};
+use super::sqlite::{Log, sync_commit};
 
 /// PostgreSQL advisory lock keys (any numbers, unique to khaosat).
 pub(super) const CHAIN_LOCK: i64 = 4242001;
@@ -46,12 +46,9 @@ impl Unsynced {
         let Some(log) = self.log else {
             return Ok(());
         };
-        let synced = log.clone();
-        tokio::task::spawn_blocking(move || sync_log(Some(&synced)))
+        tokio::task::spawn_blocking(move || sync_commit(Some(&log)))
             .await
-            .context("syncing the database log")??;
-        log.committed();
-        Ok(())
+            .context("syncing the database log")?
     }
 }
 

@@ -477,7 +477,7 @@ impl Survey {
                     Some((id, delivery))
                 } else {
                     if let Some(save) = &save {
-                        tx.save(save).await?;
+                        tx.save_session(save).await?;
                     }
                     None
                 };

@@ -674,7 +674,7 @@ async fn a_failed_step_leaves_nothing_of_its_batch(backend: Backend) {
 /// Claiming a message loads its sender's conversation as `load_session`
 /// would; a message claimed before loads nothing.
 async fn a_claim_loads_the_conversation_of_a_new_message_only(backend: Backend) {
-    use khaosat::store::{Claim, StoredSession};
+    use khaosat::store::{Claim, SessionSave, StoredSession};
     let h = Harness::shipped(backend).await;
     let writer = h.survey.writer();
     let claim = |id: &'static str, who: &'static str| {
@@ -688,10 +688,14 @@ async fn a_claim_loads_the_conversation_of_a_new_message_only(backend: Backend) 
         group: "nguoi-dan".into(),
         state: "sealed state".into(),
     };
+    let save = SessionSave {
+        respondent: "alice".into(),
+        session: session.clone(),
+        reach: None,
+        now: 0,
+    };
     writer
-        .step("alice", async |tx| {
-            tx.save_session("alice", &session, None, 0).await
-        })
+        .step("alice", async |tx| tx.save_session(&save).await)
         .await
         .unwrap();
     assert_eq!(
